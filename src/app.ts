@@ -1,0 +1,72 @@
+// Builds the services from a config and runs them: start in order, stop in reverse.
+// main.ts runs one for the process; tests run them in-process.
+import { Broker } from './broker/index.ts'
+import { Chat } from './chat/index.ts'
+import type { Config } from './config.ts'
+import { Http } from './http/index.ts'
+import type { Logger } from './log.ts'
+import { createMetrics } from './metrics.ts'
+import { loadOperatorKey } from './operator-key.ts'
+import type { Service } from './service.ts'
+import { createStore, type Store } from './store/index.ts'
+import { VERSION } from './version.ts'
+
+export interface App {
+  config: Config
+  store: Store
+  chat: Chat
+  broker: Broker
+  http: Http
+  operatorKey: string
+  /** the bound ports (useful with port 0) */
+  readonly mqttPort: number
+  readonly httpPort: number
+  stop(): Promise<void>
+}
+
+export async function startApp (config: Config, log: Logger): Promise<App> {
+  const operator = loadOperatorKey(config.dataDir, config.adminKey)
+  if (operator.generated) {
+    // Printed once, on the terminal (stderr), never in the JSON log: SPEC §1.
+    process.stderr.write(`\nmqchat: generated the operator key (saved in ${operator.file}):\n\n    ${operator.key}\n\n`)
+  }
+  let ready = false
+  const store = createStore(config, log)
+  const chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }))
+  const broker = new Broker(config, chat, log.child({ module: 'broker' }))
+  const metrics = createMetrics({ connections: () => broker.connections, messages: () => chat.messages.sent })
+  const http = new Http({ config, chat, broker, metrics, ready: () => ready, log, version: VERSION })
+
+  const storeService: Service = { name: 'store', start: () => store.open(), stop: () => store.close() }
+  // The HTTP side carries MQTT over WebSocket, so it starts after the broker and stops first.
+  const services: Service[] = [storeService, chat, broker, http]
+  const started: Service[] = []
+  const stop = async (): Promise<void> => {
+    ready = false
+    for (const s of started.reverse()) {
+      try {
+        await s.stop()
+      } catch (err) {
+        log.error({ err, service: s.name }, 'service did not stop cleanly')
+      }
+    }
+    started.length = 0
+  }
+  try {
+    for (const s of services) {
+      await s.start()
+      started.push(s)
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  ready = true
+  log.info({ mqttPort: broker.port, httpPort: http.port, host: config.host, dataDir: config.dataDir, version: VERSION }, 'mqchat ready')
+  return {
+    config, store, chat, broker, http, operatorKey: operator.key,
+    get mqttPort () { return broker.port },
+    get httpPort () { return http.port },
+    stop
+  }
+}

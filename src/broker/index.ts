@@ -1,0 +1,177 @@
+// The MQTT side (SPEC §3): aedes with our CONNECT auth, topic ACL and handlers, over TCP and
+// (through http/) over WebSocket.
+import net from 'node:net'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { Aedes, type AuthenticateError, type Client } from 'aedes'
+import type { Ack, Chat, MessageEvent, Notifier } from '../chat/index.ts'
+import type { Config } from '../config.ts'
+import type { Logger } from '../log.ts'
+import type { Service } from '../service.ts'
+import { FrameLimit } from './frame-limit.ts'
+import { persistenceWithPresence } from './retained.ts'
+import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, type Me } from './topics.ts'
+import { listen } from '../net.ts'
+
+/** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
+const DROP_TOPIC = '$mqchat/dropped'
+/** TCP keep-alive probes find dead peers even when a client asked for MQTT keep-alive 0. */
+const TCP_KEEPALIVE_MS = 60_000
+
+type MqClient = Client & { mq?: Me }
+
+export class Broker implements Service, Notifier {
+  readonly name = 'broker'
+  aedes!: Aedes
+  private tcp: net.Server | null = null
+  private readonly sockets = new Set<Duplex>()
+  port = 0
+
+  constructor (
+    private readonly config: Config,
+    private readonly chat: Chat,
+    private readonly log: Logger
+  ) {}
+
+  get connections (): number {
+    return this.aedes?.connectedClients ?? 0
+  }
+
+  async start (): Promise<void> {
+    this.aedes = await Aedes.createBroker({
+      persistence: persistenceWithPresence(this.chat.store),
+      preConnect: (_client, packet, done) => {
+        // Sessions are always clean: a client catches up from history (`after`), so nothing
+        // is queued in memory for users who may never come back. Wills are ignored: only the
+        // server speaks for a user's presence.
+        packet.clean = true
+        delete (packet as { will?: unknown }).will
+        done(null, true)
+      },
+      authenticate: (client, username, password, done) => this.authenticate(client as MqClient, username, password, done),
+      authorizeSubscribe: (client, sub, done) => {
+        const me = (client as MqClient).mq
+        if (me !== undefined && canSubscribe(sub.topic, me)) {
+          done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
+        } else {
+          this.log.debug({ clientId: client.id, topic: sub.topic }, 'subscription refused')
+          done(null, null) // SUBACK 0x80, the client stays connected
+        }
+      },
+      authorizePublish: (client, packet, done) => this.onPublish(client as MqClient | null, packet, done)
+    })
+    this.aedes.on('client', (client: MqClient) => {
+      if (client.mq !== undefined) this.chat.presence.connected(client.mq.domainId, client.mq.userid)
+    })
+    this.aedes.on('clientDisconnect', (client: MqClient) => {
+      if (client.mq !== undefined) this.chat.presence.disconnected(client.mq.domainId, client.mq.userid)
+    })
+    this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'))
+    this.aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'))
+    this.chat.attach(this)
+
+    this.tcp = net.createServer((socket) => {
+      socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
+      this.handle(socket)
+    })
+    this.port = await listen(this.tcp, this.config.mqttPort, this.config.host, 'MQCHAT_MQTT_PORT')
+  }
+
+  /** A new connection (TCP socket or WebSocket stream). */
+  handle (stream: Duplex, req?: IncomingMessage): void {
+    const limit = new FrameLimit()
+    this.sockets.add(stream)
+    stream.once('close', () => this.sockets.delete(stream))
+    this.aedes.handle(stream, req as never)
+    // aedes reads in paused mode ('readable' + read()); a 'data' listener then observes each
+    // chunk without switching the stream to flowing mode.
+    stream.on('data', (chunk: Buffer) => {
+      const problem = limit.feed(chunk)
+      if (problem !== null) {
+        this.log.warn({ problem }, 'connection closed: bad packet')
+        stream.destroy()
+      }
+    })
+  }
+
+  async stop (): Promise<void> {
+    // Stop accepting, then close every client: their presence goes offline in chat.stop().
+    const closed = this.tcp === null ? Promise.resolve() : new Promise<void>((resolve) => this.tcp!.close(() => resolve()))
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()))
+    for (const s of this.sockets) s.destroy()
+    await closed
+  }
+
+  // --- Notifier: what chat asks the transport to do ---
+
+  messageStored (domainId: string, event: MessageEvent): void {
+    this.publish(inboxTopic(domainId, event.to_userid), JSON.stringify(event), false)
+  }
+
+  presenceChanged (domainId: string, userid: number, body: string): void {
+    this.publish(presenceTopic(domainId, userid), body, true)
+  }
+
+  private ack (me: Me, ack: Ack): void {
+    this.publish(ackTopic(me.domainId, me.userid), JSON.stringify(ack), false)
+  }
+
+  private publish (topic: string, body: string, retain: boolean): void {
+    this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, retain, dup: false }, (err?: Error) => {
+      if (err) this.log.warn({ err, topic }, 'publish failed')
+    })
+  }
+
+  private authenticate (client: MqClient, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean) => void): void {
+    const refuse = (reason: string, code: 3 | 5 = 5): void => {
+      this.log.info({ username, reason }, 'connection refused')
+      const err = new Error(code === 5 ? 'not authorized' : 'server unavailable') as AuthenticateError
+      err.returnCode = code
+      done(err, false)
+    }
+    if (username === undefined || password === undefined) return refuse('no username or password')
+    this.chat.domains.checkConnect(username, password.toString('utf8')).then((r) => {
+      if (!r.ok) return refuse(r.reason)
+      client.mq = { domainId: r.domainId, userid: r.userid }
+      // Client ids live in the user's own namespace: a client cannot take over (and so
+      // disconnect) another user's connection by reusing its client id [MQTT-3.1.4-2].
+      client.id = `${r.domainId}/${r.userid}/${client.id}`
+      done(null, true)
+    }, (err) => {
+      this.log.error({ err }, 'connection check failed')
+      refuse('database unavailable', 3)
+    })
+  }
+
+  private onPublish (client: MqClient | null, packet: { topic: string, payload: Buffer | string }, done: (err?: Error | null) => void): void {
+    const me = client?.mq
+    const action = me === undefined ? null : clientAction(packet.topic, me)
+    if (me === undefined || action === null) {
+      // SPEC §3: a refused publish is dropped and never reaches another user.
+      this.log.debug({ clientId: client?.id, topic: packet.topic }, 'publish refused')
+      packet.topic = DROP_TOPIC
+      return done(null)
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    // Client requests are answered on `ack`; none of them is routed on as an MQTT message.
+    packet.topic = DROP_TOPIC
+    switch (action) {
+      case 'send':
+        // PUBACK waits for the commit: once a client has it, the message is stored.
+        this.chat.sendFromUser(me.domainId, me.userid, payload).then((ack) => {
+          this.ack(me, ack)
+          done(null)
+        }, (err) => { this.log.error({ err }, 'send failed'); done(null) })
+        return
+      case 'status': {
+        const ack = this.chat.statusFromUser(me.domainId, me.userid, payload)
+        if (ack !== null) this.ack(me, ack)
+        return done(null)
+      }
+      case 'history':
+        this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(me, ack),
+          (err) => this.log.error({ err }, 'history failed'))
+        return done(null)
+    }
+  }
+}

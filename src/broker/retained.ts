@@ -1,0 +1,36 @@
+// Retained presence comes from the store, not from the broker's memory: the `presence`
+// table already holds every user's last status, durably, so the retained state survives a
+// restart, is shared by every node on one database, and costs no memory per user.
+// Users cannot publish retained messages anywhere else (the ACL allows no such topic).
+import { Readable } from 'node:stream'
+import memory from 'aedes-persistence'
+import { presenceEvent } from '../chat/events.ts'
+import type { Store } from '../store/index.ts'
+import { presenceFilter, presenceTopic } from './topics.ts'
+
+export function persistenceWithPresence (store: Store) {
+  // aedes-persistence is CommonJS: its default export is the factory.
+  const p = (memory as unknown as () => { storeRetained: unknown, createRetainedStreamCombi: unknown })()
+  p.storeRetained = async () => {}
+  p.createRetainedStreamCombi = (patterns: string[]) => Readable.from(retainedPresence(store, patterns))
+  return p
+}
+
+async function * retainedPresence (store: Store, patterns: string[]) {
+  for (const pattern of patterns) {
+    const f = presenceFilter(pattern)
+    if (f === null) continue
+    const rows = f.userid === null
+      ? await store.listPresence(f.domainId)
+      : [await store.getPresence(f.domainId, f.userid)].filter((r) => r !== null)
+    for (const r of rows) {
+      yield {
+        cmd: 'publish',
+        topic: presenceTopic(f.domainId, r.userid),
+        payload: Buffer.from(JSON.stringify(presenceEvent(r.userid, r.status, r.changedAt))),
+        qos: 1,
+        retain: true
+      }
+    }
+  }
+}

@@ -1,0 +1,31 @@
+// MQTT over WebSocket at `ws://host:HTTP_PORT/mqtt` (SPEC §3), on the HTTP server.
+import type { Server } from 'node:http'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import type { Broker } from './index.ts'
+import { MAX_PACKET_BYTES } from './frame-limit.ts'
+
+export const WS_PATH = '/mqtt'
+
+export function attachWebSocket (server: Server, broker: Broker): WebSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    // One WebSocket message carries one MQTT packet in practice; the frame limit still
+    // checks packets that span messages.
+    maxPayload: MAX_PACKET_BYTES + 8,
+    // MQTT clients ask for the `mqtt` subprotocol (older ones `mqttv3.1`).
+    handleProtocols: (protocols) => protocols.has('mqtt') ? 'mqtt' : (protocols.values().next().value ?? false)
+  })
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws)
+      stream.on('error', () => ws.terminate())
+      broker.handle(stream, req)
+    })
+  })
+  return wss
+}

@@ -1,0 +1,46 @@
+// Messages (SPEC §3): stored with their event in one transaction, then delivered to the
+// recipient's inbox. The same path serves MQTT sends and sends from the customer's server.
+import type { MessageQuery, MessageRow, Store } from '../store/index.ts'
+import { messageEvent, type MessageEvent } from './events.ts'
+import { newWebhookId } from './ids.ts'
+import type { Notifier } from './notifier.ts'
+
+export interface OutgoingMessage {
+  to_userid: number
+  message: string
+  type: number
+  p1?: string
+  p2?: string
+  p3?: string
+}
+
+const eventFor = (row: MessageRow) => ({ webhookId: newWebhookId(row.at), body: JSON.stringify(messageEvent(row)) })
+
+export class Messages {
+  sent = 0
+
+  constructor (private readonly store: Store, private readonly notifier: Notifier) {}
+
+  /** Input is already validated. Resolves once stored (durably) and handed to the inbox. */
+  async send (domainId: string, fromUserid: number, m: OutgoingMessage): Promise<MessageEvent> {
+    const row = await this.store.appendMessage({
+      domainId,
+      fromUserid,
+      toUserid: m.to_userid,
+      type: m.type,
+      message: m.message,
+      p1: m.p1 ?? '',
+      p2: m.p2 ?? '',
+      p3: m.p3 ?? '',
+      at: Date.now()
+    }, eventFor)
+    this.sent++
+    const event = messageEvent(row)
+    this.notifier.messageStored(domainId, event)
+    return event
+  }
+
+  async history (q: MessageQuery): Promise<MessageEvent[]> {
+    return (await this.store.listMessages(q)).map(messageEvent)
+  }
+}

@@ -1,0 +1,16 @@
+// What chat/ needs from a transport: it never imports broker/ (STYLE: data flows one way);
+// the broker implements this and is handed to the chat service.
+import type { MessageEvent } from './events.ts'
+
+export interface Notifier {
+  /** A stored message for `to` (its `inbox`). */
+  messageStored(domainId: string, event: MessageEvent): void
+  /** A committed presence change (its retained `presence` topic). */
+  presenceChanged(domainId: string, userid: number, body: string): void
+}
+
+/** Until a transport is attached (and in tests of chat/ alone). */
+export const nullNotifier: Notifier = {
+  messageStored () {},
+  presenceChanged () {}
+}

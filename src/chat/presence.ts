@@ -1,0 +1,115 @@
+// Presence (SPEC §3): a user is online while at least one of its connections is open; it goes
+// offline when the last one closes and stays closed past the grace time (a reload or a
+// navigation is not a presence change). A status set by the user holds until changed or
+// until offline. Only a real change writes an event.
+import type { Logger } from '../log.ts'
+import type { PresenceStatus, Store } from '../store/index.ts'
+import { presenceEvent } from './events.ts'
+import { newWebhookId } from './ids.ts'
+import type { Notifier } from './notifier.ts'
+
+interface UserState {
+  domainId: string
+  userid: number
+  connections: number
+  status: PresenceStatus
+  graceTimer: NodeJS.Timeout | null
+  /** when the last connection closed (unix ms): the offline event's time */
+  leftAt: number
+}
+
+const key = (domainId: string, userid: number): string => `${domainId}/${userid}`
+
+export class Presence {
+  /** Users with a connection here or within their grace time. Offline users are not kept. */
+  private users = new Map<string, UserState>()
+  private writes = new Set<Promise<void>>()
+
+  constructor (
+    private readonly store: Store,
+    private readonly notifier: Notifier,
+    private readonly graceMs: number,
+    private readonly log: Logger
+  ) {}
+
+  /**
+   * At start-up nobody is connected to this node: a user the database still shows as present
+   * was left so by a crash and goes offline now, with its event.
+   */
+  async recover (nowMs = Date.now()): Promise<number> {
+    const stale = await this.store.listActivePresence()
+    await Promise.all(stale.map((p) => this.write(p.domainId, p.userid, 'offline', nowMs)))
+    return stale.length
+  }
+
+  connected (domainId: string, userid: number): void {
+    const k = key(domainId, userid)
+    let u = this.users.get(k)
+    if (u === undefined) {
+      u = { domainId, userid, connections: 0, status: 'offline', graceTimer: null, leftAt: 0 }
+      this.users.set(k, u)
+    }
+    u.connections++
+    if (u.graceTimer !== null) {
+      // Back within the grace time: no change, the status set before holds.
+      clearTimeout(u.graceTimer)
+      u.graceTimer = null
+    }
+    if (u.status === 'offline') this.change(u, 'online', Date.now())
+  }
+
+  disconnected (domainId: string, userid: number): void {
+    const k = key(domainId, userid)
+    const u = this.users.get(k)
+    if (u === undefined || u.connections === 0) return
+    u.connections--
+    if (u.connections > 0) return
+    u.leftAt = Date.now()
+    u.graceTimer = setTimeout(() => {
+      u.graceTimer = null
+      this.users.delete(k)
+      this.change(u, 'offline', u.leftAt)
+    }, this.graceMs)
+  }
+
+  /** The user's own status (`online`, `away`, `busy`); only while connected. */
+  setStatus (domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): void {
+    const u = this.users.get(key(domainId, userid))
+    if (u === undefined || u.connections === 0 || u.status === status) return
+    this.change(u, status, Date.now())
+  }
+
+  /** On shutdown every user here goes offline now, each with its event, all written. */
+  async stop (): Promise<void> {
+    const now = Date.now()
+    for (const u of this.users.values()) {
+      if (u.graceTimer !== null) clearTimeout(u.graceTimer)
+      this.change(u, 'offline', u.connections > 0 ? now : u.leftAt)
+    }
+    this.users.clear()
+    await Promise.all(this.writes)
+  }
+
+  /** How many users are online (any status but offline) here. */
+  get size (): number {
+    return this.users.size
+  }
+
+  private change (u: UserState, status: PresenceStatus, at: number): void {
+    u.status = status
+    const p = this.write(u.domainId, u.userid, status, at)
+    this.writes.add(p)
+    void p.finally(() => this.writes.delete(p))
+  }
+
+  /** Writes the change with its event; once committed, publishes it (retained topic). */
+  private async write (domainId: string, userid: number, status: PresenceStatus, at: number): Promise<void> {
+    const body = JSON.stringify(presenceEvent(userid, status, at))
+    try {
+      await this.store.changePresence({ domainId, userid, status, at, event: { webhookId: newWebhookId(at), body } })
+      this.notifier.presenceChanged(domainId, userid, body)
+    } catch (err) {
+      this.log.error({ err, domainId, userid, status }, 'presence change not saved')
+    }
+  }
+}

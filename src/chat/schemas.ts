@@ -1,0 +1,90 @@
+// The shapes of what users and customers send (SPEC §2, §3). One definition serves three
+// purposes: the REST API validates its bodies with it, the MQTT handlers validate payloads
+// with it, and the OpenAPI document is generated from it.
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+
+/** userid: an integer from 1 to 2^53−1 (SPEC §2). */
+export const UserId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the user id your website uses (data-user-id)' })
+
+export const MESSAGE_MAX_CHARS = 4096
+export const PARAM_MAX_CHARS = 1024
+export const HISTORY_DEFAULT_LIMIT = 50
+export const HISTORY_MAX_LIMIT = 500
+
+/** An enum as JSON Schema `enum`, so an error lists the allowed values. */
+export function StringEnum<T extends string[]> (values: [...T], opts: { description?: string } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: values, ...opts })
+}
+
+/** A message id: positive, within what JSON numbers carry exactly. */
+export const MessageId = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+
+/** The client's own id for a request, echoed back in its `ack`. */
+const Cid = Type.Union([Type.String({ maxLength: 256 }), Type.Number(), Type.Null()], { description: 'client-chosen id, echoed in the ack' })
+
+const messageFields = {
+  to_userid: UserId,
+  message: Type.String({ maxLength: MESSAGE_MAX_CHARS }),
+  type: Type.Integer({ minimum: 0, maximum: 5, description: '0 text & smileys, 1 sticker, 2 picture from disk, 3 record, 4 picture from cam, 5 audio/video notification' }),
+  p1: Type.Optional(Type.String({ maxLength: PARAM_MAX_CHARS })),
+  p2: Type.Optional(Type.String({ maxLength: PARAM_MAX_CHARS })),
+  p3: Type.Optional(Type.String({ maxLength: PARAM_MAX_CHARS }))
+}
+
+/** `chat/D/U/send` */
+export const MqttSend = Type.Object({ ...messageFields, cid: Type.Optional(Cid) }, { additionalProperties: false })
+export type MqttSend = Static<typeof MqttSend>
+
+/** `POST /api/v1/domains/{domain}/messages` */
+export const ApiSend = Type.Object({ from_userid: UserId, ...messageFields }, { additionalProperties: false })
+export type ApiSend = Static<typeof ApiSend>
+
+/** `chat/D/U/status` */
+export const MqttStatus = Type.Object({
+  status: StringEnum(['online', 'away', 'busy']),
+  cid: Type.Optional(Cid)
+}, { additionalProperties: false })
+export type MqttStatus = Static<typeof MqttStatus>
+
+/** `chat/D/U/history`: `{peer, before}` pages a conversation back; `{after}` catches up. */
+export const MqttHistory = Type.Object({
+  peer: Type.Optional(UserId),
+  before: Type.Optional(MessageId),
+  after: Type.Optional(MessageId),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT })),
+  cid: Type.Optional(Cid)
+}, { additionalProperties: false })
+export type MqttHistory = Static<typeof MqttHistory>
+
+/** Strict: a wrong type is an error, never coerced ("1" is not 1). */
+export const strictAjv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false })
+
+export interface Validator<T> {
+  (data: unknown): data is T
+  errors?: ErrorObject[] | null
+}
+
+export function compile<T extends TSchema> (schema: T): Validator<Static<T>> {
+  return strictAjv.compile(schema) as ValidateFunction<Static<T>>
+}
+
+/**
+ * One readable sentence for the first validation error, naming the field:
+ * `to_userid must be <= 9007199254740991`, `unknown field "msg"`, `missing field "type"`.
+ */
+export function describeValidationError (errors: ErrorObject[] | null | undefined, where = ''): string {
+  const e = errors?.[0]
+  if (e === undefined) return 'invalid input'
+  const prefix = where === '' ? '' : `${where}`
+  const field = e.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  const name = (f: string): string => [prefix, f].filter((x) => x !== '').join('.')
+  if (e.keyword === 'additionalProperties') return `unknown field "${name(joinField(field, String(e.params.additionalProperty)))}"`
+  if (e.keyword === 'required') return `missing field "${name(joinField(field, String(e.params.missingProperty)))}"`
+  const subject = field === '' ? (prefix === '' ? 'payload' : prefix) : name(field)
+  if (e.keyword === 'anyOf' || e.keyword === 'union') return `${subject} has the wrong type or value`
+  if (e.keyword === 'enum') return `${subject} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`
+  return `${subject} ${e.message ?? 'is invalid'}`
+}
+
+const joinField = (parent: string, child: string): string => parent === '' ? child : `${parent}.${child}`

@@ -1,0 +1,159 @@
+// Every MQCHAT_* setting (SPEC §1): parsed, validated, defaults with units, frozen.
+// This is the only file that reads process.env.
+import path from 'node:path'
+
+export interface RateLimit {
+  /** tokens added per second */
+  perSecond: number
+  /** bucket size: how many sends may come at once after a quiet period */
+  burst: number
+  /** the setting as written, for messages */
+  text: string
+}
+
+export interface Config {
+  httpPort: number
+  mqttPort: number
+  host: string
+  dataDir: string
+  adminKey: string | null
+  databaseUrl: string | null
+  redisUrl: string | null
+  callbackAllowPrivate: boolean
+  callbackTimeoutMs: number
+  presenceGraceMs: number
+  userRate: RateLimit
+  logLevel: string
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(problems.join('; '))
+  }
+}
+
+const KNOWN = new Set([
+  'MQCHAT_HTTP_PORT', 'MQCHAT_MQTT_PORT', 'MQCHAT_HOST', 'MQCHAT_DATA_DIR', 'MQCHAT_ADMIN_KEY',
+  'MQCHAT_DATABASE_URL', 'MQCHAT_REDIS_URL', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
+  'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL'
+])
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/** An operator key shorter than this is refused: it guards every domain. */
+const ADMIN_KEY_MIN_CHARS = 16
+
+type Env = Record<string, string | undefined>
+
+/**
+ * Reads the settings from `env`. Every bad setting is reported at once (ConfigError.problems),
+ * each naming its variable, so an operator fixes them in one go.
+ */
+export function loadConfig (env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
+  const problems: string[] = []
+  const get = (name: string): string | undefined => {
+    const v = env[name]
+    return v === undefined || v.trim() === '' ? undefined : v.trim()
+  }
+
+  function int (name: string, def: number, min: number, max: number, what: string): number {
+    const raw = get(name)
+    if (raw === undefined) return def
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be ${what} (${min} to ${max}), got "${raw}"`)
+      return def
+    }
+    return Number(raw)
+  }
+
+  function bool (name: string, def: boolean): boolean {
+    const raw = get(name)
+    if (raw === undefined) return def
+    if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true
+    if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false
+    problems.push(`${name} must be 0 or 1, got "${raw}"`)
+    return def
+  }
+
+  const httpPort = int('MQCHAT_HTTP_PORT', 8080, 0, 65535, 'a port number')
+  const mqttPort = int('MQCHAT_MQTT_PORT', 1883, 0, 65535, 'a port number')
+  const host = get('MQCHAT_HOST') ?? '0.0.0.0'
+  if (/\s/.test(host)) problems.push(`MQCHAT_HOST must be an address or host name, got "${host}"`)
+  const dataDir = path.resolve(get('MQCHAT_DATA_DIR') ?? './data')
+
+  const adminKey = get('MQCHAT_ADMIN_KEY') ?? null
+  if (adminKey !== null && adminKey.length < ADMIN_KEY_MIN_CHARS) {
+    problems.push(`MQCHAT_ADMIN_KEY must be at least ${ADMIN_KEY_MIN_CHARS} characters (it guards every domain); leave it unset to have one generated`)
+  }
+
+  const databaseUrl = get('MQCHAT_DATABASE_URL') ?? null
+  if (databaseUrl !== null) {
+    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+      problems.push('MQCHAT_DATABASE_URL must be a postgres:// URL, or unset for the embedded database')
+    } else {
+      problems.push('MQCHAT_DATABASE_URL: PostgreSQL support is not in this version yet; unset it to use the embedded database')
+    }
+  }
+  const redisUrl = get('MQCHAT_REDIS_URL') ?? null
+  if (redisUrl !== null) {
+    if (!/^rediss?:\/\//.test(redisUrl)) {
+      problems.push('MQCHAT_REDIS_URL must be a redis:// URL, or unset for a single node')
+    } else {
+      problems.push('MQCHAT_REDIS_URL: several nodes are not supported in this version yet; unset it to run one node')
+    }
+  }
+
+  const callbackAllowPrivate = bool('MQCHAT_CALLBACK_ALLOW_PRIVATE', false)
+  const callbackTimeoutMs = int('MQCHAT_CALLBACK_TIMEOUT_MS', 5000, 100, 600_000, 'milliseconds')
+  const presenceGraceMs = int('MQCHAT_PRESENCE_GRACE_MS', 3000, 0, 3_600_000, 'milliseconds')
+
+  let userRate = parseRate('20/1s,burst=60') as RateLimit
+  const rateRaw = get('MQCHAT_USER_RATE')
+  if (rateRaw !== undefined) {
+    const parsed = parseRate(rateRaw)
+    if (typeof parsed === 'string') problems.push(`MQCHAT_USER_RATE ${parsed}, got "${rateRaw}"`)
+    else userRate = parsed
+  }
+
+  const logLevel = (get('MQCHAT_LOG_LEVEL') ?? 'info').toLowerCase()
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`MQCHAT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze({
+    httpPort,
+    mqttPort,
+    host,
+    dataDir,
+    adminKey,
+    databaseUrl,
+    redisUrl,
+    callbackAllowPrivate,
+    callbackTimeoutMs,
+    presenceGraceMs,
+    userRate: Object.freeze(userRate),
+    logLevel,
+    ...overrides
+  })
+}
+
+/** MQCHAT_* variables that are set but mean nothing to us: most likely typos. */
+export function unknownSettings (env: Env = process.env): string[] {
+  return Object.keys(env).filter((k) => k.startsWith('MQCHAT_') && !KNOWN.has(k))
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/**
+ * Parses `<count>/<window>[,burst=<n>]`, e.g. `20/1s,burst=60`: 20 sends per second on
+ * average, up to 60 at once. Returns a description of the problem instead when malformed.
+ */
+export function parseRate (text: string): RateLimit | string {
+  const m = /^\s*(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h)\s*(?:,\s*burst\s*=\s*(\d+)\s*)?$/.exec(text)
+  if (m === null) return 'must look like 20/1s,burst=60 (count/window with ms, s, m or h; burst optional)'
+  const count = Number(m[1])
+  const windowMs = Number(m[2] === '' ? '1' : m[2]) * UNIT_MS[m[3]!]!
+  const burst = m[4] === undefined ? count : Number(m[4])
+  if (count < 1 || windowMs < 1) return 'must allow at least 1 send per window'
+  if (burst < 1) return 'must have a burst of at least 1'
+  return { perSecond: (count * 1000) / windowMs, burst, text: text.trim() }
+}

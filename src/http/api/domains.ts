@@ -1,0 +1,54 @@
+// Domains and their keys (SPEC §2).
+import type { FastifyInstance } from 'fastify'
+import type { Static } from '@sinclair/typebox'
+import type { Chat } from '../../chat/index.ts'
+import { requireOperator } from '../auth.ts'
+import { CreatedDomain, Domain, DomainParams, NewDomainBody, withErrors, ErrorBody } from '../schemas.ts'
+import { Type } from '@sinclair/typebox'
+import type { DomainRow } from '../../store/index.ts'
+
+const view = (d: DomainRow) => ({ id: d.id, name: d.name, createdAt: Math.floor(d.createdAt / 1000) })
+
+export function domainRoutes (app: FastifyInstance, chat: Chat): void {
+  app.post<{ Body: Static<typeof NewDomainBody> }>('/domains', {
+    schema: {
+      summary: 'Create a domain (operator)',
+      tags: ['domains'],
+      body: NewDomainBody,
+      response: withErrors({ 201: CreatedDomain, 403: ErrorBody, 409: ErrorBody })
+    }
+  }, async (req, reply) => {
+    requireOperator(req.principal!)
+    const created = await chat.domains.create(req.body.id, req.body.name)
+    req.log.info({ domain: created.id }, 'domain created')
+    return reply.status(201).send(created)
+  })
+
+  app.get('/domains', {
+    schema: {
+      summary: 'List domains (operator)',
+      tags: ['domains'],
+      response: withErrors({ 200: Type.Object({ domains: Type.Array(Domain) }), 403: ErrorBody })
+    }
+  }, async (req) => {
+    requireOperator(req.principal!)
+    return { domains: (await chat.domains.list()).map(view) }
+  })
+
+  app.get<{ Params: Static<typeof DomainParams> }>('/domains/:domain', {
+    schema: { summary: 'Get a domain (no secrets)', tags: ['domains'], params: DomainParams, response: withErrors({ 200: Domain }) }
+  }, async (req) => view(await chat.domains.get(req.principal!, req.params.domain)))
+
+  app.post<{ Params: Static<typeof DomainParams> }>('/domains/:domain/keys/rotate', {
+    schema: {
+      summary: 'Rotate the domain key: the old one stops working at once',
+      tags: ['domains'],
+      params: DomainParams,
+      response: withErrors({ 200: Type.Object({ apiKey: Type.String() }) })
+    }
+  }, async (req) => {
+    const apiKey = await chat.domains.rotateKey(req.principal!, req.params.domain)
+    req.log.info({ domain: req.params.domain }, 'domain key rotated')
+    return { apiKey }
+  })
+}

@@ -1,0 +1,43 @@
+// Every error leaves as `{"error":{"code","message"}}` with its status (SPEC §2). Anything
+// not ours becomes `internal`, and its stack goes to the log only.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { describeValidationError } from '../chat/schemas.ts'
+import { AppError, isAppError, STATUS_BY_CODE, type ErrorCode } from '../errors.ts'
+
+/** fastify's own errors, by code, as ours. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request'
+}
+
+export function toAppError (err: FastifyError): AppError {
+  if (isAppError(err)) return err
+  if (err.validation !== undefined) {
+    return new AppError('invalid_request', describeValidationError(err.validation as never, err.validationContext))
+  }
+  const code = FASTIFY_CODES[err.code]
+  if (code !== undefined) {
+    const message = code === 'invalid_json'
+      ? `the body is not valid JSON: ${err.message}`
+      : code === 'unsupported_media_type' ? 'send the body as Content-Type: application/json' : err.message
+    return new AppError(code, message)
+  }
+  if (err instanceof SyntaxError) return new AppError('invalid_json', `the body is not valid JSON: ${err.message}`)
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new AppError('invalid_request', err.message)
+  }
+  return new AppError('internal', 'internal error')
+}
+
+export function errorHandler (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const e = toAppError(err)
+  if (e.code === 'internal') req.log.error({ err }, 'request failed')
+  void reply.status(STATUS_BY_CODE[e.code]).send({ error: e.toJSON() })
+}
+
+export function notFoundHandler (req: FastifyRequest, reply: FastifyReply): void {
+  void reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } })
+}

@@ -1,0 +1,124 @@
+// The HTTP side (SPEC §1, §2): the REST API under /api/v1, its OpenAPI document, /healthz,
+// /metrics, and MQTT over WebSocket at /mqtt.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import { Ajv } from 'ajv'
+import type { Registry } from 'prom-client'
+import type { WebSocketServer } from 'ws'
+import type { Broker } from '../broker/index.ts'
+import { attachWebSocket } from '../broker/websocket.ts'
+import type { Chat } from '../chat/index.ts'
+import { strictAjv } from '../chat/schemas.ts'
+import type { Config } from '../config.ts'
+import { AppError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { listen } from '../net.ts'
+import type { Service } from '../service.ts'
+import { authenticate } from './auth.ts'
+import { callbackRoutes } from './api/callbacks.ts'
+import { domainRoutes } from './api/domains.ts'
+import { messageRoutes } from './api/messages.ts'
+import { userRoutes } from './api/users.ts'
+import { errorHandler, notFoundHandler } from './errors.ts'
+
+/** Largest request body: a message send is at most ~43 KiB. */
+const BODY_LIMIT_BYTES = 256 * 1024
+
+/** Query strings and paths are text: numbers in them are coerced; bodies never are. */
+const coercingAjv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+
+export interface HttpDeps {
+  config: Config
+  chat: Chat
+  broker: Broker
+  metrics: Registry
+  /** true once every service has started, false again when stopping */
+  ready: () => boolean
+  log: Logger
+  version: string
+}
+
+export class Http implements Service {
+  readonly name = 'http'
+  app!: FastifyInstance
+  private wss: WebSocketServer | null = null
+  port = 0
+
+  constructor (private readonly deps: HttpDeps) {}
+
+  async start (): Promise<void> {
+    this.app = await buildApp(this.deps)
+    this.wss = attachWebSocket(this.app.server, this.deps.broker)
+    await this.app.ready()
+    this.port = await listen(this.app.server, this.deps.config.httpPort, this.deps.config.host, 'MQCHAT_HTTP_PORT')
+  }
+
+  async stop (): Promise<void> {
+    // Upgraded WebSocket connections are not requests: the server would wait for them forever.
+    for (const ws of this.wss?.clients ?? []) ws.terminate()
+    this.wss?.close()
+    await this.app.close()
+  }
+}
+
+export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
+  const { chat, log } = deps
+  const app = Fastify({
+    loggerInstance: log.child({ module: 'http' }) as FastifyBaseLogger,
+    // One line per request would drown the log; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true
+  })
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? strictAjv.compile(schema) : coercingAjv.compile(schema))
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+
+  // An empty body with Content-Type: application/json is "no body", as curl users expect.
+  const defaultJson = app.getDefaultJsonParser('error', 'error')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined)
+    defaultJson(req, body as string, done)
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'mqchat', version: deps.version, description: 'Chat backend for websites: domains, users\' tokens, presence, messages and callbacks. Authenticate with `Authorization: Bearer <key>`.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }]
+    }
+  })
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (req) => {
+      if (req.routeOptions.url === '/api/v1/openapi.json') return
+      req.principal = await authenticate(chat.domains, req)
+    })
+    api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+    domainRoutes(api, chat)
+    userRoutes(api, chat)
+    messageRoutes(api, chat)
+    callbackRoutes(api, chat)
+  }, { prefix: '/api/v1' })
+
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    if (!deps.ready()) return reply.status(503).send({ status: 'starting or stopping' })
+    try {
+      await chat.store.ping()
+    } catch {
+      return reply.status(503).send({ status: 'database unreachable' })
+    }
+    return { status: 'ok' }
+  })
+
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    const who = await authenticate(chat.domains, req)
+    if (who.kind !== 'operator') throw new AppError('forbidden', 'metrics need the operator key')
+    return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics())
+  })
+
+  return app
+}

@@ -1,0 +1,71 @@
+// Request and response shapes of the REST API. fastify validates with them and the OpenAPI
+// document at /api/v1/openapi.json is generated from them: one definition, not two.
+import { Type, type TSchema } from '@sinclair/typebox'
+import { DOMAIN_ID_PATTERN } from '../chat/domains.ts'
+import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MessageId, StringEnum, UserId } from '../chat/schemas.ts'
+
+export { ApiSend } from '../chat/schemas.ts'
+
+export const UnixSeconds = Type.Integer({ description: 'unix seconds' })
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String({ description: 'snake_case, stable: branch on it' }), message: Type.String() })
+})
+
+export const DomainId = Type.String({ pattern: DOMAIN_ID_PATTERN, description: 'lower-case letters, digits, dots and dashes' })
+export const DomainParams = Type.Object({ domain: DomainId })
+export const UserParams = Type.Object({ domain: DomainId, userid: UserId })
+
+export const Domain = Type.Object({ id: Type.String(), name: Type.String(), createdAt: UnixSeconds })
+export const NewDomainBody = Type.Object({
+  id: DomainId,
+  name: Type.String({ minLength: 1, maxLength: 200 })
+}, { additionalProperties: false })
+export const CreatedDomain = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  apiKey: Type.String({ description: 'the domain key; shown only now' }),
+  tokenSecret: Type.String({ description: 'signs your users\' tokens (HS256); keep it on your server' })
+})
+
+export const TokenBody = Type.Object({
+  ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000, default: 3600, description: 'lifetime, 1 s to 1 year; default 3600' }))
+}, { additionalProperties: false })
+export const Token = Type.Object({ token: Type.String({ description: 'the MQTT password for this user' }), expiresAt: UnixSeconds })
+
+export const PresenceStatusSchema = StringEnum(['online', 'away', 'busy', 'offline'])
+export const PresenceQuery = Type.Object({ status: Type.Optional(PresenceStatusSchema) }, { additionalProperties: false })
+export const PresenceList = Type.Object({
+  users: Type.Array(Type.Object({ userid: Type.Integer(), status: PresenceStatusSchema, timestamp: UnixSeconds }))
+})
+
+export const MessageEventSchema = Type.Object({
+  from_userid: Type.Integer(),
+  message: Type.Object({
+    id: Type.Integer(),
+    message: Type.String(),
+    p1: Type.String(),
+    p2: Type.String(),
+    p3: Type.String(),
+    timestamp: UnixSeconds,
+    type: Type.Integer()
+  }),
+  to_userid: Type.Integer()
+})
+
+export const MessagesQuery = Type.Object({
+  userid: Type.Optional(UserId),
+  peer: Type.Optional(UserId),
+  before: Type.Optional(MessageId),
+  after: Type.Optional(MessageId),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, default: HISTORY_DEFAULT_LIMIT }))
+}, { additionalProperties: false })
+export const MessageList = Type.Object({ messages: Type.Array(MessageEventSchema) })
+
+export const CallbackKind = StringEnum(['presence', 'messages'])
+export const CallbackParams = Type.Object({ domain: DomainId, kind: CallbackKind })
+
+/** The standard error answers of an authenticated call, for the OpenAPI document. */
+export function withErrors (ok: Record<number, TSchema>): Record<number, TSchema> {
+  return { ...ok, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+}

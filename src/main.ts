@@ -1,0 +1,62 @@
+// Composition root: config → logger → services; signals; nothing else.
+import { startApp } from './app.ts'
+import { ConfigError, loadConfig, unknownSettings } from './config.ts'
+import { createLogger } from './log.ts'
+import { ListenError } from './net.ts'
+
+/** A stop that takes longer than this is cut short (in-flight work has had its chance). */
+const STOP_DEADLINE_MS = 20_000
+
+function fail (line: string): never {
+  process.stderr.write(`mqchat: ${line}\n`)
+  process.exit(1)
+}
+
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.problems.join('\nmqchat: '))
+    throw err
+  }
+  const log = createLogger(config.logLevel)
+  for (const name of unknownSettings()) log.warn({ setting: name }, `unknown setting ${name} is ignored (a typo?)`)
+
+  let app
+  try {
+    app = await startApp(config, log)
+  } catch (err) {
+    if (err instanceof ListenError) fail(err.message)
+    const e = err as NodeJS.ErrnoException
+    if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'ENOTDIR' || e.code === 'SQLITE_CANTOPEN') {
+      fail(`MQCHAT_DATA_DIR: cannot write to ${config.dataDir} (${e.code})`)
+    }
+    log.fatal({ err }, 'start-up failed')
+    fail(`start-up failed: ${e.message}`)
+  }
+
+  let stopping = false
+  const shutdown = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'stopping')
+    const deadline = setTimeout(() => {
+      log.error('stop took too long; exiting')
+      process.exit(1)
+    }, STOP_DEADLINE_MS).unref()
+    app.stop().then(() => {
+      clearTimeout(deadline)
+      log.info('stopped')
+      log.flush?.()
+      process.exit(0)
+    }, (err) => {
+      log.error({ err }, 'stop failed')
+      process.exit(1)
+    })
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+void main()

@@ -1,0 +1,213 @@
+// The embedded store: SQLite through better-sqlite3, in MQCHAT_DATA_DIR, WAL mode.
+import fs from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { AppError } from '../../errors.ts'
+import type { Logger } from '../../log.ts'
+import type {
+  DomainRow, EventDraft, EventKind, EventRow, MessageQuery, MessageRow, NewDomain, NewMessage,
+  PresenceChange, PresenceRow, PresenceStatus, Store
+} from '../index.ts'
+import { GroupCommit } from './group-commit.ts'
+import { migrate } from './migrate.ts'
+
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
+
+interface DbMessage {
+  id: number
+  domain_id: string
+  from_userid: number
+  to_userid: number
+  type: number
+  message: string
+  p1: string
+  p2: string
+  p3: string
+  created_at: number
+}
+
+const toMessage = (r: DbMessage): MessageRow => ({
+  id: r.id,
+  domainId: r.domain_id,
+  fromUserid: r.from_userid,
+  toUserid: r.to_userid,
+  type: r.type,
+  message: r.message,
+  p1: r.p1,
+  p2: r.p2,
+  p3: r.p3,
+  at: r.created_at
+})
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite'
+  private db!: Database.Database
+  private writes!: GroupCommit
+  private q!: ReturnType<typeof prepare>
+  readonly file: string
+
+  constructor (dataDir: string, private readonly log: Logger) {
+    this.file = path.join(dataDir, 'mqchat.sqlite')
+  }
+
+  async open (): Promise<void> {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true })
+    this.db = new Database(this.file)
+    this.db.pragma('journal_mode = WAL')
+    // FULL: a commit is on disk before the message is acked or delivered, so an accepted
+    // event survives a power cut too, not just a crash of the process. Group commit
+    // (one transaction per event-loop tick) keeps the fsync cost per batch, not per message.
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('foreign_keys = ON')
+    this.db.pragma('busy_timeout = 5000')
+    const applied = migrate(this.db, MIGRATIONS_DIR)
+    if (applied.length > 0) this.log.info({ applied }, 'database migrated')
+    this.q = prepare(this.db)
+    this.writes = new GroupCommit(this.db)
+  }
+
+  async ping (): Promise<void> {
+    this.db.prepare('SELECT 1').get()
+  }
+
+  async close (): Promise<void> {
+    if (this.db === undefined || !this.db.open) return
+    await this.writes.drain()
+    this.db.close()
+  }
+
+  async createDomain (d: NewDomain): Promise<void> {
+    try {
+      this.q.insertDomain.run(d.id, d.name, d.apiKeyHash, d.tokenSecret, d.createdAt)
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new AppError('domain_exists', `domain "${d.id}" already exists`)
+      }
+      throw err
+    }
+  }
+
+  async getDomain (id: string): Promise<DomainRow | null> {
+    return (this.q.getDomain.get(id) as DomainRow | undefined) ?? null
+  }
+
+  async listDomains (): Promise<DomainRow[]> {
+    return this.q.listDomains.all() as DomainRow[]
+  }
+
+  async domainIdByKeyHash (hash: string): Promise<string | null> {
+    const row = this.q.domainByKey.get(hash) as { id: string } | undefined
+    return row?.id ?? null
+  }
+
+  async setDomainKeyHash (id: string, hash: string): Promise<void> {
+    this.q.setDomainKey.run(hash, id)
+  }
+
+  async ensureUser (domainId: string, userid: number, at: number): Promise<void> {
+    this.q.ensureUser.run(domainId, userid, at)
+  }
+
+  async getPresence (domainId: string, userid: number): Promise<PresenceRow | null> {
+    return (this.q.getPresence.get(domainId, userid) as PresenceRow | undefined) ?? null
+  }
+
+  async listPresence (domainId: string, status?: PresenceStatus): Promise<PresenceRow[]> {
+    return (status === undefined
+      ? this.q.listPresence.all(domainId)
+      : this.q.listPresenceByStatus.all(domainId, status)) as PresenceRow[]
+  }
+
+  async listActivePresence (): Promise<Array<PresenceRow & { domainId: string }>> {
+    return this.q.listActive.all() as Array<PresenceRow & { domainId: string }>
+  }
+
+  changePresence (c: PresenceChange): Promise<void> {
+    return this.writes.add(() => {
+      this.q.upsertPresence.run(c.domainId, c.userid, c.status, c.at)
+      this.q.insertEvent.run(c.domainId, 'presence', c.userid, c.event.webhookId, c.event.body, c.at)
+    })
+  }
+
+  appendMessage (m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow> {
+    return this.writes.add(() => {
+      const info = this.q.insertMessage.run(m.domainId, m.fromUserid, m.toUserid, m.type, m.message, m.p1, m.p2, m.p3, m.at)
+      const row: MessageRow = { ...m, id: Number(info.lastInsertRowid) }
+      const ev = eventFor(row)
+      this.q.insertEvent.run(m.domainId, 'messages', m.fromUserid, ev.webhookId, ev.body, m.at)
+      return row
+    })
+  }
+
+  async listMessages (q: MessageQuery): Promise<MessageRow[]> {
+    const limit = q.limit
+    let rows: DbMessage[]
+    if (q.after !== undefined) {
+      // Catch-up: oldest first. The two index ranges are merged by id.
+      rows = q.userid === undefined
+        ? this.q.domainAfter.all(q.domainId, q.after, limit) as DbMessage[]
+        : q.peer === undefined
+          ? this.q.userAfter.all(q.domainId, q.userid, q.after, limit, q.domainId, q.userid, q.after, limit, limit) as DbMessage[]
+          : this.q.pairAfter.all(q.domainId, q.userid, q.peer, q.after, limit, q.domainId, q.peer, q.userid, q.after, limit, limit) as DbMessage[]
+    } else {
+      const before = q.before ?? Number.MAX_SAFE_INTEGER
+      rows = q.userid === undefined
+        ? this.q.domainBefore.all(q.domainId, before, limit) as DbMessage[]
+        : q.peer === undefined
+          ? this.q.userBefore.all(q.domainId, q.userid, before, limit, q.domainId, q.userid, before, limit, limit) as DbMessage[]
+          : this.q.pairBefore.all(q.domainId, q.userid, q.peer, before, limit, q.domainId, q.peer, q.userid, before, limit, limit) as DbMessage[]
+    }
+    return rows.map(toMessage)
+  }
+
+  async listEvents (domainId: string, kind: EventKind, afterId: number, limit: number): Promise<EventRow[]> {
+    return this.q.listEvents.all(domainId, kind, afterId, limit) as EventRow[]
+  }
+}
+
+const MSG_COLS = 'id, domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at'
+
+/**
+ * A user's mail is two index ranges (sent: messages_from or messages_pair, received:
+ * messages_to or messages_pair); each side is limited on its own, then merged, so neither
+ * side scans more than `limit` rows. A self-conversation appears once (UNION, not UNION ALL).
+ */
+function twoSided (where1: string, where2: string, order: 'ASC' | 'DESC'): string {
+  return `SELECT * FROM (
+      SELECT ${MSG_COLS} FROM messages WHERE ${where1} ORDER BY id ${order} LIMIT ?)
+    UNION
+    SELECT * FROM (
+      SELECT ${MSG_COLS} FROM messages WHERE ${where2} ORDER BY id ${order} LIMIT ?)
+    ORDER BY id ${order} LIMIT ?`
+}
+
+function prepare (db: Database.Database) {
+  return {
+    insertDomain: db.prepare('INSERT INTO domains (id, name, api_key_hash, token_secret, created_at) VALUES (?, ?, ?, ?, ?)'),
+    getDomain: db.prepare('SELECT id, name, token_secret AS tokenSecret, created_at AS createdAt FROM domains WHERE id = ?'),
+    listDomains: db.prepare('SELECT id, name, token_secret AS tokenSecret, created_at AS createdAt FROM domains ORDER BY id'),
+    domainByKey: db.prepare('SELECT id FROM domains WHERE api_key_hash = ?'),
+    setDomainKey: db.prepare('UPDATE domains SET api_key_hash = ? WHERE id = ?'),
+
+    ensureUser: db.prepare("INSERT INTO presence (domain_id, userid, status, changed_at) VALUES (?, ?, 'offline', ?) ON CONFLICT DO NOTHING"),
+    getPresence: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? AND userid = ?'),
+    listPresence: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? ORDER BY userid'),
+    listPresenceByStatus: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? AND status = ? ORDER BY userid'),
+    listActive: db.prepare("SELECT domain_id AS domainId, userid, status, changed_at AS changedAt FROM presence WHERE status <> 'offline'"),
+    upsertPresence: db.prepare(`INSERT INTO presence (domain_id, userid, status, changed_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (domain_id, userid) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at`),
+
+    insertMessage: db.prepare('INSERT INTO messages (domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertEvent: db.prepare('INSERT INTO events (domain_id, kind, userid, webhook_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+
+    domainBefore: db.prepare(`SELECT ${MSG_COLS} FROM messages WHERE domain_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
+    domainAfter: db.prepare(`SELECT ${MSG_COLS} FROM messages WHERE domain_id = ? AND id > ? ORDER BY id ASC LIMIT ?`),
+    userBefore: db.prepare(twoSided('domain_id = ? AND from_userid = ? AND id < ?', 'domain_id = ? AND to_userid = ? AND id < ?', 'DESC')),
+    userAfter: db.prepare(twoSided('domain_id = ? AND from_userid = ? AND id > ?', 'domain_id = ? AND to_userid = ? AND id > ?', 'ASC')),
+    pairBefore: db.prepare(twoSided('domain_id = ? AND from_userid = ? AND to_userid = ? AND id < ?', 'domain_id = ? AND from_userid = ? AND to_userid = ? AND id < ?', 'DESC')),
+    pairAfter: db.prepare(twoSided('domain_id = ? AND from_userid = ? AND to_userid = ? AND id > ?', 'domain_id = ? AND from_userid = ? AND to_userid = ? AND id > ?', 'ASC')),
+
+    listEvents: db.prepare(`SELECT id, domain_id AS domainId, kind, userid, webhook_id AS webhookId, body, created_at AS createdAt
+      FROM events WHERE domain_id = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?`)
+  }
+}
