@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { test } from 'node:test'
+import mqttPacket from 'mqtt-packet'
+import { Inbox, startServer, type TestServer } from './helpers/server.ts'
+import { waitFor } from './helpers/wait.ts'
+
+async function observer (s: TestServer, d: { id: string, apiKey: string }) {
+  const c = await s.connect(d, 999)
+  const inbox = new Inbox(c)
+  await c.subscribeAsync(`chat/${d.id}/+/presence`, { qos: 1 })
+  const of = (userid: number) => inbox.received.filter((m) => m.payload.userid === userid && !m.retain).map((m) => m.payload.status)
+  return { client: c, inbox, of }
+}
+
+const presenceEvents = async (s: TestServer, domainId: string, userid: number) =>
+  (await s.app.store.listEvents(domainId, 'presence', 0, 1000)).map((e) => JSON.parse(e.body)).filter((b) => b.userid === userid)
+
+test('several tabs are one presence: online once, offline only when the last one closes', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_PRESENCE_GRACE_MS: '100' })
+  const d = await s.domain()
+  const obs = await observer(s, d)
+  const tab1 = await s.connect(d, 5)
+  await waitFor(() => obs.of(5).length === 1, 'online')
+  const tab2 = await s.connect(d, 5, { ws: true })
+  const phone = await s.connect(d, 5)
+  await tab1.endAsync()
+  await phone.endAsync()
+  // Still online: one tab is open. A status change proves the events so far.
+  await tab2.publishAsync(`chat/${d.id}/5/status`, JSON.stringify({ status: 'busy' }), { qos: 1 })
+  await waitFor(() => obs.of(5).includes('busy'), 'busy')
+  assert.deepEqual(obs.of(5), ['online', 'busy'])
+  await tab2.endAsync()
+  await waitFor(() => obs.of(5).includes('offline'), 'offline')
+  assert.deepEqual(obs.of(5), ['online', 'busy', 'offline'])
+  const stored = await presenceEvents(s, d.id, 5)
+  assert.deepEqual(stored.map((e) => e.status), ['online', 'busy', 'offline'])
+  assert.deepEqual(Object.keys(stored[0]), ['userid', 'status', 'timestamp'])
+  const api = await s.api('GET', `/api/v1/domains/${d.id}/presence?status=offline`, undefined, d.apiKey)
+  assert.deepEqual(api.body.users.map((u: { userid: number }) => u.userid), [5])
+})
+
+test('a dropped socket (no DISCONNECT) takes the user offline after the grace time', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_PRESENCE_GRACE_MS: '100' })
+  const d = await s.domain()
+  const obs = await observer(s, d)
+  const c = await s.connect(d, 6)
+  await waitFor(() => obs.of(6).includes('online'), 'online')
+  c.stream.destroy()
+  await waitFor(() => obs.of(6).includes('offline'), 'offline')
+  assert.deepEqual(obs.of(6), ['online', 'offline'])
+})
+
+test('keep-alive expiry takes a silent client offline', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_PRESENCE_GRACE_MS: '0' })
+  const d = await s.domain()
+  const obs = await observer(s, d)
+  const password = await s.token(d, 7)
+  // A raw client that connects with keep-alive 1 s and then says nothing, socket left open.
+  const sock = net.connect(s.app.mqttPort, '127.0.0.1')
+  t.after(() => sock.destroy())
+  sock.resume() // read (and ignore) what the server sends, so its close is seen
+  sock.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'silent', keepalive: 1, username: `${d.id}/7`, password: Buffer.from(password) }))
+  await waitFor(() => obs.of(7).includes('online'), 'online')
+  const closedAt = new Promise<number>((resolve) => sock.on('close', () => resolve(Date.now())))
+  await waitFor(() => obs.of(7).includes('offline'), 'offline after 1.5 × keep-alive', 6000)
+  assert.ok(await closedAt, 'the server closed the socket')
+})
+
+test('a reload within the grace time is not a presence change, and the status set before holds', async (t) => {
+  const GRACE_MS = 400
+  const s = await startServer(t, {}, { MQCHAT_PRESENCE_GRACE_MS: String(GRACE_MS) })
+  const d = await s.domain()
+  const obs = await observer(s, d)
+  const page = await s.connect(d, 8)
+  await page.publishAsync(`chat/${d.id}/8/status`, JSON.stringify({ status: 'away' }), { qos: 1 })
+  await waitFor(() => obs.of(8).includes('away'), 'away')
+  await page.endAsync()
+  const leftAt = Date.now()
+  const reloaded = await s.connect(d, 8)
+  // The grace time is the behaviour under test: let it pass, then prove nothing happened.
+  await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 200 - (Date.now() - leftAt)))
+  await reloaded.publishAsync(`chat/${d.id}/8/status`, JSON.stringify({ status: 'away' }), { qos: 1 }) // same status: no event
+  await reloaded.publishAsync(`chat/${d.id}/8/status`, JSON.stringify({ status: 'online' }), { qos: 1 })
+  await waitFor(() => obs.of(8).length === 3, 'back to online')
+  assert.deepEqual(obs.of(8), ['online', 'away', 'online'])
+})
+
+test('presence is retained: a late subscriber gets every user\'s last status, marked retained', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_PRESENCE_GRACE_MS: '0' })
+  const d = await s.domain()
+  const a = await s.connect(d, 11)
+  const b = await s.connect(d, 12)
+  await b.publishAsync(`chat/${d.id}/12/status`, JSON.stringify({ status: 'busy' }), { qos: 1 })
+  const gone = await s.connect(d, 13)
+  await gone.endAsync()
+  await waitFor(async () => (await s.app.store.getPresence(d.id, 13))?.status === 'offline', '13 offline')
+  await waitFor(async () => (await s.app.store.getPresence(d.id, 12))?.status === 'busy', '12 busy')
+
+  const late = await s.connect(d, 20)
+  const inbox = new Inbox(late)
+  await late.subscribeAsync(`chat/${d.id}/+/presence`, { qos: 1 })
+  await inbox.next(() => ['11', '12', '13', '20'].every((u) => inbox.received.some((m) => m.topic === `chat/${d.id}/${u}/presence`)), 'retained presence of 11, 12, 13 and 20')
+  const last = (u: number) => inbox.received.filter((m) => m.topic === `chat/${d.id}/${u}/presence`)[0]!
+  assert.equal(last(11).payload.status, 'online')
+  assert.equal(last(12).payload.status, 'busy')
+  assert.equal(last(13).payload.status, 'offline')
+  assert.ok([11, 12, 13].every((u) => last(u).retain), 'delivered as retained')
+
+  // One user's topic gives just that user; a live change is not marked retained.
+  const one = await s.connect(d, 21)
+  const oneIn = new Inbox(one)
+  await one.subscribeAsync(`chat/${d.id}/12/presence`, { qos: 1 })
+  await oneIn.next((m) => m.retain, 'retained 12')
+  await b.publishAsync(`chat/${d.id}/12/status`, JSON.stringify({ status: 'away' }), { qos: 1 })
+  const live = await oneIn.next((m) => !m.retain, 'live change')
+  assert.equal(live.payload.status, 'away')
+  assert.ok(oneIn.received.every((m) => m.topic === `chat/${d.id}/12/presence`))
+  void a
+})
+
+test('presence of one domain is invisible to another', async (t) => {
+  const s = await startServer(t)
+  const d1 = await s.domain()
+  const d2 = await s.domain()
+  const watcher = await s.connect(d2, 1)
+  const inbox = new Inbox(watcher)
+  await watcher.subscribeAsync(`chat/${d2.id}/+/presence`, { qos: 1 })
+  await s.connect(d1, 1)
+  await s.connect(d2, 2)
+  await inbox.next((m) => m.payload.userid === 2 && m.payload.status === 'online', 'user 2 of its own domain')
+  assert.ok(inbox.received.every((m) => m.topic.startsWith(`chat/${d2.id}/`)))
+})
+
+test('stopping the server takes everyone offline with an event each', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  await s.connect(d, 31)
+  await s.connect(d, 32)
+  await waitFor(async () => (await s.app.store.listPresence(d.id, 'online')).length === 2, 'both online')
+  const store = s.app.store
+  // Read what stop() wrote through a fresh store on the same data dir.
+  await s.stop()
+  const { SqliteStore } = await import('../src/store/sqlite/index.ts')
+  const { createLogger } = await import('../src/log.ts')
+  const again = new SqliteStore(s.dataDir, createLogger('silent'))
+  await again.open()
+  t.after(() => again.close())
+  assert.deepEqual((await again.listPresence(d.id)).map((p) => p.status), ['offline', 'offline'])
+  const events = (await again.listEvents(d.id, 'presence', 0, 100)).map((e) => JSON.parse(e.body))
+  assert.deepEqual(events.filter((e) => e.status === 'offline').map((e) => e.userid).sort(), [31, 32])
+  void store
+})

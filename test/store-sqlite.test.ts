@@ -1,0 +1,25 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createLogger } from '../src/log.ts'
+import { SqliteStore } from '../src/store/sqlite/index.ts'
+import { storeConformance } from './store.conformance.ts'
+
+const log = createLogger('silent')
+const dirs: string[] = []
+process.on('exit', () => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }) })
+
+storeConformance('sqlite', {
+  async open () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-store-'))
+    dirs.push(dir)
+    const s = new SqliteStore(dir, log)
+    await s.open()
+    return s
+  },
+  async reopen (old) {
+    const s = new SqliteStore(path.dirname((old as SqliteStore).file), log)
+    await s.open()
+    return s
+  }
+})

@@ -1,0 +1,174 @@
+// The pure decisions, tested with literal tables (as svix tests its signing and retry rules).
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import jwt from 'jsonwebtoken'
+import { canSubscribe, clientAction, presenceFilter } from '../src/broker/topics.ts'
+import { FrameLimit } from '../src/broker/frame-limit.ts'
+import { parseUserid, parseUsername } from '../src/chat/domains.ts'
+import { RateLimiter } from '../src/chat/rate-limit.ts'
+import { compile, describeValidationError, MqttSend } from '../src/chat/schemas.ts'
+import { signToken, verifyToken } from '../src/chat/tokens.ts'
+import { ConfigError, loadConfig, parseRate, unknownSettings } from '../src/config.ts'
+
+test('settings: defaults are those of SPEC §1', () => {
+  const c = loadConfig({})
+  assert.equal(c.httpPort, 8080)
+  assert.equal(c.mqttPort, 1883)
+  assert.equal(c.host, '0.0.0.0')
+  assert.equal(c.callbackAllowPrivate, false)
+  assert.equal(c.callbackTimeoutMs, 5000)
+  assert.equal(c.presenceGraceMs, 3000)
+  assert.deepEqual(c.userRate, { perSecond: 20, burst: 60, text: '20/1s,burst=60' })
+  assert.ok(Object.isFrozen(c))
+})
+
+test('settings: every bad one is reported at once, each naming its variable', () => {
+  const bad = {
+    MQCHAT_HTTP_PORT: 'abc',
+    MQCHAT_MQTT_PORT: '70000',
+    MQCHAT_CALLBACK_ALLOW_PRIVATE: 'maybe',
+    MQCHAT_CALLBACK_TIMEOUT_MS: '-1',
+    MQCHAT_PRESENCE_GRACE_MS: '1.5',
+    MQCHAT_USER_RATE: 'lots',
+    MQCHAT_ADMIN_KEY: 'short',
+    MQCHAT_DATABASE_URL: 'mysql://x',
+    MQCHAT_REDIS_URL: 'http://x'
+  }
+  assert.throws(() => loadConfig(bad), (err: unknown) => {
+    assert.ok(err instanceof ConfigError)
+    assert.equal(err.problems.length, Object.keys(bad).length)
+    for (const name of Object.keys(bad)) assert.ok(err.problems.some((p) => p.startsWith(name)), `${name} is named`)
+    return true
+  })
+})
+
+test('settings: unknown MQCHAT_ variables are found (typos)', () => {
+  assert.deepEqual(unknownSettings({ MQCHAT_HTTP_PROT: '1', MQCHAT_HTTP_PORT: '1', HOME: '/' }), ['MQCHAT_HTTP_PROT'])
+})
+
+test('rate setting: count/window with an optional burst', () => {
+  const table: Array<[string, number | null, number | null]> = [
+    ['20/1s,burst=60', 20, 60],
+    ['20/s', 20, 20],
+    ['100/1m', 100 / 60, 100],
+    ['5/500ms, burst = 10', 10, 10],
+    ['1/1h', 1 / 3600, 1],
+    ['0/1s', null, null],
+    ['20', null, null],
+    ['20/1d', null, null],
+    ['20/1s,burst=0', null, null]
+  ]
+  for (const [text, perSecond, burst] of table) {
+    const r = parseRate(text)
+    if (perSecond === null) assert.equal(typeof r, 'string', text)
+    else assert.deepEqual([typeof r === 'string' ? r : r.perSecond, typeof r === 'string' ? r : r.burst], [perSecond, burst], text)
+  }
+})
+
+test('rate limiter: a burst, then the steady rate, and idle buckets are forgotten', () => {
+  let now = 0
+  const r = new RateLimiter(2, 3, () => now)
+  assert.deepEqual([r.take('a'), r.take('a'), r.take('a'), r.take('a')], [true, true, true, false])
+  assert.equal(r.take('b'), true, 'another key has its own bucket')
+  now = 500
+  assert.deepEqual([r.take('a'), r.take('a')], [true, false])
+  now = 10_000
+  r.prune()
+  assert.equal(r.size, 0)
+})
+
+test('tokens: ours verify; every other kind of token is refused with a reason', () => {
+  const now = 1_700_000_000
+  const good = signToken('s3cret', { sub: '42', aud: 'acme', exp: now + 60 })
+  assert.deepEqual(verifyToken(good, 's3cret', 'acme', 42, now), { ok: true })
+  const byLibrary = jwt.sign({ sub: '42', aud: 'acme', exp: now + 60 }, 's3cret', { algorithm: 'HS256', noTimestamp: true })
+  assert.deepEqual(verifyToken(byLibrary, 's3cret', 'acme', 42, now), { ok: true })
+  const audArray = jwt.sign({ sub: '42', aud: ['x', 'acme'], exp: now + 60 }, 's3cret', { algorithm: 'HS256' })
+  assert.deepEqual(verifyToken(audArray, 's3cret', 'acme', 42, now), { ok: true })
+
+  const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: '42', aud: 'acme', exp: now + 60 })).toString('base64url')}.`
+  const table: Array<[string, string, string, number, number, RegExp]> = [
+    [good, 'other', 'acme', 42, now, /signature/],
+    [good, 's3cret', 'beta', 42, now, /aud/],
+    [good, 's3cret', 'acme', 43, now, /sub/],
+    [good, 's3cret', 'acme', 42, now + 60, /expired/],
+    [none, 's3cret', 'acme', 42, now, /HS256/],
+    [jwt.sign({ sub: '42', aud: 'acme', exp: now + 60 }, 's3cret', { algorithm: 'HS512' }), 's3cret', 'acme', 42, now, /HS256/],
+    [jwt.sign({ sub: '42', aud: 'acme' }, 's3cret', { algorithm: 'HS256', noTimestamp: true }), 's3cret', 'acme', 42, now, /exp/],
+    [jwt.sign({ sub: '42', aud: 'acme', exp: now + 60, nbf: now + 30 }, 's3cret', { algorithm: 'HS256' }), 's3cret', 'acme', 42, now, /nbf/],
+    ['garbage', 's3cret', 'acme', 42, now, /JWT/],
+    ['a.b.c', 's3cret', 'acme', 42, now, /JWT/],
+    ['x'.repeat(5000), 's3cret', 'acme', 42, now, /long/]
+  ]
+  for (const [token, secret, aud, sub, at, reason] of table) {
+    const r = verifyToken(token, secret, aud, sub, at)
+    assert.equal(r.ok, false, `${token.slice(0, 30)} must be refused`)
+    assert.match((r as { reason: string }).reason, reason)
+  }
+})
+
+test('userids and usernames: one canonical form', () => {
+  const ids: Array<[string, number | null]> = [
+    ['1', 1], ['3601', 3601], ['9007199254740991', 9007199254740991],
+    ['0', null], ['-1', null], ['01', null], ['+1', null], ['1.0', null], ['1e3', null],
+    ['9007199254740992', null], ['99999999999999999999', null], ['', null], ['abc', null]
+  ]
+  for (const [s, want] of ids) assert.equal(parseUserid(s), want, s)
+  assert.deepEqual(parseUsername('acme/2'), { domainId: 'acme', userid: 2 })
+  assert.deepEqual(parseUsername('my-site.example/7'), { domainId: 'my-site.example', userid: 7 })
+  for (const u of ['acme', 'acme/', '/2', 'Acme/2', 'acme/2/3', 'acme/x']) assert.equal(parseUsername(u), null, u)
+})
+
+test('topic ACL: own inbox and ack, presence of the own domain; nothing else', () => {
+  const me = { domainId: 'acme', userid: 2 }
+  const subs: Array<[string, boolean]> = [
+    ['chat/acme/2/inbox', true], ['chat/acme/2/ack', true], ['chat/acme/+/presence', true], ['chat/acme/3601/presence', true],
+    ['chat/acme/3/inbox', false], ['chat/acme/3/ack', false], ['chat/acme/+/inbox', false], ['chat/acme/#', false], ['#', false],
+    ['chat/beta/+/presence', false], ['chat/acme/2/send', false], ['chat/acme/2/status', false], ['$SYS/#', false],
+    ['chat/acme/02/inbox', false], ['chat/acme/0/presence', false], ['chat/acme/2/inbox/x', false], ['chat/acme/x/presence', false]
+  ]
+  for (const [topic, ok] of subs) assert.equal(canSubscribe(topic, me), ok, topic)
+  const pubs: Array<[string, string | null]> = [
+    ['chat/acme/2/send', 'send'], ['chat/acme/2/status', 'status'], ['chat/acme/2/history', 'history'],
+    ['chat/acme/3/send', null], ['chat/acme/2/inbox', null], ['chat/acme/2/presence', null], ['chat/beta/2/send', null],
+    ['chat/acme/2/ack', null], ['foo', null], ['chat/acme/02/send', null]
+  ]
+  for (const [topic, action] of pubs) assert.equal(clientAction(topic, me), action, topic)
+  assert.deepEqual(presenceFilter('chat/acme/+/presence'), { domainId: 'acme', userid: null })
+  assert.deepEqual(presenceFilter('chat/acme/7/presence'), { domainId: 'acme', userid: 7 })
+  assert.equal(presenceFilter('chat/acme/7/inbox'), null)
+})
+
+test('frame limit: reads packet lengths across chunks and stops oversize or malformed ones', () => {
+  const f = new FrameLimit(100)
+  // CONNECT of 12 bytes body, then PINGREQ, split at awkward places
+  const stream = Buffer.concat([Buffer.from([0x10, 12]), Buffer.alloc(12), Buffer.from([0xc0, 0x00])])
+  for (const chunk of [stream.subarray(0, 1), stream.subarray(1, 5), stream.subarray(5)]) assert.equal(f.feed(chunk), null)
+  // a two-byte length: 100 = 0x64 fits; 128 = 0x80 0x01 is over
+  assert.equal(new FrameLimit(100).feed(Buffer.concat([Buffer.from([0x30, 0x64]), Buffer.alloc(100)])), null)
+  assert.match(new FrameLimit(100).feed(Buffer.from([0x30, 0x80, 0x01]))!, /over the 100-byte limit/)
+  // the length split between chunks is still read
+  const g = new FrameLimit(100)
+  assert.equal(g.feed(Buffer.from([0x30, 0x80])), null)
+  assert.match(g.feed(Buffer.from([0x01]))!, /limit/)
+  assert.match(new FrameLimit(100).feed(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff]))!, /malformed/)
+  // the largest legal length (268,435,455) against the default limit
+  assert.match(new FrameLimit().feed(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]))!, /limit/)
+})
+
+test('validation messages name the field', () => {
+  const v = compile(MqttSend)
+  const table: Array<[unknown, string]> = [
+    [{ to_userid: 1, message: 'x', type: 6 }, 'type must be <= 5'],
+    [{ to_userid: 1, message: 5, type: 0 }, 'message must be string'],
+    [{ message: 'x', type: 0 }, 'missing field "to_userid"'],
+    [{ to_userid: 1, message: 'x', type: 0, msg: 'y' }, 'unknown field "msg"'],
+    [{ to_userid: 1, message: 'x', type: 0, p2: 'y'.repeat(1025) }, 'p2 must NOT have more than 1024 characters'],
+    [[1, 2], 'payload must be object']
+  ]
+  for (const [input, message] of table) {
+    assert.equal(v(input), false)
+    assert.equal(describeValidationError(v.errors), message)
+  }
+  assert.equal(v({ to_userid: 1, message: '😀'.repeat(4096), type: 0 }), true, '4,096 characters, counted as code points')
+})
