@@ -1,5 +1,5 @@
 // Composition root: config → logger → services; signals; nothing else.
-import { startApp } from './app.ts'
+import { startApp, type App } from './app.ts'
 import { ConfigError, loadConfig, unknownSettings } from './config.ts'
 import { createLogger } from './log.ts'
 import { ListenError } from './net.ts'
@@ -23,7 +23,33 @@ async function main (): Promise<void> {
   const log = createLogger(config.logLevel)
   for (const name of unknownSettings()) log.warn({ setting: name }, `unknown setting ${name} is ignored (a typo?)`)
 
-  let app
+  // Signals are handled from the first moment: one that arrives while starting stops the
+  // server as soon as it has started (and is not lost to Node's default of dying at once).
+  let app: App | null = null
+  let signal: string | null = null
+  const stop = (running: App): void => {
+    log.info({ signal }, 'stopping')
+    const deadline = setTimeout(() => {
+      log.error('stop took too long; exiting')
+      process.exit(1)
+    }, STOP_DEADLINE_MS).unref()
+    running.stop().then(() => {
+      clearTimeout(deadline)
+      log.info('stopped')
+      process.exit(0)
+    }, (err) => {
+      log.error({ err }, 'stop failed')
+      process.exit(1)
+    })
+  }
+  const shutdown = (name: string): void => {
+    if (signal !== null) return
+    signal = name
+    if (app !== null) stop(app)
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+
   try {
     app = await startApp(config, log)
   } catch (err) {
@@ -35,28 +61,7 @@ async function main (): Promise<void> {
     log.fatal({ err }, 'start-up failed')
     fail(`start-up failed: ${e.message}`)
   }
-
-  let stopping = false
-  const shutdown = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    log.info({ signal }, 'stopping')
-    const deadline = setTimeout(() => {
-      log.error('stop took too long; exiting')
-      process.exit(1)
-    }, STOP_DEADLINE_MS).unref()
-    app.stop().then(() => {
-      clearTimeout(deadline)
-      log.info('stopped')
-      log.flush?.()
-      process.exit(0)
-    }, (err) => {
-      log.error({ err }, 'stop failed')
-      process.exit(1)
-    })
-  }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
+  if (signal !== null) stop(app)
 }
 
 void main()
