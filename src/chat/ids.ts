@@ -1,5 +1,5 @@
 // Identifiers and secrets. Pure apart from the random source.
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomFillSync } from 'node:crypto'
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
@@ -11,9 +11,20 @@ export function ulid (nowMs: number = Date.now()): string {
   let out = ''
   let t = nowMs
   for (let i = 0; i < 10; i++) { out = CROCKFORD[t % 32]! + out; t = Math.floor(t / 32) }
-  const rnd = randomBytes(16)
-  for (let i = 0; i < 16; i++) out += CROCKFORD[rnd[i]! & 31]!
+  for (let i = 0; i < 16; i++) out += CROCKFORD[randomByte() & 31]!
   return out
+}
+
+// One call to the random source per 4 KiB instead of one per id (it was ~7 % of the CPU
+// of a message send).
+const pool = Buffer.alloc(4096)
+let poolAt = pool.length
+function randomByte (): number {
+  if (poolAt === pool.length) {
+    randomFillSync(pool)
+    poolAt = 0
+  }
+  return pool[poolAt++]!
 }
 
 /** `webhook-id` of an event: the same on every retry and replay (SPEC §4.3). */

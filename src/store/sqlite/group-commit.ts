@@ -16,8 +16,12 @@ export class GroupCommit {
   private queue: Pending[] = []
   private scheduled = false
   private idle: Array<() => void> = []
+  /** Runs one write in its own savepoint (a nested better-sqlite3 transaction); built once. */
+  private readonly savepoint: (run: () => unknown) => unknown
 
-  constructor (private readonly db: Database.Database) {}
+  constructor (private readonly db: Database.Database) {
+    this.savepoint = db.transaction((run: () => unknown) => run())
+  }
 
   /** Queues `run` (synchronous SQL) for the next batch; settles once the batch is committed. */
   add<T> (run: () => T): Promise<T> {
@@ -45,7 +49,7 @@ export class GroupCommit {
           // Each write gets its own savepoint (a nested better-sqlite3 transaction): one that
           // fails is rolled back alone and the others still commit.
           try {
-            results.push({ ok: true, value: this.db.transaction(p.run)() })
+            results.push({ ok: true, value: this.savepoint(p.run) })
           } catch (err) {
             results.push({ ok: false, value: err })
           }

@@ -60,6 +60,8 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL')
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
+    // Savepoint journals stay in memory: on disk they cost ~8 writes per message (measured).
+    this.db.pragma('temp_store = MEMORY')
     const applied = migrate(this.db, MIGRATIONS_DIR)
     if (applied.length > 0) this.log.info({ applied }, 'database migrated')
     this.q = prepare(this.db)

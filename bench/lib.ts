@@ -1,0 +1,342 @@
+// What the benches share: child processes that are always killed, the mqchat child and its
+// API, raw MQTT connections for idle-memory counts, and number formatting.
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import mqttPacket from 'mqtt-packet'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const HOST = '127.0.0.1'
+
+/** A child that does not exit within this after SIGTERM is killed. */
+const STOP_GRACE_MS = 5000
+/** Longest a child may take to say it is listening. */
+const READY_TIMEOUT_MS = 20_000
+
+// --- child processes -------------------------------------------------------------------
+
+export interface Child {
+  name: string
+  proc: ChildProcess
+  pid: number
+  /** the last lines it wrote, for an error message */
+  tail: string[]
+  /** lines it logged at warn level or above (pino: level >= 40) */
+  problems: string[]
+  /** Stops it (SIGTERM, then SIGKILL after a grace time) and runs its cleanup. */
+  stop: () => Promise<void>
+}
+
+const children = new Set<Child>()
+const cleanups = new Map<Child, () => void>()
+
+/** Every child still running, SIGKILLed at once; for process exit, where nothing can wait. */
+export function killAllNow (): void {
+  for (const c of children) {
+    try { c.proc.kill('SIGKILL') } catch {}
+    cleanups.get(c)?.()
+  }
+  children.clear()
+}
+
+/** Every child still running, stopped (SIGTERM, then SIGKILL after a grace time). */
+export async function stopAll (): Promise<void> {
+  await Promise.all([...children].map((c) => c.stop()))
+}
+
+process.on('exit', killAllNow)
+
+/**
+ * Starts `node --import tsx <script>` and resolves once a stdout line passes `ready`
+ * (its parsed JSON is returned). stdout is read to its end, so the child never blocks on it.
+ */
+export async function spawnNode (name: string, script: string, opts: {
+  env?: Record<string, string>
+  nodeFlags?: string[]
+  ready: (line: any) => boolean
+  /** runs once the child has exited (also when this process exits first) */
+  cleanup?: () => void
+}): Promise<{ child: Child, readyLine: any }> {
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { ...inheritedEnv(), ...opts.env },
+    // stdin is a pipe the child may watch: it closes when this process dies.
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  const tail: string[] = []
+  const problems: string[] = []
+  const keep = (line: string): void => {
+    tail.push(line)
+    if (tail.length > 20) tail.shift()
+  }
+  let exited = proc.exitCode !== null
+  let ready = false
+  const exit = new Promise<void>((resolve) => {
+    proc.once('exit', () => { exited = true; resolve() })
+    proc.once('error', (err) => { exited = true; keep(`spawn failed: ${err.message}`); resolve() })
+  })
+  const child: Child = {
+    name,
+    proc,
+    pid: proc.pid ?? -1,
+    tail,
+    problems,
+    async stop () {
+      if (!children.delete(child)) return
+      if (exited && ready) {
+        console.log(`    (${name} had exited by itself: exit code ${proc.exitCode}, signal ${proc.signalCode}; its last lines:\n      ${tail.join('\n      ')})`)
+      } else if (!exited) {
+        const t0 = Date.now()
+        proc.kill('SIGTERM')
+        const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS)
+        await exit
+        clearTimeout(timer)
+        // A clean stop is part of what the bench sees: say when it was not.
+        if (proc.exitCode !== 0) {
+          console.log(`    (${name} did not stop cleanly on SIGTERM: exit code ${proc.exitCode}, signal ${proc.signalCode}, after ${Date.now() - t0} ms)`)
+        }
+      }
+      proc.stdin?.destroy()
+      cleanups.get(child)?.()
+      cleanups.delete(child)
+    }
+  }
+  children.add(child)
+  if (opts.cleanup !== undefined) cleanups.set(child, opts.cleanup)
+  createInterface({ input: proc.stderr! }).on('line', keep)
+
+  const readyLine = await new Promise<any>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`did not get ready within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS)
+    let done = false
+    function fail (why: string): void {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      reject(new Error(`${name}: ${why}; its last lines:\n  ${tail.join('\n  ')}`))
+    }
+    void exit.then(() => fail(`exited with code ${proc.exitCode}`))
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      keep(line)
+      let parsed: any = null
+      try { parsed = JSON.parse(line) } catch {}
+      if (parsed !== null && typeof parsed.level === 'number' && parsed.level >= 40) problems.push(line)
+      if (!done && parsed !== null && opts.ready(parsed)) {
+        done = true
+        ready = true
+        clearTimeout(timer)
+        resolve(parsed)
+      }
+    })
+  }).catch(async (err) => {
+    await child.stop()
+    throw err
+  })
+  return { child, readyLine }
+}
+
+/** This process's environment without MQCHAT_* settings: the shell's must not change the bench. */
+function inheritedEnv (): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MQCHAT_')))
+}
+
+/** Resident memory of a process, in kB (Linux: VmRSS of /proc/<pid>/status). */
+export function rssKb (pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (m === null) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(m[1])
+}
+
+/** CPU time a process has used (user + system), in ms; null when it cannot be read. */
+export function cpuMs (pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S
+  } catch {
+    return null
+  }
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_S = 100
+
+// --- the targets -------------------------------------------------------------------------
+
+export interface BareAedes {
+  child: Child
+  port: number
+}
+
+/** A bare aedes broker (no auth, no hooks) in its own process: bench/bare-aedes.ts. */
+export async function startBareAedes (opts: { nodeFlags?: string[] } = {}): Promise<BareAedes> {
+  const { child, readyLine } = await spawnNode('bare aedes', path.join(ROOT, 'bench', 'bare-aedes.ts'), {
+    nodeFlags: opts.nodeFlags ?? [],
+    ready: (l) => typeof l.port === 'number'
+  })
+  return { child, port: readyLine.port }
+}
+
+export const MQCHAT_DOMAIN = 'bench'
+const ADMIN_KEY = 'bench-operator-key-0123456789abcdef'
+
+export interface Mqchat {
+  child: Child
+  mqttPort: number
+  httpPort: number
+  apiKey: string
+  /** Mints a token for `userid` through the REST API. */
+  token: (userid: number) => Promise<string>
+  /** Stops the child and removes its data dir. */
+  stop: () => Promise<void>
+}
+
+/**
+ * mqchat as a user runs it (`node --import tsx src/main.ts`), on free ports, with a fresh data
+ * dir and the bench domain created. The per-user send limit is lifted so it does not
+ * throttle the load. With `cpuProfDir`, the child writes a V8 CPU profile there on exit.
+ */
+export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: string[] } = {}): Promise<Mqchat> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-bench-'))
+  const nodeFlags = [...(opts.nodeFlags ?? []), ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir])]
+  const removeDataDir = (): void => fs.rmSync(dataDir, { recursive: true, force: true })
+  let started
+  try {
+    started = await spawnNode('mqchat', path.join(ROOT, 'src', 'main.ts'), {
+      nodeFlags,
+      cleanup: removeDataDir,
+      env: {
+        MQCHAT_HTTP_PORT: '0',
+        MQCHAT_MQTT_PORT: '0',
+        MQCHAT_HOST: HOST,
+        MQCHAT_DATA_DIR: dataDir,
+        MQCHAT_ADMIN_KEY: ADMIN_KEY,
+        MQCHAT_USER_RATE: '1000000/1s,burst=1000000',
+        MQCHAT_LOG_LEVEL: 'info'
+      },
+      ready: (l) => l.msg === 'mqchat ready'
+    })
+  } catch (err) {
+    removeDataDir()
+    throw err
+  }
+  const { child, readyLine } = started
+  const stop = (): Promise<void> => child.stop()
+  try {
+    const base = `http://${HOST}:${readyLine.httpPort}/api/v1`
+    const created = await api(base, 'POST', '/domains', ADMIN_KEY, { id: MQCHAT_DOMAIN, name: 'Bench' }, 201)
+    const apiKey: string = created.apiKey
+    return {
+      child,
+      mqttPort: readyLine.mqttPort,
+      httpPort: readyLine.httpPort,
+      apiKey,
+      token: async (userid) => (await api(base, 'POST', `/domains/${MQCHAT_DOMAIN}/users/${userid}/token`, apiKey, { ttlSeconds: 3600 }, 200)).token,
+      stop
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+async function api (base: string, method: string, p: string, key: string, body: unknown, expect: number): Promise<any> {
+  const res = await fetch(base + p, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000)
+  })
+  const text = await res.text()
+  if (res.status !== expect) throw new Error(`${method} ${p}: ${res.status} ${text}`)
+  return JSON.parse(text)
+}
+
+/** Mosquitto's usual port: the bench uses a broker already running there, if any. */
+export const MOSQUITTO_PORT = 1883
+
+/** Is something accepting TCP connections at port? */
+export function answers (port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: HOST, port })
+    const done = (ok: boolean): void => { s.destroy(); resolve(ok) }
+    s.setTimeout(timeoutMs, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
+// --- raw idle connections --------------------------------------------------------------
+
+const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00])
+const CONNECT_TIMEOUT_MS = 10_000
+
+/**
+ * One MQTT 3.1.1 connection with a hand-built CONNECT (clean session, keep-alive 0): cheaper
+ * for this process than an mqtt.js client. Resolves with the socket once the CONNACK accepts.
+ */
+export function rawConnect (port: number, clientId: string, username?: string, password?: string): Promise<net.Socket> {
+  const packet = mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId,
+    keepalive: 0,
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password: Buffer.from(password) })
+  })
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: HOST, port })
+    let got = Buffer.alloc(0)
+    const timer = setTimeout(() => fail(new Error(`no CONNACK within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS)
+    function fail (err: Error): void {
+      clearTimeout(timer)
+      s.destroy()
+      reject(err)
+    }
+    s.once('error', fail)
+    s.once('close', () => fail(new Error('closed before CONNACK')))
+    s.once('connect', () => s.write(packet))
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk])
+      if (got.length < 4) return
+      clearTimeout(timer)
+      s.removeListener('data', onData)
+      s.removeAllListeners('close')
+      s.removeListener('error', fail)
+      // From here on, errors of an idle socket (reset at shutdown) are expected.
+      s.on('error', () => {})
+      if (!got.subarray(0, 4).equals(CONNACK_OK)) {
+        s.destroy()
+        reject(new Error(`CONNACK refused: ${got.subarray(0, 4).toString('hex')}`))
+        return
+      }
+      resolve(s)
+    }
+    s.on('data', onData)
+  })
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; results in order. */
+export async function pool<T, R> (items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+// --- output ------------------------------------------------------------------------------
+
+export const int = (n: number): string => Math.round(n).toLocaleString('en-US')
+export const fixed = (n: number, digits = 2): string => n.toFixed(digits)
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,44 @@
+// `npm run bench`: every bench in sequence, each printing its figures. Every child process
+// is stopped at the end, on error and on Ctrl-C too.
+//   BENCH_WINDOW=<n>       unacked QoS 1 publishes per sender in the chat load (default 10)
+//   BENCH_CPU_PROF=<dir>   the mqchat child of the chat load writes a V8 CPU profile there
+import os from 'node:os'
+import { chatBench } from './chat.ts'
+import { idleBench } from './idle.ts'
+import { stopAll } from './lib.ts'
+
+/** The whole run is cut short after this (the benches themselves take well under a minute). */
+const OVERALL_DEADLINE_MS = 150_000
+
+const benches: Array<[string, () => Promise<void>]> = [
+  ['chat', chatBench],
+  ['idle', idleBench]
+]
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`bench: ${signal}, stopping`)
+    void stopAll().finally(() => process.exit(130))
+  })
+}
+const deadline = setTimeout(() => {
+  console.error(`bench: still running after ${OVERALL_DEADLINE_MS / 1000} s, stopping`)
+  void stopAll().finally(() => process.exit(1))
+}, OVERALL_DEADLINE_MS)
+deadline.unref()
+
+let failed = false
+const t0 = Date.now()
+console.log(`mqchat bench, node ${process.version}, ${os.cpus().length} CPUs`)
+for (const [name, bench] of benches) {
+  try {
+    await bench()
+  } catch (err) {
+    failed = true
+    console.error(`bench ${name} failed: ${(err as Error).stack ?? String(err)}`)
+  }
+}
+await stopAll()
+console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+// Sockets the mqtt clients left half-closed must not keep the process alive.
+process.exit(failed ? 1 : 0)
