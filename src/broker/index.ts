@@ -123,6 +123,9 @@ export class Broker implements Service, Notifier {
   }
 
   private publish (topic: string, body: string, retain: boolean): void {
+    // While stopping, the last presence changes are stored (and called back) but nobody is
+    // left to hear them.
+    if (this.aedes.closed) return
     this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, retain, dup: false }, (err?: Error) => {
       if (err) this.log.warn({ err, topic }, 'publish failed')
     })

@@ -5,13 +5,15 @@ import type { Broker } from './index.ts'
 import { MAX_PACKET_BYTES } from './frame-limit.ts'
 
 export const WS_PATH = '/mqtt'
+const WS_MAX_MESSAGE_BYTES = 16 * MAX_PACKET_BYTES
 
 export function attachWebSocket (server: Server, broker: Broker): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
-    // One WebSocket message carries one MQTT packet in practice; the frame limit still
-    // checks packets that span messages.
-    maxPayload: MAX_PACKET_BYTES + 8,
+    // [MQTT-6.0.0-2] packets need not line up with WebSocket messages: mqtt.js in a browser
+    // sends everything written in one tick as one message. The frame limit checks each
+    // packet; this only bounds the memory one message can take.
+    maxPayload: WS_MAX_MESSAGE_BYTES,
     // MQTT clients ask for the `mqtt` subprotocol (older ones `mqttv3.1`).
     handleProtocols: (protocols) => protocols.has('mqtt') ? 'mqtt' : (protocols.values().next().value ?? false)
   })

@@ -23,13 +23,17 @@ export const MessageId = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INT
 /** The client's own id for a request, echoed back in its `ack`. */
 const Cid = Type.Union([Type.String({ maxLength: 256 }), Type.Number(), Type.Null()], { description: 'client-chosen id, echoed in the ack' })
 
+/** A string that is well-formed Unicode: a lone surrogate would be stored as U+FFFD, and the
+ *  history would then differ from what the recipient and the callback got. */
+const Text = (maxLength: number) => Type.String({ maxLength, 'x-well-formed': true })
+
 const messageFields = {
   to_userid: UserId,
-  message: Type.String({ maxLength: MESSAGE_MAX_CHARS }),
+  message: Text(MESSAGE_MAX_CHARS),
   type: Type.Integer({ minimum: 0, maximum: 5, description: '0 text & smileys, 1 sticker, 2 picture from disk, 3 record, 4 picture from cam, 5 audio/video notification' }),
-  p1: Type.Optional(Type.String({ maxLength: PARAM_MAX_CHARS })),
-  p2: Type.Optional(Type.String({ maxLength: PARAM_MAX_CHARS })),
-  p3: Type.Optional(Type.String({ maxLength: PARAM_MAX_CHARS }))
+  p1: Type.Optional(Text(PARAM_MAX_CHARS)),
+  p2: Type.Optional(Text(PARAM_MAX_CHARS)),
+  p3: Type.Optional(Text(PARAM_MAX_CHARS))
 }
 
 /** `chat/D/U/send` */
@@ -59,6 +63,11 @@ export type MqttHistory = Static<typeof MqttHistory>
 
 /** Strict: a wrong type is an error, never coerced ("1" is not 1). */
 export const strictAjv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false })
+strictAjv.addKeyword({
+  keyword: 'x-well-formed',
+  schemaType: 'boolean',
+  validate: (want: boolean, data: unknown) => !want || typeof data !== 'string' || data.isWellFormed()
+})
 
 export interface Validator<T> {
   (data: unknown): data is T
@@ -83,6 +92,7 @@ export function describeValidationError (errors: ErrorObject[] | null | undefine
   if (e.keyword === 'required') return `missing field "${name(joinField(field, String(e.params.missingProperty)))}"`
   const subject = field === '' ? (prefix === '' ? 'payload' : prefix) : name(field)
   if (e.keyword === 'anyOf' || e.keyword === 'union') return `${subject} has the wrong type or value`
+  if (e.keyword === 'x-well-formed') return `${subject} must be well-formed Unicode (it has a lone surrogate)`
   if (e.keyword === 'enum') return `${subject} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`
   return `${subject} ${e.message ?? 'is invalid'}`
 }

@@ -76,6 +76,8 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
 
+  // JSON only: any other body type is 415, not a confusing schema error.
+  app.removeAllContentTypeParsers()
   // An empty body with Content-Type: application/json is "no body", as curl users expect.
   const defaultJson = app.getDefaultJsonParser('error', 'error')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
