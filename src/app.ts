@@ -1,6 +1,7 @@
 // Builds the services from a config and runs them: start in order, stop in reverse.
 // main.ts runs one for the process; tests run them in-process.
 import { Broker } from './broker/index.ts'
+import { Callbacks } from './callbacks/index.ts'
 import { Chat } from './chat/index.ts'
 import type { Config } from './config.ts'
 import { Http } from './http/index.ts'
@@ -15,6 +16,7 @@ export interface App {
   config: Config
   store: Store
   chat: Chat
+  callbacks: Callbacks
   broker: Broker
   http: Http
   operatorKey: string
@@ -32,14 +34,27 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   }
   let ready = false
   const store = createStore(config, log)
-  const chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }))
-  const broker = new Broker(config, chat, log.child({ module: 'broker' }))
-  const metrics = createMetrics({ connections: () => broker.connections, messages: () => chat.messages.sent })
-  const http = new Http({ config, chat, broker, metrics, ready: () => ready, log, version: VERSION })
+  let broker: Broker | null = null
+  let chat: Chat | null = null
+  const metrics = createMetrics({
+    connections: () => broker?.connections ?? 0,
+    messages: () => chat?.messages.sent ?? 0,
+    pendingByKind: () => store.countPendingByKind()
+  })
+  const callbacks = new Callbacks(store, {
+    timeoutMs: config.callbackTimeoutMs,
+    retryDelaysMs: config.callbackRetryDelaysMs,
+    allowPrivate: config.callbackAllowPrivate,
+    userAgent: `mqchat/${VERSION}`
+  }, metrics.deliveries, log.child({ module: 'callbacks' }))
+  chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId))
+  broker = new Broker(config, chat, log.child({ module: 'broker' }))
+  const http = new Http({ config, chat, callbacks, broker, metrics: metrics.registry, ready: () => ready, log, version: VERSION })
 
   const storeService: Service = { name: 'store', start: () => store.open(), stop: () => store.close() }
+  // Callbacks stop after chat, so the offline events of the users it disconnects go out too.
   // The HTTP side carries MQTT over WebSocket, so it starts after the broker and stops first.
-  const services: Service[] = [storeService, chat, broker, http]
+  const services: Service[] = [storeService, callbacks, chat, broker, http]
   const started: Service[] = []
   const stop = async (): Promise<void> => {
     ready = false
@@ -64,7 +79,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   ready = true
   log.info({ mqttPort: broker.port, httpPort: http.port, host: config.host, dataDir: config.dataDir, version: VERSION }, 'mqchat ready')
   return {
-    config, store, chat, broker, http, operatorKey: operator.key,
+    config, store, chat, callbacks, broker, http, operatorKey: operator.key,
     get mqttPort () { return broker.port },
     get httpPort () { return http.port },
     stop

@@ -1,6 +1,7 @@
 // Every MQCHAT_* setting (SPEC §1): parsed, validated, defaults with units, frozen.
 // This is the only file that reads process.env.
 import path from 'node:path'
+import { DEFAULT_RETRY_DELAYS_MS, parseDelays } from './callbacks/retry.ts'
 
 export interface RateLimit {
   /** tokens added per second */
@@ -21,6 +22,8 @@ export interface Config {
   redisUrl: string | null
   callbackAllowPrivate: boolean
   callbackTimeoutMs: number
+  /** the waits between a failed attempt and the next, then the callback is switched off */
+  callbackRetryDelaysMs: readonly number[]
   presenceGraceMs: number
   userRate: RateLimit
   logLevel: string
@@ -35,7 +38,7 @@ export class ConfigError extends Error {
 const KNOWN = new Set([
   'MQCHAT_HTTP_PORT', 'MQCHAT_MQTT_PORT', 'MQCHAT_HOST', 'MQCHAT_DATA_DIR', 'MQCHAT_ADMIN_KEY',
   'MQCHAT_DATABASE_URL', 'MQCHAT_REDIS_URL', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
-  'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL'
+  'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_CALLBACK_RETRY_DELAYS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL'
 ])
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -105,6 +108,13 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
 
   const callbackAllowPrivate = bool('MQCHAT_CALLBACK_ALLOW_PRIVATE', false)
   const callbackTimeoutMs = int('MQCHAT_CALLBACK_TIMEOUT_MS', 5000, 100, 600_000, 'milliseconds')
+  let callbackRetryDelaysMs: readonly number[] = DEFAULT_RETRY_DELAYS_MS
+  const delaysRaw = get('MQCHAT_CALLBACK_RETRY_DELAYS')
+  if (delaysRaw !== undefined) {
+    const parsed = parseDelays(delaysRaw)
+    if (typeof parsed === 'string') problems.push(`MQCHAT_CALLBACK_RETRY_DELAYS ${parsed}, got "${delaysRaw}"`)
+    else callbackRetryDelaysMs = Object.freeze(parsed)
+  }
   const presenceGraceMs = int('MQCHAT_PRESENCE_GRACE_MS', 3000, 0, 3_600_000, 'milliseconds')
 
   let userRate = parseRate('20/1s,burst=60') as RateLimit
@@ -129,6 +139,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     redisUrl,
     callbackAllowPrivate,
     callbackTimeoutMs,
+    callbackRetryDelaysMs,
     presenceGraceMs,
     userRate: Object.freeze(userRate),
     logLevel,

@@ -1,13 +1,21 @@
 // Prometheus metrics (SPEC §7). Values are read from the services when scraped, so the hot
 // paths only bump plain numbers.
-import { Counter, Gauge, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { DeliveryObserver } from './callbacks/dispatcher.ts'
+import type { EventKind } from './store/index.ts'
 
 export interface MetricSources {
   connections: () => number
   messages: () => number
+  pendingByKind: () => Promise<Record<EventKind, number>>
 }
 
-export function createMetrics (src: MetricSources): Registry {
+export interface Metrics {
+  registry: Registry
+  deliveries: DeliveryObserver
+}
+
+export function createMetrics (src: MetricSources): Metrics {
   const registry = new Registry()
   new Gauge({
     name: 'mqchat_mqtt_connections',
@@ -25,5 +33,40 @@ export function createMetrics (src: MetricSources): Registry {
       if (now > counted) { this.inc(now - counted); counted = now }
     }
   })
-  return registry
+  new Gauge({
+    name: 'mqchat_callback_pending',
+    help: 'events waiting to be delivered',
+    labelNames: ['kind'],
+    registers: [registry],
+    async collect () {
+      const pending = await src.pendingByKind()
+      for (const kind of ['presence', 'messages'] as const) this.set({ kind }, pending[kind])
+    }
+  })
+  const deliveries = new Counter({ name: 'mqchat_callback_deliveries_total', help: 'delivery attempts', labelNames: ['kind', 'result'], registers: [registry] })
+  const seconds = new Histogram({
+    name: 'mqchat_callback_delivery_seconds',
+    help: 'time of one delivery attempt',
+    labelNames: ['kind'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry]
+  })
+  const lag = new Histogram({
+    name: 'mqchat_callback_lag_seconds',
+    help: 'from an event to its successful delivery',
+    labelNames: ['kind'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600],
+    registers: [registry]
+  })
+  for (const kind of ['presence', 'messages']) for (const result of ['ok', 'failed']) deliveries.inc({ kind, result }, 0)
+  return {
+    registry,
+    deliveries: {
+      attempt (kind, result, durationSec, lagSec) {
+        deliveries.inc({ kind, result })
+        seconds.observe({ kind }, durationSec)
+        if (lagSec !== null) lag.observe({ kind }, lagSec)
+      }
+    }
+  }
 }

@@ -137,13 +137,3 @@ test('health and metrics: /healthz is open, /metrics needs the operator key', as
   assert.match(text, /^mqchat_mqtt_connections 1$/m)
   assert.match(text, /^mqchat_messages_total 1$/m)
 })
-
-test('the callback calls answer 501 until callbacks land, and still check who asks', async (t) => {
-  const s = await startServer(t)
-  const d = await s.domain()
-  const r = await s.api('GET', `/api/v1/domains/${d.id}/callbacks/presence`, undefined, d.apiKey)
-  assert.equal(r.status, 501)
-  assert.equal(r.body.error.code, 'not_implemented')
-  assert.equal((await s.api('GET', `/api/v1/domains/${d.id}/callbacks/other`, undefined, d.apiKey)).status, 400)
-  assert.equal((await s.api('GET', '/api/v1/domains/nope/callbacks/presence', undefined, d.apiKey)).status, 404)
-})

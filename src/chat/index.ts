@@ -7,7 +7,7 @@ import type { Store } from '../store/index.ts'
 import { Domains } from './domains.ts'
 import type { MessageEvent } from './events.ts'
 import { Messages } from './messages.ts'
-import { nullNotifier, type Notifier } from './notifier.ts'
+import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
 import { Presence } from './presence.ts'
 import { RateLimiter } from './rate-limit.ts'
 import {
@@ -40,11 +40,12 @@ export class Chat implements Service {
   private notifier: Notifier = nullNotifier
   private pruneTimer: NodeJS.Timeout | null = null
 
-  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger) {
-    // The notifier is attached later (the broker is built after chat); forward to it.
+  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, onEvent: EventListener = () => {}) {
+    // The notifier is attached later (the broker is built after chat); forward to it. Every
+    // commit that wrote an event also tells the outbox.
     const notifier: Notifier = {
-      messageStored: (d, e) => this.notifier.messageStored(d, e),
-      presenceChanged: (d, u, b) => this.notifier.presenceChanged(d, u, b)
+      messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
+      presenceChanged: (d, u, b) => { onEvent(d); this.notifier.presenceChanged(d, u, b) }
     }
     this.domains = new Domains(store, operatorKey)
     this.presence = new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }))

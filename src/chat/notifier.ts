@@ -9,6 +9,9 @@ export interface Notifier {
   presenceChanged(domainId: string, userid: number, body: string): void
 }
 
+/** Told after every commit that wrote an event, so the outbox is delivered at once. */
+export type EventListener = (domainId: string) => void
+
 /** Until a transport is attached (and in tests of chat/ alone). */
 export const nullNotifier: Notifier = {
   messageStored () {},

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client'
 import type { WebSocketServer } from 'ws'
 import type { Broker } from '../broker/index.ts'
 import { attachWebSocket } from '../broker/websocket.ts'
+import type { Callbacks } from '../callbacks/index.ts'
 import type { Chat } from '../chat/index.ts'
 import { strictAjv } from '../chat/schemas.ts'
 import type { Config } from '../config.ts'
@@ -30,6 +31,7 @@ const coercingAjv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditi
 export interface HttpDeps {
   config: Config
   chat: Chat
+  callbacks: Callbacks
   broker: Broker
   metrics: Registry
   /** true once every service has started, false again when stopping */
@@ -103,7 +105,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     domainRoutes(api, chat)
     userRoutes(api, chat)
     messageRoutes(api, chat)
-    callbackRoutes(api, chat)
+    callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {

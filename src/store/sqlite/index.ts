@@ -5,11 +5,15 @@ import Database from 'better-sqlite3'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type {
-  DomainRow, EventDraft, EventKind, EventRow, MessageQuery, MessageRow, NewDomain, NewMessage,
-  PresenceChange, PresenceRow, PresenceStatus, Store
+  CallbackPatch, CallbackRow, ClaimedEvent, Completion, DomainRow, EventDraft, EventKind, EventRow, LogRow,
+  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, Store
 } from '../index.ts'
 import { GroupCommit } from './group-commit.ts'
 import { migrate } from './migrate.ts'
+import { OutboxSql } from './outbox.ts'
+
+/** Events removed in one retention batch. */
+const PRUNE_BATCH = 5000
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
 
@@ -44,6 +48,7 @@ export class SqliteStore implements Store {
   private db!: Database.Database
   private writes!: GroupCommit
   private q!: ReturnType<typeof prepare>
+  private outbox!: OutboxSql
   readonly file: string
 
   constructor (dataDir: string, private readonly log: Logger) {
@@ -65,6 +70,7 @@ export class SqliteStore implements Store {
     const applied = migrate(this.db, MIGRATIONS_DIR)
     if (applied.length > 0) this.log.info({ applied }, 'database migrated')
     this.q = prepare(this.db)
+    this.outbox = new OutboxSql(this.db)
     this.writes = new GroupCommit(this.db)
   }
 
@@ -127,7 +133,7 @@ export class SqliteStore implements Store {
   changePresence (c: PresenceChange): Promise<void> {
     return this.writes.add(() => {
       this.q.upsertPresence.run(c.domainId, c.userid, c.status, c.at)
-      this.q.insertEvent.run(c.domainId, 'presence', c.userid, c.event.webhookId, c.event.body, c.at)
+      this.outbox.writeEvent(c.domainId, 'presence', c.userid, c.event.webhookId, c.event.body, c.at)
     })
   }
 
@@ -136,7 +142,7 @@ export class SqliteStore implements Store {
       const info = this.q.insertMessage.run(m.domainId, m.fromUserid, m.toUserid, m.type, m.message, m.p1, m.p2, m.p3, m.at)
       const row: MessageRow = { ...m, id: Number(info.lastInsertRowid) }
       const ev = eventFor(row)
-      this.q.insertEvent.run(m.domainId, 'messages', m.fromUserid, ev.webhookId, ev.body, m.at)
+      this.outbox.writeEvent(m.domainId, 'messages', m.fromUserid, ev.webhookId, ev.body, m.at)
       return row
     })
   }
@@ -164,6 +170,65 @@ export class SqliteStore implements Store {
 
   async listEvents (domainId: string, kind: EventKind, afterId: number, limit: number): Promise<EventRow[]> {
     return this.q.listEvents.all(domainId, kind, afterId, limit) as EventRow[]
+  }
+
+  async getCallback (domainId: string, kind: EventKind, newSecret: () => string): Promise<CallbackRow> {
+    return this.outbox.getCallback(domainId, kind, newSecret)
+  }
+
+  async updateCallback (domainId: string, kind: EventKind, patch: CallbackPatch, newSecret: () => string): Promise<CallbackRow> {
+    return this.outbox.updateCallback(domainId, kind, patch, newSecret)
+  }
+
+  async countPending (domainId: string, kind: EventKind): Promise<number> {
+    return this.outbox.countPending(domainId, kind)
+  }
+
+  async countPendingByKind (): Promise<Record<EventKind, number>> {
+    return this.outbox.countPendingByKind()
+  }
+
+  async readyDomains (nowMs: number): Promise<string[]> {
+    return this.outbox.readyDomains(nowMs)
+  }
+
+  async claimEvents (domainId: string, nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedEvent[]> {
+    return this.outbox.claim(domainId, nodeId, nowMs, leaseUntil, limit)
+  }
+
+  complete (c: Completion): Promise<void> {
+    return this.writes.add(() => this.outbox.complete(c))
+  }
+
+  async recoverOutbox (nowMs: number): Promise<number> {
+    return this.outbox.recover(nowMs)
+  }
+
+  async nextDueAt (): Promise<number | null> {
+    return this.outbox.nextDueAt()
+  }
+
+  async replay (domainId: string, kind: EventKind, sinceMs: number): Promise<number> {
+    return this.outbox.replay(domainId, kind, sinceMs, Date.now())
+  }
+
+  async listLogs (domainId: string, kind: EventKind, q: { limit: number, result?: 'ok' | 'failed', before?: number }): Promise<LogRow[]> {
+    return this.outbox.listLogs(domainId, kind, q)
+  }
+
+  async pruneLogs (keep: number, olderThanMs: number): Promise<number> {
+    return this.outbox.pruneLogs(keep, olderThanMs)
+  }
+
+  async pruneEvents (olderThanMs: number): Promise<number> {
+    let removed = 0
+    for (;;) {
+      const n = this.outbox.pruneEvents(olderThanMs, PRUNE_BATCH)
+      removed += n
+      if (n < PRUNE_BATCH) return removed
+      // let other work run between batches
+      await new Promise((resolve) => setImmediate(resolve))
+    }
   }
 }
 
@@ -200,7 +265,6 @@ function prepare (db: Database.Database) {
       ON CONFLICT (domain_id, userid) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at`),
 
     insertMessage: db.prepare('INSERT INTO messages (domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-    insertEvent: db.prepare('INSERT INTO events (domain_id, kind, userid, webhook_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
 
     domainBefore: db.prepare(`SELECT ${MSG_COLS} FROM messages WHERE domain_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
     domainAfter: db.prepare(`SELECT ${MSG_COLS} FROM messages WHERE domain_id = ? AND id > ? ORDER BY id ASC LIMIT ?`),
@@ -209,7 +273,7 @@ function prepare (db: Database.Database) {
     pairBefore: db.prepare(twoSided('domain_id = ? AND from_userid = ? AND to_userid = ? AND id < ?', 'domain_id = ? AND from_userid = ? AND to_userid = ? AND id < ?', 'DESC')),
     pairAfter: db.prepare(twoSided('domain_id = ? AND from_userid = ? AND to_userid = ? AND id > ?', 'domain_id = ? AND from_userid = ? AND to_userid = ? AND id > ?', 'ASC')),
 
-    listEvents: db.prepare(`SELECT id, domain_id AS domainId, kind, userid, webhook_id AS webhookId, body, created_at AS createdAt
+    listEvents: db.prepare(`SELECT id, domain_id AS domainId, kind, userid, webhook_id AS webhookId, body, created_at AS createdAt, state
       FROM events WHERE domain_id = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?`)
   }
 }

@@ -1,0 +1,191 @@
+// The dispatcher (SPEC §4.4): delivers the outbox. Each user's events go out strictly in
+// order (only the head of a user's queue is ever in flight), different users' in parallel;
+// a domain has at most PER_DOMAIN_IN_FLIGHT deliveries at once, so a slow receiver holds
+// only its own domain's slots. New events are picked up at once (the chat service wakes us
+// after each commit); a poll catches retries that came due and work left by a crash.
+import { randomUUID } from 'node:crypto'
+import type { Logger } from '../log.ts'
+import type { Service } from '../service.ts'
+import type { ClaimedEvent, Completion, EventKind, Store } from '../store/index.ts'
+import { decide } from './policy.ts'
+import { retryDelay } from './retry.ts'
+import type { Sender } from './sender.ts'
+
+/** Deliveries in flight for one domain (its receivers' share of this node). */
+export const PER_DOMAIN_IN_FLIGHT = 64
+/** Deliveries in flight on this node, all domains together. */
+export const TOTAL_IN_FLIGHT = 2048
+/** How often ready queues are looked for without being woken (retries, other nodes). */
+const POLL_MS = 1000
+/** How long a stopping node keeps delivering what is ready. */
+const STOP_DRAIN_MS = 3000
+/** A lease outlives the attempt by this much, so that only a crashed holder loses it. */
+const LEASE_MARGIN_MS = 60_000
+
+export interface DeliveryObserver {
+  attempt(kind: EventKind, result: 'ok' | 'failed', durationSec: number, lagSec: number | null): void
+}
+
+export class Dispatcher implements Service {
+  readonly name = 'dispatcher'
+  readonly nodeId = randomUUID()
+  private readonly inflight = new Map<string, number>()
+  private total = 0
+  /** domains that may have something ready */
+  private readonly candidates = new Set<string>()
+  private scheduled = false
+  private pumping = false
+  private again = false
+  private running = false
+  private pollTimer: NodeJS.Timeout | null = null
+  private readonly deliveries = new Set<Promise<void>>()
+
+  constructor (
+    private readonly store: Store,
+    private readonly sender: Sender,
+    private readonly opts: { timeoutMs: number, retryDelaysMs: readonly number[] },
+    private readonly observer: DeliveryObserver,
+    private readonly log: Logger
+  ) {}
+
+  async start (): Promise<void> {
+    const recovered = await this.store.recoverOutbox(Date.now())
+    if (recovered > 0) this.log.info({ queues: recovered }, 'outbox queues recovered')
+    this.running = true
+    this.pollTimer = setInterval(() => { void this.poll() }, POLL_MS)
+    await this.poll()
+  }
+
+  /**
+   * Delivers what is ready for a short while (the offline events of a stopping server), then
+   * stops claiming and waits for the deliveries in flight. What is left stays pending.
+   */
+  async stop (): Promise<void> {
+    if (this.pollTimer !== null) clearInterval(this.pollTimer)
+    const until = Date.now() + Math.min(this.opts.timeoutMs, STOP_DRAIN_MS)
+    while (Date.now() < until && (this.total > 0 || this.candidates.size > 0 || this.scheduled || this.pumping)) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    this.running = false
+    await Promise.all(this.deliveries)
+  }
+
+  /** Something was written for `domainId`: look now. */
+  wake (domainId: string): void {
+    this.candidates.add(domainId)
+    this.schedule()
+  }
+
+  get inFlight (): number {
+    return this.total
+  }
+
+  private schedule (): void {
+    if (this.scheduled || !this.running) return
+    this.scheduled = true
+    setImmediate(() => { this.scheduled = false; void this.pump() })
+  }
+
+  private async poll (): Promise<void> {
+    try {
+      for (const d of await this.store.readyDomains(Date.now())) this.candidates.add(d)
+      this.schedule()
+    } catch (err) {
+      this.log.error({ err }, 'outbox poll failed')
+    }
+  }
+
+  private async pump (): Promise<void> {
+    if (this.pumping) { this.again = true; return }
+    this.pumping = true
+    try {
+      for (const domainId of [...this.candidates]) {
+        this.candidates.delete(domainId)
+        if (!this.running) break
+        const free = Math.min(PER_DOMAIN_IN_FLIGHT - (this.inflight.get(domainId) ?? 0), TOTAL_IN_FLIGHT - this.total)
+        // At capacity: each delivery that ends wakes the domain again.
+        if (free <= 0) continue
+        const now = Date.now()
+        const claimed = await this.store.claimEvents(domainId, this.nodeId, now, now + this.opts.timeoutMs + LEASE_MARGIN_MS, free)
+        for (const ev of claimed) this.track(this.deliver(ev))
+      }
+    } catch (err) {
+      this.log.error({ err }, 'outbox claim failed')
+    } finally {
+      this.pumping = false
+      if (this.again) { this.again = false; this.schedule() }
+    }
+  }
+
+  private track (p: Promise<void>): void {
+    this.deliveries.add(p)
+    void p.finally(() => this.deliveries.delete(p))
+  }
+
+  private async deliver (ev: ClaimedEvent): Promise<void> {
+    this.inflight.set(ev.domainId, (this.inflight.get(ev.domainId) ?? 0) + 1)
+    this.total++
+    const attempt = ev.attempts + 1
+    try {
+      const r = await this.sender.send({ url: ev.url, webhookId: ev.webhookId, body: ev.body, secrets: ev.secrets })
+      const outcome = decide(r)
+      const at = r.startedAt
+      const ok = outcome.action === 'delivered'
+      const c: Completion = {
+        eventId: ev.id,
+        nodeId: this.nodeId,
+        domainId: ev.domainId,
+        kind: ev.kind,
+        userid: ev.userid,
+        at,
+        outcome: 'delivered',
+        log: {
+          domainId: ev.domainId,
+          kind: ev.kind,
+          eventId: ev.id,
+          webhookId: ev.webhookId,
+          at,
+          url: ev.url,
+          requestHeaders: r.requestHeaders,
+          requestBody: ev.body,
+          responseStatus: r.status,
+          responseBody: r.responseBody,
+          durationMs: r.durationMs,
+          error: ok ? null : (outcome as { reason: string }).reason,
+          attempt,
+          result: ok ? 'ok' : 'failed'
+        }
+      }
+      if (outcome.action === 'retry') {
+        const delay = retryDelay(attempt, this.opts.retryDelaysMs, outcome.retryAfterMs)
+        if (delay === null) {
+          c.outcome = 'disable'
+          c.disabledReason = `${attempt} attempts failed; the last: ${outcome.reason}`
+        } else {
+          c.outcome = 'retry'
+          c.nextAttemptAt = at + delay
+          setTimeout(() => this.wake(ev.domainId), delay + 5).unref()
+        }
+      } else if (outcome.action === 'disable') {
+        c.outcome = 'disable'
+        c.disabledReason = outcome.reason
+      } else if (outcome.action === 'failed') {
+        c.outcome = 'failed'
+      }
+      await this.store.complete(c)
+      if (c.outcome === 'disable') this.log.warn({ domainId: ev.domainId, kind: ev.kind, reason: c.disabledReason }, 'callback disabled')
+      else if (!ok) this.log.debug({ domainId: ev.domainId, kind: ev.kind, eventId: ev.id, attempt, outcome: c.outcome }, 'delivery failed')
+      this.observer.attempt(ev.kind, ok ? 'ok' : 'failed', r.durationMs / 1000, ok ? (Date.now() - ev.createdAt) / 1000 : null)
+    } catch (err) {
+      // The store could not record the outcome: the lease runs out and the event is sent
+      // again (at least once).
+      this.log.error({ err, eventId: ev.id }, 'delivery not recorded')
+    } finally {
+      const n = (this.inflight.get(ev.domainId) ?? 1) - 1
+      if (n === 0) this.inflight.delete(ev.domainId)
+      else this.inflight.set(ev.domainId, n)
+      this.total--
+      this.wake(ev.domainId)
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// Name resolution for callbacks, with the SSRF guard inside it: every address a name
+// resolves to must be public, and the connection is made to the address that was checked.
+// Given to undici as the socket's `lookup`, so there is no second look-up to race.
+import dns from 'node:dns'
+import type { LookupFunction } from 'node:net'
+import { isPublicAddress } from './ssrf.ts'
+
+export class TargetError extends Error {
+  constructor (message: string, readonly code: 'FORBIDDEN_TARGET' | 'ENOTFOUND' | string) {
+    super(message)
+  }
+}
+
+/** Resolves `host` to all its addresses; rejects if any of them is not public. */
+export async function resolvePublic (host: string): Promise<Array<{ address: string, family: number }>> {
+  let addrs: dns.LookupAddress[]
+  try {
+    addrs = await dns.promises.lookup(host, { all: true, verbatim: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'ENOTFOUND'
+    throw new TargetError(`cannot resolve ${host} (${code})`, code)
+  }
+  const bad = addrs.find((a) => !isPublicAddress(a.address))
+  if (bad !== undefined) throw new TargetError(`${host} resolves to ${bad.address}, which is not a public address`, 'FORBIDDEN_TARGET')
+  return addrs
+}
+
+/** A `lookup` for net/tls.connect that only ever yields checked public addresses. */
+export const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  resolvePublic(hostname).then((addrs) => {
+    const wanted = typeof options === 'object' && options !== null ? options.family : undefined
+    const pick = addrs.filter((a) => wanted === undefined || wanted === 0 || a.family === wanted)
+    if ((options as { all?: boolean })?.all === true) {
+      ;(callback as unknown as (e: null, a: typeof addrs) => void)(null, pick)
+    } else {
+      const a = pick[0] ?? addrs[0]!
+      callback(null, a.address, a.family)
+    }
+  }, (err) => callback(err as NodeJS.ErrnoException, '', 0))
+}

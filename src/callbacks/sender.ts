@@ -1,0 +1,127 @@
+// One delivery attempt over HTTP (SPEC §4.3, §4.4): signed POST, no redirects followed, at
+// most MQCHAT_CALLBACK_TIMEOUT_MS, the response body read up to 1 KiB and then dropped.
+// Keep-alive pools per origin (undici), so one receiver's slowness stays in its own pool.
+import { Agent } from 'undici'
+import { signatureHeader } from './signing.ts'
+import { checkUrl } from './ssrf.ts'
+import { guardedLookup, TargetError } from './resolve.ts'
+import { parseRetryAfter } from './retry.ts'
+import type { AttemptResult } from './policy.ts'
+
+export const RESPONSE_BODY_MAX_BYTES = 1024
+/** Connections kept per receiver origin: also the most deliveries in flight to one origin. */
+export const CONNECTIONS_PER_ORIGIN = 64
+
+export interface Delivery {
+  url: string
+  webhookId: string
+  body: string
+  secrets: string[]
+  /** extra headers (a test send marks itself) */
+  extraHeaders?: Record<string, string>
+}
+
+export interface SendResult extends AttemptResult {
+  requestHeaders: Record<string, string>
+  responseBody: string | null
+  durationMs: number
+  startedAt: number
+}
+
+/** Errors on a socket that a keep-alive pool may have reused just as the receiver closed it. */
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
+
+export class Sender {
+  private readonly agent: Agent
+
+  constructor (private readonly opts: { timeoutMs: number, allowPrivate: boolean, userAgent: string }) {
+    this.agent = new Agent({
+      connections: CONNECTIONS_PER_ORIGIN,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 30_000,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      connect: { timeout: opts.timeoutMs, ...(opts.allowPrivate ? {} : { lookup: guardedLookup }) }
+    })
+  }
+
+  async close (): Promise<void> {
+    await this.agent.destroy()
+  }
+
+  /** Never throws: every failure is described in the result. */
+  async send (d: Delivery, nowMs = Date.now()): Promise<SendResult> {
+    const timestamp = Math.floor(nowMs / 1000)
+    const requestHeaders: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': this.opts.userAgent,
+      'webhook-id': d.webhookId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(d.secrets, d.webhookId, timestamp, d.body),
+      ...d.extraHeaders
+    }
+    const started = performance.now()
+    const base = { requestHeaders, startedAt: nowMs }
+    const check = checkUrl(d.url, this.opts.allowPrivate)
+    if (!check.ok) {
+      const code = check.code === 'forbidden_target' ? 'FORBIDDEN_TARGET' : 'INVALID_URL'
+      return { ...base, status: null, errorCode: code, errorMessage: check.message, retryAfterMs: null, responseBody: null, durationMs: 0 }
+    }
+    let r = await this.once(check.url, requestHeaders, d.body)
+    if (r.errorCode !== null && STALE_SOCKET.has(r.errorCode) && performance.now() - started < this.opts.timeoutMs) {
+      // A reused keep-alive socket can be closed by the receiver at the very moment we send:
+      // try once more on a fresh connection before calling the receiver unreachable.
+      r = await this.once(check.url, requestHeaders, d.body)
+    }
+    return { ...base, ...r, durationMs: Math.round(performance.now() - started) }
+  }
+
+  private async once (url: URL, headers: Record<string, string>, body: string): Promise<Omit<SendResult, 'requestHeaders' | 'durationMs' | 'startedAt'>> {
+    const deadline = AbortSignal.timeout(this.opts.timeoutMs)
+    try {
+      const res = await this.agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers,
+        body,
+        signal: deadline
+      })
+      const retryAfter = res.headers['retry-after']
+      const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now())
+      const responseBody = await readSome(res.body)
+      return { status: res.statusCode, errorCode: null, errorMessage: null, retryAfterMs, responseBody }
+    } catch (err) {
+      return { status: null, ...describeError(err, deadline.aborted), retryAfterMs: null, responseBody: null }
+    }
+  }
+}
+
+/** The first KiB of a response; the rest is not read (the connection is then closed). */
+async function readSome (body: AsyncIterable<Buffer> & { destroy: () => void }): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size >= RESPONSE_BODY_MAX_BYTES) break
+    }
+  } catch {
+    // The answer (its status) is in; a body cut short or too slow does not change it.
+  } finally {
+    body.destroy()
+  }
+  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_MAX_BYTES).toString('utf8')
+}
+
+function describeError (err: unknown, timedOut: boolean): { errorCode: string, errorMessage: string } {
+  if (timedOut) return { errorCode: 'TIMEOUT', errorMessage: 'no answer within the time limit' }
+  if (err instanceof TargetError) return { errorCode: err.code, errorMessage: err.message }
+  const e = err as { code?: string, message?: string, cause?: { code?: string, message?: string } }
+  // undici wraps socket errors: the cause carries the system code (ECONNREFUSED, …)
+  const code = e.cause?.code ?? e.code ?? 'UNKNOWN'
+  const message = e.cause?.message ?? e.message ?? String(err)
+  return { errorCode: code, errorMessage: message }
+}

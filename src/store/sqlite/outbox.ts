@@ -1,0 +1,273 @@
+// The outbox's SQL: callbacks, queues, claims, completions, logs and their retention.
+import type Database from 'better-sqlite3'
+import type {
+  CallbackPatch, CallbackRow, ClaimedEvent, Completion, EventKind, LogRow, NewLog
+} from '../index.ts'
+
+interface DbCallback {
+  domain_id: string
+  kind: EventKind
+  url: string | null
+  enabled: number
+  disabled_reason: string | null
+  disabled_at: number | null
+  signing_secret: string
+  previous_secret: string | null
+  previous_secret_until: number | null
+  last_success_at: number | null
+  last_failure_at: number | null
+}
+
+const toCallback = (r: DbCallback): CallbackRow => ({
+  domainId: r.domain_id,
+  kind: r.kind,
+  url: r.url,
+  enabled: r.enabled === 1,
+  disabledReason: r.disabled_reason,
+  disabledAt: r.disabled_at,
+  signingSecret: r.signing_secret,
+  previousSecret: r.previous_secret,
+  previousSecretUntil: r.previous_secret_until,
+  lastSuccessAt: r.last_success_at,
+  lastFailureAt: r.last_failure_at
+})
+
+const PATCH_COLUMNS: Record<keyof CallbackPatch, string> = {
+  url: 'url',
+  enabled: 'enabled',
+  disabledReason: 'disabled_reason',
+  disabledAt: 'disabled_at',
+  signingSecret: 'signing_secret',
+  previousSecret: 'previous_secret',
+  previousSecretUntil: 'previous_secret_until'
+}
+
+export class OutboxSql {
+  private readonly q: ReturnType<typeof prepare>
+
+  constructor (private readonly db: Database.Database) {
+    this.q = prepare(db)
+  }
+
+  /** Called inside the transaction that writes an event: its state, and its user's queue. */
+  writeEvent (domainId: string, kind: EventKind, userid: number, webhookId: string, body: string, at: number): void {
+    const pending = this.q.callbackOn.get(domainId, kind) !== undefined
+    const info = this.q.insertEvent.run(domainId, kind, userid, webhookId, body, at, pending ? 'pending' : 'held')
+    if (pending) this.q.openQueue.run(domainId, kind, userid, info.lastInsertRowid, at)
+  }
+
+  getCallback (domainId: string, kind: EventKind, newSecret: () => string): CallbackRow {
+    let row = this.q.getCallback.get(domainId, kind) as DbCallback | undefined
+    if (row === undefined) {
+      this.q.insertCallback.run(domainId, kind, newSecret())
+      row = this.q.getCallback.get(domainId, kind) as DbCallback
+    }
+    return toCallback(row)
+  }
+
+  updateCallback (domainId: string, kind: EventKind, patch: CallbackPatch, newSecret: () => string): CallbackRow {
+    return this.db.transaction(() => {
+      this.getCallback(domainId, kind, newSecret)
+      const sets: string[] = []
+      const values: unknown[] = []
+      for (const [key, col] of Object.entries(PATCH_COLUMNS) as Array<[keyof CallbackPatch, string]>) {
+        if (patch[key] === undefined) continue
+        sets.push(`${col} = ?`)
+        values.push(typeof patch[key] === 'boolean' ? (patch[key] ? 1 : 0) : patch[key])
+      }
+      if (sets.length > 0) this.db.prepare(`UPDATE callbacks SET ${sets.join(', ')} WHERE domain_id = ? AND kind = ?`).run(...values, domainId, kind)
+      if (patch.enabled === false) this.holdPending(domainId, kind)
+      return toCallback(this.q.getCallback.get(domainId, kind) as DbCallback)
+    })()
+  }
+
+  /** A callback that is off sends nothing: its pending events are held, its queues closed. */
+  private holdPending (domainId: string, kind: EventKind): void {
+    this.q.holdEvents.run(domainId, kind)
+    this.q.dropQueues.run(domainId, kind)
+  }
+
+  countPending (domainId: string, kind: EventKind): number {
+    return (this.q.countPending.get(domainId, kind) as { n: number }).n
+  }
+
+  countPendingByKind (): Record<EventKind, number> {
+    const out: Record<EventKind, number> = { presence: 0, messages: 0 }
+    for (const r of this.q.countPendingByKind.all() as Array<{ kind: EventKind, n: number }>) out[r.kind] = r.n
+    return out
+  }
+
+  readyDomains (now: number): string[] {
+    return (this.q.readyDomains.all(now, now) as Array<{ domain_id: string }>).map((r) => r.domain_id)
+  }
+
+  claim (domainId: string, nodeId: string, now: number, leaseUntil: number, limit: number): ClaimedEvent[] {
+    return this.db.transaction(() => {
+      const rows = this.q.claimable.all(domainId, now, now, limit) as Array<{
+        domain_id: string, kind: EventKind, userid: number, id: number, webhook_id: string, body: string, created_at: number,
+        attempts: number, url: string, signing_secret: string, previous_secret: string | null, previous_secret_until: number | null
+      }>
+      return rows.map((r) => {
+        this.q.lease.run(nodeId, leaseUntil, r.domain_id, r.kind, r.userid)
+        return {
+          id: r.id,
+          domainId: r.domain_id,
+          kind: r.kind,
+          userid: r.userid,
+          webhookId: r.webhook_id,
+          body: r.body,
+          createdAt: r.created_at,
+          attempts: r.attempts,
+          url: r.url,
+          secrets: r.previous_secret !== null && (r.previous_secret_until ?? 0) > now ? [r.signing_secret, r.previous_secret] : [r.signing_secret]
+        }
+      })
+    }).immediate()
+  }
+
+  /** Runs inside a group-commit batch. */
+  complete (c: Completion): void {
+    const mine = [c.domainId, c.kind, c.userid, c.nodeId] as const
+    switch (c.outcome) {
+      case 'delivered':
+        this.q.markDone.run('delivered', c.at, c.eventId)
+        this.q.calledOk.run(c.at, c.domainId, c.kind)
+        this.advance(c)
+        break
+      case 'failed':
+        this.q.markDone.run('failed', null, c.eventId)
+        this.q.calledFailed.run(c.at, c.domainId, c.kind)
+        this.advance(c)
+        break
+      case 'retry':
+        this.q.countAttempt.run(c.eventId)
+        this.q.calledFailed.run(c.at, c.domainId, c.kind)
+        this.q.retryQueue.run(c.nextAttemptAt!, ...mine)
+        break
+      case 'disable':
+        this.q.markDone.run('failed', null, c.eventId)
+        this.q.disable.run(c.disabledReason!, c.at, c.at, c.domainId, c.kind)
+        this.holdPending(c.domainId, c.kind)
+        break
+    }
+    this.insertLog(c.log)
+  }
+
+  /** The queue moves on to the user's next pending event, or closes. Only its lease holder. */
+  private advance (c: Completion): void {
+    const next = this.q.nextPending.get(c.domainId, c.kind, c.userid) as { id: number } | undefined
+    if (next === undefined) this.q.closeQueue.run(c.domainId, c.kind, c.userid, c.nodeId)
+    else this.q.moveQueue.run(next.id, c.at, c.domainId, c.kind, c.userid, c.nodeId)
+  }
+
+  insertLog (l: NewLog): void {
+    this.q.insertLog.run(l.domainId, l.kind, l.eventId, l.webhookId, l.at, l.url, JSON.stringify(l.requestHeaders), l.requestBody,
+      l.responseStatus, l.responseBody, l.durationMs, l.error, l.attempt, l.result)
+  }
+
+  recover (now: number): number {
+    return this.db.transaction(() => {
+      this.q.unlockAll.run()
+      return this.q.rebuildQueues.run(now).changes
+    })()
+  }
+
+  nextDueAt (): number | null {
+    return (this.q.nextDue.get() as { at: number | null }).at
+  }
+
+  replay (domainId: string, kind: EventKind, sinceMs: number, now: number): number {
+    return this.db.transaction(() => {
+      this.q.requeue.run(domainId, kind, sinceMs)
+      this.q.reopenQueues.run(now, domainId, kind)
+      return (this.q.countSince.get(domainId, kind, sinceMs) as { n: number }).n
+    })()
+  }
+
+  listLogs (domainId: string, kind: EventKind, q: { limit: number, result?: 'ok' | 'failed', before?: number }): LogRow[] {
+    const rows = (q.result === undefined
+      ? this.q.listLogs.all(domainId, kind, q.before ?? Number.MAX_SAFE_INTEGER, q.limit)
+      : this.q.listLogsByResult.all(domainId, kind, q.result, q.before ?? Number.MAX_SAFE_INTEGER, q.limit)) as Array<LogRow & { requestHeaders: string }>
+    return rows.map((r) => ({ ...r, requestHeaders: JSON.parse(r.requestHeaders) }))
+  }
+
+  pruneLogs (keep: number, olderThanMs: number): number {
+    let removed = 0
+    for (const cb of this.q.callbacksWithManyLogs.all(keep) as Array<{ domain_id: string, kind: string }>) {
+      removed += this.q.pruneLogs.run(cb.domain_id, cb.kind, olderThanMs, cb.domain_id, cb.kind, keep).changes
+    }
+    return removed
+  }
+
+  pruneEvents (olderThanMs: number, batch: number): number {
+    return this.q.pruneEvents.run(olderThanMs, batch).changes
+  }
+}
+
+function prepare (db: Database.Database) {
+  const LOG_COLS = `id, domain_id AS domainId, kind, event_id AS eventId, webhook_id AS webhookId, at, url,
+    request_headers AS requestHeaders, request_body AS requestBody, response_status AS responseStatus,
+    response_body AS responseBody, duration_ms AS durationMs, error, attempt, result`
+  return {
+    callbackOn: db.prepare('SELECT 1 FROM callbacks WHERE domain_id = ? AND kind = ? AND enabled = 1 AND url IS NOT NULL'),
+    insertEvent: db.prepare('INSERT INTO events (domain_id, kind, userid, webhook_id, body, created_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    // A queue that exists already keeps its head: the new event waits behind it.
+    openQueue: db.prepare('INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+
+    getCallback: db.prepare('SELECT * FROM callbacks WHERE domain_id = ? AND kind = ?'),
+    insertCallback: db.prepare('INSERT INTO callbacks (domain_id, kind, signing_secret) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    holdEvents: db.prepare("UPDATE events SET state = 'held' WHERE domain_id = ? AND kind = ? AND state = 'pending'"),
+    dropQueues: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ?'),
+    countPending: db.prepare("SELECT count(*) AS n FROM events WHERE domain_id = ? AND kind = ? AND state = 'pending'"),
+    countPendingByKind: db.prepare("SELECT kind, count(*) AS n FROM events WHERE state = 'pending' GROUP BY kind"),
+
+    readyDomains: db.prepare('SELECT DISTINCT domain_id FROM outbox_queues WHERE ready_at <= ? AND (locked_until IS NULL OR locked_until < ?)'),
+    // Oldest-due first across the domain's users; one head per user.
+    claimable: db.prepare(`SELECT q.domain_id, q.kind, q.userid, e.id, e.webhook_id, e.body, e.created_at, e.attempts,
+        c.url, c.signing_secret, c.previous_secret, c.previous_secret_until
+      FROM outbox_queues q
+      JOIN events e ON e.id = q.head_id
+      JOIN callbacks c ON c.domain_id = q.domain_id AND c.kind = q.kind AND c.enabled = 1 AND c.url IS NOT NULL
+      WHERE q.domain_id = ? AND q.ready_at <= ? AND (q.locked_until IS NULL OR q.locked_until < ?)
+      ORDER BY q.ready_at, q.head_id LIMIT ?`),
+    lease: db.prepare('UPDATE outbox_queues SET locked_by = ?, locked_until = ? WHERE domain_id = ? AND kind = ? AND userid = ?'),
+
+    // An event held meanwhile (its callback was switched off) that still got through is delivered.
+    markDone: db.prepare("UPDATE events SET state = ?, delivered_at = ?, attempts = attempts + 1 WHERE id = ? AND state IN ('pending', 'held')"),
+    countAttempt: db.prepare('UPDATE events SET attempts = attempts + 1 WHERE id = ?'),
+    calledOk: db.prepare('UPDATE callbacks SET last_success_at = ? WHERE domain_id = ? AND kind = ?'),
+    calledFailed: db.prepare('UPDATE callbacks SET last_failure_at = ? WHERE domain_id = ? AND kind = ?'),
+    disable: db.prepare('UPDATE callbacks SET enabled = 0, disabled_reason = ?, disabled_at = ?, last_failure_at = ? WHERE domain_id = ? AND kind = ?'),
+    retryQueue: db.prepare('UPDATE outbox_queues SET ready_at = ?, locked_by = NULL, locked_until = NULL WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
+    nextPending: db.prepare("SELECT id FROM events WHERE domain_id = ? AND kind = ? AND userid = ? AND state = 'pending' ORDER BY id LIMIT 1"),
+    moveQueue: db.prepare('UPDATE outbox_queues SET head_id = ?, ready_at = ?, locked_by = NULL, locked_until = NULL WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
+    closeQueue: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
+
+    unlockAll: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL'),
+    rebuildQueues: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
+      SELECT domain_id, kind, userid, min(id), ? FROM events WHERE state = 'pending' GROUP BY domain_id, kind, userid
+      ON CONFLICT DO NOTHING`),
+    nextDue: db.prepare('SELECT min(ready_at) AS at FROM outbox_queues WHERE locked_by IS NULL'),
+
+    // Replay: everything since then is sent again, from the oldest; attempts start over. A
+    // queue in flight keeps its head: when that completes it moves to the oldest pending.
+    requeue: db.prepare("UPDATE events SET state = 'pending', attempts = 0 WHERE domain_id = ? AND kind = ? AND created_at >= ? AND state <> 'pending'"),
+    reopenQueues: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
+      SELECT domain_id, kind, userid, min(id), ? FROM events WHERE domain_id = ? AND kind = ? AND state = 'pending' GROUP BY userid
+      ON CONFLICT (domain_id, kind, userid) DO UPDATE SET head_id = min(head_id, excluded.head_id), ready_at = min(ready_at, excluded.ready_at)
+        WHERE locked_by IS NULL`),
+    countSince: db.prepare("SELECT count(*) AS n FROM events WHERE domain_id = ? AND kind = ? AND created_at >= ? AND state = 'pending'"),
+
+    insertLog: db.prepare(`INSERT INTO callback_logs (domain_id, kind, event_id, webhook_id, at, url, request_headers, request_body,
+      response_status, response_body, duration_ms, error, attempt, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    listLogs: db.prepare(`SELECT ${LOG_COLS} FROM callback_logs WHERE domain_id = ? AND kind = ? AND id < ? ORDER BY id DESC LIMIT ?`),
+    listLogsByResult: db.prepare(`SELECT ${LOG_COLS} FROM callback_logs WHERE domain_id = ? AND kind = ? AND result = ? AND id < ? ORDER BY id DESC LIMIT ?`),
+    callbacksWithManyLogs: db.prepare('SELECT domain_id, kind FROM callback_logs GROUP BY domain_id, kind HAVING count(*) > ?'),
+    // Older than the cut-off AND not among the newest `keep`: "1,000 or 7 days, whichever is more".
+    pruneLogs: db.prepare(`DELETE FROM callback_logs WHERE domain_id = ? AND kind = ? AND at < ? AND id <= (
+      SELECT id FROM callback_logs WHERE domain_id = ? AND kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`),
+    // In batches, so a large clean-up never holds the writer for long.
+    pruneEvents: db.prepare(`DELETE FROM events WHERE id IN (
+      SELECT id FROM events WHERE created_at < ? AND state <> 'pending' ORDER BY created_at LIMIT ?)`)
+  }
+}
