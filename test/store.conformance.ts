@@ -2,7 +2,7 @@
 // SQLite store runs it now, the PostgreSQL store will run the same file.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { MessageRow, NewMessage, Store } from '../src/store/index.ts'
+import type { ClaimedEvent, Completion, EventKind, MessageRow, NewMessage, Store } from '../src/store/index.ts'
 
 export interface StoreFactory {
   /** A fresh, empty, opened store. */
@@ -144,5 +144,134 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     await Promise.all([ok1, bad, ok2])
     await assert.rejects(bad2)
     assert.deepEqual((await s.listMessages({ domainId: d, limit: 10 })).map((m) => m.message), ['d', 'b', 'a'])
+  })
+
+  // --- the outbox ---
+
+  const secret = () => `whsec_${Math.random()}`
+  const presence = (s: Store, d: string, userid: number, n: number, at = 1000 + n) =>
+    s.changePresence({ domainId: d, userid, status: n % 2 === 0 ? 'online' : 'away', at, event: { webhookId: `w-${userid}-${n}`, body: `{"u":${userid},"n":${n}}` } })
+  const on = (s: Store, d: string, kind: EventKind = 'presence') => s.updateCallback(d, kind, { url: 'http://127.0.0.1:9/hook', enabled: true }, secret)
+  const done = (ev: ClaimedEvent, nodeId: string, outcome: Completion['outcome'], extra: Partial<Completion> = {}): Completion => ({
+    eventId: ev.id, nodeId, domainId: ev.domainId, kind: ev.kind, userid: ev.userid, at: 5000, outcome,
+    log: { domainId: ev.domainId, kind: ev.kind, eventId: ev.id, webhookId: ev.webhookId, at: 5000, url: ev.url, requestHeaders: { a: 'b' }, requestBody: ev.body, responseStatus: 200, responseBody: 'ok', durationMs: 3, error: null, attempt: ev.attempts + 1, result: outcome === 'delivered' ? 'ok' : 'failed' },
+    ...extra
+  })
+
+  test(`${name}: a callback is off by default; events written while off are held, while on pending`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    const cb = await s.getCallback(d, 'presence', secret)
+    assert.deepEqual({ ...cb, signingSecret: '' }, { domainId: d, kind: 'presence', url: null, enabled: false, disabledReason: null, disabledAt: null, signingSecret: '', previousSecret: null, previousSecretUntil: null, lastSuccessAt: null, lastFailureAt: null })
+    assert.equal((await s.getCallback(d, 'presence', secret)).signingSecret, cb.signingSecret, 'created once')
+    await presence(s, d, 1, 0)
+    await on(s, d)
+    await presence(s, d, 1, 1)
+    assert.deepEqual((await s.listEvents(d, 'presence', 0, 10)).map((e) => e.state), ['held', 'pending'])
+    assert.equal(await s.countPending(d, 'presence'), 1)
+    assert.deepEqual(await s.countPendingByKind(), { presence: 1, messages: 0 })
+    // switched off: pending events are held, nothing is claimable
+    await s.updateCallback(d, 'presence', { enabled: false }, secret)
+    assert.equal(await s.countPending(d, 'presence'), 0)
+    assert.deepEqual(await s.claimEvents(d, 'n1', 10_000, 20_000, 10), [])
+  })
+
+  test(`${name}: claims give one head per user, oldest first, leased until released`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    for (let n = 0; n < 3; n++) for (const u of [1, 2]) await presence(s, d, u, n)
+    assert.deepEqual(await s.readyDomains(10_000), [d])
+    const first = await s.claimEvents(d, 'n1', 10_000, 20_000, 10)
+    assert.deepEqual(first.map((e) => e.webhookId), ['w-1-0', 'w-2-0'])
+    assert.deepEqual(first[0]!.secrets, [(await s.getCallback(d, 'presence', secret)).signingSecret])
+    assert.equal(first[0]!.url, 'http://127.0.0.1:9/hook')
+    assert.deepEqual(await s.claimEvents(d, 'n2', 10_000, 20_000, 10), [], 'leased')
+    assert.deepEqual(await s.readyDomains(10_000), [])
+    // a lease that ran out (its holder died) can be taken by another node
+    const taken = await s.claimEvents(d, 'n2', 20_001, 30_000, 10)
+    assert.deepEqual(taken.map((e) => e.webhookId), ['w-1-0', 'w-2-0'])
+    // only the lease holder completes: n1's word no longer counts
+    await s.complete(done(first[0]!, 'n1', 'delivered'))
+    assert.deepEqual(await s.claimEvents(d, 'n2', 20_002, 30_000, 10), [], 'the queue did not move for n1')
+    await s.complete(done(taken[0]!, 'n2', 'delivered'))
+    const next = await s.claimEvents(d, 'n2', 20_003, 30_000, 10)
+    assert.deepEqual(next.map((e) => e.webhookId), ['w-1-1'])
+  })
+
+  test(`${name}: completions move a user's queue on, retry it later, or switch the callback off`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    for (let n = 0; n < 3; n++) await presence(s, d, 1, n)
+    await presence(s, d, 2, 0)
+    let [a, b] = await s.claimEvents(d, 'n', 10_000, 99_000, 10)
+    await s.complete(done(a!, 'n', 'failed'))
+    await s.complete(done(b!, 'n', 'retry', { nextAttemptAt: 50_000 }))
+    ;[a] = await s.claimEvents(d, 'n', 10_000, 99_000, 10)
+    assert.equal(a!.webhookId, 'w-1-1', 'a failed event is passed; the retried one waits')
+    assert.equal(await s.nextDueAt(), 50_000)
+    const later = await s.claimEvents(d, 'n', 50_000, 99_000, 10)
+    assert.deepEqual(later.map((e) => [e.webhookId, e.attempts]), [['w-2-0', 1]])
+    await s.complete(done(a!, 'n', 'disable', { disabledReason: 'the receiver answered 410' }))
+    const cb = await s.getCallback(d, 'presence', secret)
+    assert.equal(cb.enabled, false)
+    assert.equal(cb.disabledReason, 'the receiver answered 410')
+    assert.equal(cb.disabledAt, 5000)
+    assert.equal(cb.lastFailureAt, 5000)
+    // the one in flight elsewhere still records its success
+    await s.complete(done(later[0]!, 'n', 'delivered'))
+    const states = (await s.listEvents(d, 'presence', 0, 10)).map((e) => `${e.webhookId}:${e.state}`)
+    assert.deepEqual(states, ['w-1-0:failed', 'w-1-1:failed', 'w-1-2:held', 'w-2-0:delivered'])
+    assert.equal((await s.getCallback(d, 'presence', secret)).lastSuccessAt, 5000)
+    const logs = await s.listLogs(d, 'presence', { limit: 10 })
+    assert.equal(logs.length, 4)
+    assert.deepEqual(logs[0]!.requestHeaders, { a: 'b' })
+    assert.deepEqual((await s.listLogs(d, 'presence', { limit: 10, result: 'ok' })).map((l) => l.webhookId), ['w-2-0'])
+    assert.deepEqual((await s.listLogs(d, 'presence', { limit: 1, before: logs[1]!.id })).map((l) => l.id), [logs[2]!.id])
+  })
+
+  test(`${name}: replay sends again, from the oldest, everything since a time`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    for (let n = 0; n < 4; n++) await presence(s, d, 1, n, 1000 * (n + 1))
+    await on(s, d)
+    assert.equal(await s.replay(d, 'presence', 2000, 10_000), 3)
+    const order: string[] = []
+    for (;;) {
+      const [ev] = await s.claimEvents(d, 'n', 10_000, 99_000, 10)
+      if (ev === undefined) break
+      order.push(ev.webhookId)
+      await s.complete(done(ev, 'n', 'delivered'))
+    }
+    assert.deepEqual(order, ['w-1-1', 'w-1-2', 'w-1-3'])
+    assert.deepEqual((await s.listEvents(d, 'presence', 0, 10)).map((e) => e.state), ['held', 'delivered', 'delivered', 'delivered'])
+  })
+
+  test(`${name}: after a crash, leases are freed and every pending event has a queue`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    await presence(s, d, 1, 0)
+    await s.claimEvents(d, 'dead-node', 10_000, 10_000_000, 10)
+    assert.deepEqual(await s.claimEvents(d, 'n', 10_001, 99_000, 10), [])
+    await s.recoverOutbox(10_002)
+    assert.deepEqual((await s.claimEvents(d, 'n', 10_003, 99_000, 10)).map((e) => e.webhookId), ['w-1-0'])
+  })
+
+  test(`${name}: retention keeps 1,000 logs or 7 days, whichever is more, and every pending event`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    await presence(s, d, 1, 0, 100)
+    await presence(s, d, 2, 0, 100)
+    const [ev] = await s.claimEvents(d, 'n', 10_000, 99_000, 1)
+    await s.complete(done(ev!, 'n', 'delivered'))
+    for (let i = 0; i < 12; i++) await s.complete(done(ev!, 'x', 'retry', { nextAttemptAt: 1, log: { ...done(ev!, 'x', 'retry').log, at: i < 6 ? 10 : 9_000 } }))
+    assert.equal(await s.pruneLogs(4, 1000), 6, 'old ones beyond the newest 4 go')
+    assert.equal((await s.listLogs(d, 'presence', { limit: 100 })).length, 7)
+    assert.equal(await s.pruneLogs(100, 1_000_000), 0, 'fewer than the number kept: nothing goes')
+    assert.equal(await s.pruneEvents(200), 1, 'the delivered one goes, the pending one stays')
+    assert.deepEqual((await s.listEvents(d, 'presence', 0, 10)).map((e) => e.webhookId), ['w-2-0'])
   })
 }

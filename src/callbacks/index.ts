@@ -132,7 +132,7 @@ export class Callbacks implements Service {
   async replay (domainId: string, kind: EventKind, sinceSec: number): Promise<number> {
     const cb = await this.store.getCallback(domainId, kind, newSigningSecret)
     if (!cb.enabled || cb.url === null) throw new AppError('callback_disabled', 'enable the callback before replaying to it')
-    const queued = await this.store.replay(domainId, kind, sinceSec * 1000)
+    const queued = await this.store.replay(domainId, kind, sinceSec * 1000, Date.now())
     this.log.info({ domainId, kind, since: sinceSec, queued }, 'replay queued')
     this.wake(domainId)
     return queued

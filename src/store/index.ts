@@ -222,7 +222,7 @@ export interface Store {
   /** When the next event in back-off is due (unix ms), if any. */
   nextDueAt(): Promise<number | null>
   /** Queues again every event of a kind since `sinceMs`; answers how many. */
-  replay(domainId: string, kind: EventKind, sinceMs: number): Promise<number>
+  replay(domainId: string, kind: EventKind, sinceMs: number, nowMs: number): Promise<number>
 
   listLogs(domainId: string, kind: EventKind, q: { limit: number, result?: 'ok' | 'failed', before?: number }): Promise<LogRow[]>
   /** Retention: keeps the newest `keep` logs per callback and every log newer than `olderThanMs`. */

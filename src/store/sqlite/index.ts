@@ -208,8 +208,8 @@ export class SqliteStore implements Store {
     return this.outbox.nextDueAt()
   }
 
-  async replay (domainId: string, kind: EventKind, sinceMs: number): Promise<number> {
-    return this.outbox.replay(domainId, kind, sinceMs, Date.now())
+  async replay (domainId: string, kind: EventKind, sinceMs: number, nowMs: number): Promise<number> {
+    return this.outbox.replay(domainId, kind, sinceMs, nowMs)
   }
 
   async listLogs (domainId: string, kind: EventKind, q: { limit: number, result?: 'ok' | 'failed', before?: number }): Promise<LogRow[]> {
