@@ -19,6 +19,10 @@ test('the operator creates and lists domains; a domain sees itself without secre
   }
   const list = await s.api('GET', '/api/v1/domains')
   assert.deepEqual(list.body.domains.map((d: { id: string }) => d.id), ['acme'])
+  assert.deepEqual((await s.api('GET', '/api/v1/me')).body, { kind: 'operator' })
+  const me = await s.api('GET', '/api/v1/me', undefined, created.body.apiKey)
+  assert.equal(me.body.kind, 'domain')
+  assert.equal(me.body.domain.id, 'acme')
   const self = await s.api('GET', '/api/v1/domains/acme', undefined, created.body.apiKey)
   assert.equal(self.status, 200)
   assert.deepEqual(Object.keys(self.body).sort(), ['createdAt', 'id', 'name'])
@@ -107,7 +111,7 @@ test('the OpenAPI document describes every call of the API', async (t) => {
   const doc = await res.json() as { openapi: string, paths: Record<string, Record<string, any>> }
   assert.match(doc.openapi, /^3\./)
   const calls = [
-    'post /api/v1/domains', 'get /api/v1/domains', 'get /api/v1/domains/{domain}', 'post /api/v1/domains/{domain}/keys/rotate',
+    'get /api/v1/me', 'post /api/v1/domains', 'get /api/v1/domains', 'get /api/v1/domains/{domain}', 'post /api/v1/domains/{domain}/keys/rotate',
     'post /api/v1/domains/{domain}/users/{userid}/token',
     'get /api/v1/domains/{domain}/callbacks/{kind}', 'put /api/v1/domains/{domain}/callbacks/{kind}',
     'post /api/v1/domains/{domain}/callbacks/{kind}/rotate-secret', 'post /api/v1/domains/{domain}/callbacks/{kind}/test',

@@ -15,6 +15,7 @@ import { AppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { listen } from '../net.ts'
 import type { Service } from '../service.ts'
+import { adminRoutes } from './admin.ts'
 import { authenticate } from './auth.ts'
 import { callbackRoutes } from './api/callbacks.ts'
 import { domainRoutes } from './api/domains.ts'
@@ -107,6 +108,8 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     messageRoutes(api, chat)
     callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })
+
+  adminRoutes(app)
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     if (!deps.ready()) return reply.status(503).send({ status: 'starting or stopping' })

@@ -9,7 +9,23 @@ import type { DomainRow } from '../../store/index.ts'
 
 const view = (d: DomainRow) => ({ id: d.id, name: d.name, createdAt: Math.floor(d.createdAt / 1000) })
 
+const Me = Type.Object({
+  kind: Type.Union([Type.Literal('operator'), Type.Literal('domain')]),
+  domain: Type.Optional(Domain)
+})
+
 export function domainRoutes (app: FastifyInstance, chat: Chat): void {
+  app.get('/me', {
+    schema: {
+      summary: 'Who this key is: the operator, or a domain (and which)',
+      tags: ['domains'],
+      response: withErrors({ 200: Me })
+    }
+  }, async (req) => {
+    const who = req.principal!
+    return who.kind === 'operator' ? { kind: 'operator' } : { kind: 'domain', domain: view(await chat.domains.get(who, who.domainId)) }
+  })
+
   app.post<{ Body: Static<typeof NewDomainBody> }>('/domains', {
     schema: {
       summary: 'Create a domain (operator)',
