@@ -2,7 +2,7 @@
 // A test that fails leaves a screenshot in test-artifacts/ (not committed).
 import fs from 'node:fs'
 import path from 'node:path'
-import type { TestContext } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts')
@@ -29,19 +29,33 @@ export interface TestPage {
   errors: string[]
 }
 
-/** A fresh page (its own context: own sessionStorage); screenshot kept if the test fails. */
-export async function openPage (t: TestContext, url: string, viewport = { width: 1280, height: 900 }): Promise<TestPage> {
-  const context = await (await browser()).newContext({ viewport })
-  const page = await context.newPage()
-  const errors: string[] = []
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`) })
-  t.after(async () => {
-    if (t.passed === false || (t as { error?: unknown }).error !== undefined) await screenshot(page, t.name)
-    await context.close()
+export type Open = (url: string, viewport?: { width: number, height: number }) => Promise<TestPage>
+
+/**
+ * A test with real browser pages: `open(url)` gives a fresh page (its own context, so its
+ * own sessionStorage). When the test fails, each page it opened is kept as a screenshot.
+ */
+export function browserTest (name: string, fn: (t: TestContext, open: Open) => Promise<void>): void {
+  test(name, async (t) => {
+    const pages: Page[] = []
+    const open: Open = async (url, viewport = { width: 1280, height: 900 }) => {
+      const context = await (await browser()).newContext({ viewport })
+      t.after(() => context.close())
+      const page = await context.newPage()
+      pages.push(page)
+      const errors: string[] = []
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`) })
+      await page.goto(url)
+      return { page, errors }
+    }
+    try {
+      await fn(t, open)
+    } catch (err) {
+      for (const [i, p] of pages.entries()) await screenshot(p, `${name}-${i}`)
+      throw err
+    }
   })
-  await page.goto(url)
-  return { page, errors }
 }
 
 export async function screenshot (page: Page, name: string): Promise<void> {
