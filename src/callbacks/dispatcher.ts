@@ -163,7 +163,8 @@ export class Dispatcher implements Service {
           c.disabledReason = `${attempt} attempts failed; the last: ${outcome.reason}`
         } else {
           c.outcome = 'retry'
-          c.nextAttemptAt = at + delay
+          // From when the attempt ended: a slow attempt still waits its full step.
+          c.nextAttemptAt = Date.now() + delay
           setTimeout(() => this.wake(ev.domainId), delay + 5).unref()
         }
       } else if (outcome.action === 'disable') {

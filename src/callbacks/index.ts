@@ -155,6 +155,9 @@ export class Callbacks implements Service {
       await resolvePublic(c.url.hostname)
     } catch (err) {
       if (err instanceof TargetError && err.code === 'FORBIDDEN_TARGET') throw new AppError('forbidden_target', err.message)
+      // A name that does not exist is a mistake to point out now. A temporary DNS failure is
+      // not: the address is checked again at every connection anyway.
+      if (err instanceof TargetError && err.code === 'EAI_AGAIN') return
       throw new AppError('invalid_url', (err as Error).message)
     }
   }

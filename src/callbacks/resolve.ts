@@ -11,14 +11,25 @@ export class TargetError extends Error {
   }
 }
 
+/** A look-up that takes longer than this fails as a temporary DNS failure. */
+const LOOKUP_TIMEOUT_MS = 5000
+
 /** Resolves `host` to all its addresses; rejects if any of them is not public. */
 export async function resolvePublic (host: string): Promise<Array<{ address: string, family: number }>> {
   let addrs: dns.LookupAddress[]
+  let timer: NodeJS.Timeout | undefined
   try {
-    addrs = await dns.promises.lookup(host, { all: true, verbatim: true })
+    addrs = await Promise.race([
+      dns.promises.lookup(host, { all: true, verbatim: true }),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('DNS look-up timed out'), { code: 'EAI_AGAIN' })), LOOKUP_TIMEOUT_MS)
+      })
+    ])
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'ENOTFOUND'
     throw new TargetError(`cannot resolve ${host} (${code})`, code)
+  } finally {
+    clearTimeout(timer)
   }
   const bad = addrs.find((a) => !isPublicAddress(a.address))
   if (bad !== undefined) throw new TargetError(`${host} resolves to ${bad.address}, which is not a public address`, 'FORBIDDEN_TARGET')

@@ -68,17 +68,18 @@ export class Sender {
       const code = check.code === 'forbidden_target' ? 'FORBIDDEN_TARGET' : 'INVALID_URL'
       return { ...base, status: null, errorCode: code, errorMessage: check.message, retryAfterMs: null, responseBody: null, durationMs: 0 }
     }
-    let r = await this.once(check.url, requestHeaders, d.body)
-    if (r.errorCode !== null && STALE_SOCKET.has(r.errorCode) && performance.now() - started < this.opts.timeoutMs) {
+    // One time limit for the whole attempt, the second try included (SPEC §4.4).
+    const deadline = AbortSignal.timeout(this.opts.timeoutMs)
+    let r = await this.once(check.url, requestHeaders, d.body, deadline)
+    if (r.errorCode !== null && STALE_SOCKET.has(r.errorCode) && !deadline.aborted) {
       // A reused keep-alive socket can be closed by the receiver at the very moment we send:
       // try once more on a fresh connection before calling the receiver unreachable.
-      r = await this.once(check.url, requestHeaders, d.body)
+      r = await this.once(check.url, requestHeaders, d.body, deadline)
     }
     return { ...base, ...r, durationMs: Math.round(performance.now() - started) }
   }
 
-  private async once (url: URL, headers: Record<string, string>, body: string): Promise<Omit<SendResult, 'requestHeaders' | 'durationMs' | 'startedAt'>> {
-    const deadline = AbortSignal.timeout(this.opts.timeoutMs)
+  private async once (url: URL, headers: Record<string, string>, body: string, deadline: AbortSignal): Promise<Omit<SendResult, 'requestHeaders' | 'durationMs' | 'startedAt'>> {
     try {
       const res = await this.agent.request({
         origin: url.origin,
@@ -113,7 +114,24 @@ async function readSome (body: AsyncIterable<Buffer> & { destroy: () => void }):
   } finally {
     body.destroy()
   }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_MAX_BYTES).toString('utf8')
+  return utf8Prefix(Buffer.concat(chunks), RESPONSE_BODY_MAX_BYTES)
+}
+
+/**
+ * Text of at most `max` bytes (as UTF-8) from the start of `buf`: a character cut in two at
+ * the end is left out, and invalid bytes (shown as U+FFFD, 3 bytes each) count as such.
+ */
+export function utf8Prefix (buf: Buffer, max: number): string {
+  const text = new TextDecoder('utf-8').decode(buf.subarray(0, max), { stream: true })
+  if (Buffer.byteLength(text) <= max) return text
+  let bytes = 0
+  let end = 0
+  for (const ch of text) {
+    bytes += Buffer.byteLength(ch)
+    if (bytes > max) break
+    end += ch.length
+  }
+  return text.slice(0, end)
 }
 
 function describeError (err: unknown, timedOut: boolean): { errorCode: string, errorMessage: string } {

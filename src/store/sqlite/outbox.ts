@@ -81,10 +81,14 @@ export class OutboxSql {
     })()
   }
 
-  /** A callback that is off sends nothing: its pending events are held, its queues closed. */
+  /**
+   * A callback that is off sends nothing: its pending events are held and its idle queues
+   * closed. A queue whose head is being sent stays until that attempt ends (its holder then
+   * closes it), so a quick off-and-on cannot put two of one user's events in flight.
+   */
   private holdPending (domainId: string, kind: EventKind): void {
     this.q.holdEvents.run(domainId, kind)
-    this.q.dropQueues.run(domainId, kind)
+    this.q.dropIdleQueues.run(domainId, kind)
   }
 
   countPending (domainId: string, kind: EventKind): number {
@@ -130,24 +134,29 @@ export class OutboxSql {
     const mine = [c.domainId, c.kind, c.userid, c.nodeId] as const
     switch (c.outcome) {
       case 'delivered':
-        this.q.markDone.run('delivered', c.at, c.eventId)
+        this.q.markDone.run({ state: 'delivered', at: c.at, id: c.eventId })
         this.q.calledOk.run(c.at, c.domainId, c.kind)
         this.advance(c)
         break
       case 'failed':
-        this.q.markDone.run('failed', null, c.eventId)
+        this.q.markDone.run({ state: 'failed', at: null, id: c.eventId })
         this.q.calledFailed.run(c.at, c.domainId, c.kind)
         this.advance(c)
         break
-      case 'retry':
+      case 'retry': {
         this.q.countAttempt.run(c.eventId)
         this.q.calledFailed.run(c.at, c.domainId, c.kind)
-        this.q.retryQueue.run(c.nextAttemptAt!, ...mine)
+        const still = this.q.eventState.get(c.eventId) as { state: string } | undefined
+        // Held meanwhile (the callback was switched off): the queue moves on, or closes.
+        if (still?.state === 'pending') this.q.retryQueue.run(c.nextAttemptAt!, ...mine)
+        else this.advance(c)
         break
+      }
       case 'disable':
-        this.q.markDone.run('failed', null, c.eventId)
+        this.q.markDone.run({ state: 'failed', at: null, id: c.eventId })
         this.q.disable.run(c.disabledReason!, c.at, c.at, c.domainId, c.kind)
         this.holdPending(c.domainId, c.kind)
+        this.q.closeQueue.run(...mine)
         break
     }
     this.insertLog(c.log)
@@ -179,6 +188,7 @@ export class OutboxSql {
   replay (domainId: string, kind: EventKind, sinceMs: number, now: number): number {
     return this.db.transaction(() => {
       this.q.requeue.run(domainId, kind, sinceMs)
+      this.q.requeueInFlight.run({ domainId, kind, since: sinceMs })
       this.q.reopenQueues.run(now, domainId, kind)
       return (this.q.countSince.get(domainId, kind, sinceMs) as { n: number }).n
     })()
@@ -217,7 +227,8 @@ function prepare (db: Database.Database) {
     getCallback: db.prepare('SELECT * FROM callbacks WHERE domain_id = ? AND kind = ?'),
     insertCallback: db.prepare('INSERT INTO callbacks (domain_id, kind, signing_secret) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     holdEvents: db.prepare("UPDATE events SET state = 'held' WHERE domain_id = ? AND kind = ? AND state = 'pending'"),
-    dropQueues: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ?'),
+    dropIdleQueues: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND locked_by IS NULL'),
+    eventState: db.prepare('SELECT state FROM events WHERE id = ?'),
     countPending: db.prepare("SELECT count(*) AS n FROM events WHERE domain_id = ? AND kind = ? AND state = 'pending'"),
     countPendingByKind: db.prepare("SELECT kind, count(*) AS n FROM events WHERE state = 'pending' GROUP BY kind"),
 
@@ -228,13 +239,19 @@ function prepare (db: Database.Database) {
       FROM outbox_queues q
       JOIN events e ON e.id = q.head_id
       JOIN callbacks c ON c.domain_id = q.domain_id AND c.kind = q.kind AND c.enabled = 1 AND c.url IS NOT NULL
-      WHERE q.domain_id = ? AND q.ready_at <= ? AND (q.locked_until IS NULL OR q.locked_until < ?)
+      WHERE q.domain_id = ? AND q.ready_at <= ? AND (q.locked_until IS NULL OR q.locked_until < ?) AND e.state = 'pending'
       ORDER BY q.ready_at, q.head_id LIMIT ?`),
     lease: db.prepare('UPDATE outbox_queues SET locked_by = ?, locked_until = ? WHERE domain_id = ? AND kind = ? AND userid = ?'),
 
-    // An event held meanwhile (its callback was switched off) that still got through is delivered.
-    markDone: db.prepare("UPDATE events SET state = ?, delivered_at = ?, attempts = attempts + 1 WHERE id = ? AND state IN ('pending', 'held')"),
-    countAttempt: db.prepare('UPDATE events SET attempts = attempts + 1 WHERE id = ?'),
+    // An event held meanwhile (its callback was switched off) that still got through is
+    // delivered. One a replay asked for while it was in flight is pending again instead.
+    markDone: db.prepare(`UPDATE events SET
+        state = CASE WHEN requeued = 1 THEN 'pending' ELSE @state END,
+        delivered_at = CASE WHEN requeued = 1 THEN delivered_at ELSE @at END,
+        attempts = CASE WHEN requeued = 1 THEN 0 ELSE attempts + 1 END,
+        requeued = 0
+      WHERE id = @id AND state IN ('pending', 'held')`),
+    countAttempt: db.prepare('UPDATE events SET attempts = CASE WHEN requeued = 1 THEN 0 ELSE attempts + 1 END, requeued = 0 WHERE id = ?'),
     calledOk: db.prepare('UPDATE callbacks SET last_success_at = ? WHERE domain_id = ? AND kind = ?'),
     calledFailed: db.prepare('UPDATE callbacks SET last_failure_at = ? WHERE domain_id = ? AND kind = ?'),
     disable: db.prepare('UPDATE callbacks SET enabled = 0, disabled_reason = ?, disabled_at = ?, last_failure_at = ? WHERE domain_id = ? AND kind = ?'),
@@ -252,6 +269,8 @@ function prepare (db: Database.Database) {
     // Replay: everything since then is sent again, from the oldest; attempts start over. A
     // queue in flight keeps its head: when that completes it moves to the oldest pending.
     requeue: db.prepare("UPDATE events SET state = 'pending', attempts = 0 WHERE domain_id = ? AND kind = ? AND created_at >= ? AND state <> 'pending'"),
+    requeueInFlight: db.prepare(`UPDATE events SET requeued = 1 WHERE state = 'pending' AND created_at >= @since AND id IN (
+      SELECT head_id FROM outbox_queues WHERE domain_id = @domainId AND kind = @kind AND locked_by IS NOT NULL)`),
     reopenQueues: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
       SELECT domain_id, kind, userid, min(id), ? FROM events WHERE domain_id = ? AND kind = ? AND state = 'pending' GROUP BY userid
       ON CONFLICT (domain_id, kind, userid) DO UPDATE SET head_id = min(head_id, excluded.head_id), ready_at = min(ready_at, excluded.ready_at)

@@ -20,6 +20,9 @@ CREATE TABLE callbacks (
 ALTER TABLE events ADD COLUMN state TEXT NOT NULL DEFAULT 'held' CHECK (state IN ('pending', 'held', 'delivered', 'failed'));
 ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN delivered_at INTEGER;      -- unix ms
+-- A replay asked for while this event was being sent: when that attempt ends, the event is
+-- pending again (and is sent in its turn) instead of done.
+ALTER TABLE events ADD COLUMN requeued INTEGER NOT NULL DEFAULT 0;
 -- The next pending event of a user, when its queue moves on.
 CREATE INDEX events_pending_user ON events (domain_id, kind, userid, id) WHERE state = 'pending';
 -- Retention, replay by time, pending counts.
