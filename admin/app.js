@@ -190,7 +190,7 @@ async function operatorPage (me, created) {
     h('td', {}, h('code', {}, d.id)),
     h('td', {}, d.name),
     h('td', {}, when(d.createdAt)),
-    h('td', {}, h('button', { type: 'button', class: 'secondary', onclick: () => domainPage(me, d.id) }, 'Open'))))
+    h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `Open ${d.id}`, onclick: () => domainPage(me, d.id) }, 'Open'))))
 
   clear(app,
     h('section', { 'aria-labelledby': 'domains-h' },
@@ -226,7 +226,7 @@ async function domainPage (me, domainId) {
     h('h1', {}, `${domain.name} `, h('span', { class: 'muted' }, `(${domain.id})`)),
     h('div', { class: 'callbacks' }, sections.map((s) => s.el)),
     h('section', { 'aria-labelledby': 'online-h' }, h('h2', { id: 'online-h' }, 'Online now'), online),
-    h('section', { 'aria-labelledby': 'messages-h' }, h('h2', { id: 'messages-h' }, 'Recent messages'),
+    h('section', { 'aria-labelledby': 'recent-h' }, h('h2', { id: 'recent-h' }, 'Recent messages'),
       h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, h('th', {}, 'From'), h('th', {}, 'To'), h('th', {}, 'Type'), h('th', {}, 'Text'), h('th', {}, 'Time'))),
         messages))))
@@ -279,7 +279,9 @@ function callbackSection (base, kind, title) {
   const id = (s) => `${kind}-${s}`
   const state = h('p', { class: 'state', 'aria-live': 'polite' })
   const url = h('input', { id: id('url'), type: 'url', placeholder: 'https://example.com/callback', maxlength: 2048, spellcheck: 'false' })
-  const enabled = h('input', { id: id('enabled'), type: 'checkbox' })
+  // Ticked or unticked by the user and not saved yet: the timed refresh leaves it alone.
+  let edited = false
+  const enabled = h('input', { id: id('enabled'), type: 'checkbox', onchange: () => { edited = true } })
   const urlError = h('p', { class: 'error', role: 'alert', id: id('url-error') })
   url.setAttribute('aria-describedby', id('url-error'))
   let secret = ''
@@ -341,6 +343,7 @@ function callbackSection (base, kind, title) {
         if (url.value.trim() !== '') body.url = url.value.trim()
         try {
           show(await api('PUT', path, body))
+          edited = false
           say(`${title} saved.`)
         } catch (err) {
           url.setAttribute('aria-invalid', 'true')
@@ -375,24 +378,31 @@ function callbackSection (base, kind, title) {
     lastItems = items
     newer.disabled = pages.length === 1
     older.disabled = items.length < LOG_PAGE
-    clear(logBody, items.length === 0
+    renderLogs(items.length === 0
       ? h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No attempts yet.'))
       : items.flatMap((l) => logRows(l)))
   }
 
+  function renderLogs (rows) {
+    const focusedId = document.activeElement?.id
+    clear(logBody, rows)
+    if (focusedId) document.getElementById(focusedId)?.focus()
+  }
+
   function logRows (l) {
-    const toggle = () => { open.has(l.id) ? open.delete(l.id) : open.add(l.id); clear(logBody, lastItems.flatMap((x) => logRows(x))) }
+    const toggle = () => { open.has(l.id) ? open.delete(l.id) : open.add(l.id); renderLogs(lastItems.flatMap((x) => logRows(x))) }
     const row = h('tr', { class: 'log', onclick: toggle },
       h('td', {}, when(l.at)),
       h('td', { class: l.result }, l.result),
       h('td', {}, l.responseStatus ?? '—'),
       h('td', {}, `#${l.attempt}`),
       h('td', {}, `${l.durationMs} ms`),
-      h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-expanded': open.has(l.id) ? 'true' : 'false', onclick: (e) => { e.stopPropagation(); toggle() } }, open.has(l.id) ? 'Hide' : 'Details')))
+      h('td', {}, h('button', { type: 'button', id: id(`log-${l.id}`), class: 'secondary', 'aria-expanded': open.has(l.id) ? 'true' : 'false', onclick: (e) => { e.stopPropagation(); toggle() } }, open.has(l.id) ? 'Hide' : 'Details')))
     if (!open.has(l.id)) return [row]
     const headers = Object.entries(l.requestHeaders).map(([k, v]) => `${k}: ${v}`).join('\n')
     return [row, h('tr', { class: 'detail' }, h('td', { colspan: 6 },
       h('div', {}, h('strong', {}, 'Event '), h('code', {}, `${l.eventId} · ${l.webhookId}`), ' → ', h('code', {}, l.url)),
+      h('div', {}, h('strong', {}, 'Attempt '), `#${l.attempt} · ${l.durationMs} ms · ${when(l.at)}`),
       l.error ? h('p', { class: 'failed' }, h('strong', {}, 'Error: '), l.error) : null,
       h('h3', {}, 'Request headers'), h('pre', {}, headers),
       h('h3', {}, 'Request body'), h('pre', {}, l.requestBody),
@@ -416,7 +426,9 @@ function callbackSection (base, kind, title) {
   function show (cb) {
     secret = cb.signingSecret
     showSecret()
-    clear(state, stateLine(cb))
+    // Replaced only when it changes: it is a live region, read out on each change.
+    const line = h('p', {}, stateLine(cb))
+    if (line.textContent !== state.textContent) clear(state, ...line.childNodes)
     return cb
   }
 
@@ -430,7 +442,7 @@ function callbackSection (base, kind, title) {
   async function refresh () {
     const cb = show(await api('GET', path))
     // The server may have switched it off meanwhile: the box says so, unless being edited.
-    if (document.activeElement !== enabled) enabled.checked = cb.enabled
+    if (!edited) enabled.checked = cb.enabled
     if (pages.length === 1) await loadLogs()
   }
 

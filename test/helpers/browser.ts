@@ -45,7 +45,8 @@ export function browserTest (name: string, fn: (t: TestContext, open: Open) => P
       pages.push(page)
       const errors: string[] = []
       page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`) })
+      // The URL tells a refused API call from a missing file (the text alone does not).
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()} [${m.location().url}]`) })
       await page.goto(url)
       return { page, errors }
     }
