@@ -190,6 +190,10 @@ export interface Mqchat {
   apiKey: string
   /** Mints a token for `userid` through the REST API. */
   token: (userid: number) => Promise<string>
+  /** Calls the REST API (`key` defaults to the bench domain's key); throws unless `expect`. */
+  api: (method: string, p: string, body: unknown, expect: number, key?: string) => Promise<any>
+  /** the operator key */
+  adminKey: string
   /** Stops the child and removes its data dir. */
   stop: () => Promise<void>
 }
@@ -199,7 +203,7 @@ export interface Mqchat {
  * dir and the bench domain created. The per-user send limit is lifted so it does not
  * throttle the load. With `cpuProfDir`, the child writes a V8 CPU profile there on exit.
  */
-export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: string[] } = {}): Promise<Mqchat> {
+export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: string[], env?: Record<string, string> } = {}): Promise<Mqchat> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-bench-'))
   const nodeFlags = [...(opts.nodeFlags ?? []), ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir])]
   const removeDataDir = (): void => fs.rmSync(dataDir, { recursive: true, force: true })
@@ -215,7 +219,8 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
         MQCHAT_DATA_DIR: dataDir,
         MQCHAT_ADMIN_KEY: ADMIN_KEY,
         MQCHAT_USER_RATE: '1000000/1s,burst=1000000',
-        MQCHAT_LOG_LEVEL: 'info'
+        MQCHAT_LOG_LEVEL: 'info',
+        ...opts.env
       },
       ready: (l) => l.msg === 'mqchat ready'
     })
@@ -235,6 +240,8 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
       httpPort: readyLine.httpPort,
       apiKey,
       token: async (userid) => (await api(base, 'POST', `/domains/${MQCHAT_DOMAIN}/users/${userid}/token`, apiKey, { ttlSeconds: 3600 }, 200)).token,
+      api: (method, p, body, expect, key = apiKey) => api(base, method, p, key, body, expect),
+      adminKey: ADMIN_KEY,
       stop
     }
   } catch (err) {
@@ -246,8 +253,8 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
 async function api (base: string, method: string, p: string, key: string, body: unknown, expect: number): Promise<any> {
   const res = await fetch(base + p, {
     method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000)
   })
   const text = await res.text()

@@ -1,8 +1,10 @@
 // `npm run bench`: every bench in sequence, each printing its figures. Every child process
 // is stopped at the end, on error and on Ctrl-C too.
 //   BENCH_WINDOW=<n>       unacked QoS 1 publishes per sender in the chat load (default 10)
-//   BENCH_CPU_PROF=<dir>   the mqchat child of the chat load writes a V8 CPU profile there
+//   BENCH_CPU_PROF=<dir>   the mqchat children of the chat load and of the callbacks bench
+//                          write a V8 CPU profile there
 import os from 'node:os'
+import { callbacksBench } from './callbacks.ts'
 import { chatBench } from './chat.ts'
 import { idleBench } from './idle.ts'
 import { stopAll } from './lib.ts'
@@ -12,7 +14,8 @@ const OVERALL_DEADLINE_MS = 150_000
 
 const benches: Array<[string, () => Promise<void>]> = [
   ['chat', chatBench],
-  ['idle', idleBench]
+  ['idle', idleBench],
+  ['callbacks', callbacksBench]
 ]
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

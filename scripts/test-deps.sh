@@ -5,6 +5,10 @@
 set -euo pipefail
 need=()
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+# the product documentation's PHP callback receivers (test/php-receivers.test.ts)
+command -v php >/dev/null 2>&1 || need+=(php-cli)
+# the admin panel's browser tests (test/admin.test.ts): Debian's chromium, never a download
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
 ((${#need[@]} == 0)) && exit 0
 echo "test-deps: installing ${need[*]}" >&2
 sudo=()

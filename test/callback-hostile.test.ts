@@ -451,7 +451,7 @@ test('the sending guard: a name that resolves to loopback, or a loopback literal
   const sender = new Sender({ timeoutMs: 1000, allowPrivate: false, userAgent: 'mqchat/test' })
   t.after(() => sender.close())
   for (const url of [`http://localhost:${port}/hook`, `http://127.0.0.1:${port}/hook`, `http://[::ffff:127.0.0.1]:${port}/hook`, `http://2130706433:${port}/hook`]) {
-    const r = await sender.send({ url, webhookId: 'msg_test', body: '{}', secrets: ['whsec_' + Buffer.alloc(24, 1).toString('base64')] })
+    const r = await sender.send({ pool: 'test', url, webhookId: 'msg_test', body: '{}', secrets: ['whsec_' + Buffer.alloc(24, 1).toString('base64')] })
     assert.equal(r.status, null, url)
     assert.equal(r.errorCode, 'FORBIDDEN_TARGET', url)
   }

@@ -127,7 +127,7 @@ export class Dispatcher implements Service {
     this.total++
     const attempt = ev.attempts + 1
     try {
-      const r = await this.sender.send({ url: ev.url, webhookId: ev.webhookId, body: ev.body, secrets: ev.secrets })
+      const r = await this.sender.send({ pool: ev.domainId, url: ev.url, webhookId: ev.webhookId, body: ev.body, secrets: ev.secrets })
       const outcome = decide(r)
       const at = r.startedAt
       const ok = outcome.action === 'delivered'

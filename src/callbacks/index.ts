@@ -112,7 +112,7 @@ export class Callbacks implements Service {
     const body = kind === 'presence'
       ? JSON.stringify({ userid: 1, status: 'online', timestamp: ts })
       : JSON.stringify({ from_userid: 1, message: { id: 0, message: 'This is a test from mqchat', p1: '', p2: '', p3: '', timestamp: ts, type: 0 }, to_userid: 2 })
-    const r = await this.sender.send({ url: cb.url, webhookId: newWebhookId(now), body, secrets: this.secrets(cb, now), extraHeaders: { 'mqchat-test': '1' } })
+    const r = await this.sender.send({ pool: domainId, url: cb.url, webhookId: newWebhookId(now), body, secrets: this.secrets(cb, now), extraHeaders: { 'mqchat-test': '1' } })
     const outcome = decide(r)
     return {
       result: outcome.action === 'delivered' ? 'ok' : 'failed',

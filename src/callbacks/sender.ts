@@ -1,6 +1,7 @@
 // One delivery attempt over HTTP (SPEC §4.3, §4.4): signed POST, no redirects followed, at
 // most MQCHAT_CALLBACK_TIMEOUT_MS, the response body read up to 1 KiB and then dropped.
-// Keep-alive pools per origin (undici), so one receiver's slowness stays in its own pool.
+// Keep-alive pools per domain and origin (undici): two customers whose receivers share a
+// host (a webhook relay, a hosting platform) still never wait for each other's connections.
 import { Agent } from 'undici'
 import { signatureHeader } from './signing.ts'
 import { checkUrl } from './ssrf.ts'
@@ -9,10 +10,14 @@ import { parseRetryAfter } from './retry.ts'
 import type { AttemptResult } from './policy.ts'
 
 export const RESPONSE_BODY_MAX_BYTES = 1024
-/** Connections kept per receiver origin: also the most deliveries in flight to one origin. */
+/** Connections one domain keeps per receiver origin (its dispatcher share is as large). */
 export const CONNECTIONS_PER_ORIGIN = 64
+/** A domain's connection pool unused this long is closed. */
+const POOL_IDLE_MS = 120_000
 
 export interface Delivery {
+  /** whose connections to use: the domain */
+  pool: string
   url: string
   webhookId: string
   body: string
@@ -32,22 +37,47 @@ export interface SendResult extends AttemptResult {
 const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
 
 export class Sender {
-  private readonly agent: Agent
+  private readonly pools = new Map<string, { agent: Agent, usedAt: number }>()
+  private readonly sweeper: NodeJS.Timeout
 
   constructor (private readonly opts: { timeoutMs: number, allowPrivate: boolean, userAgent: string }) {
-    this.agent = new Agent({
-      connections: CONNECTIONS_PER_ORIGIN,
-      pipelining: 1,
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 30_000,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      connect: { timeout: opts.timeoutMs, ...(opts.allowPrivate ? {} : { lookup: guardedLookup }) }
-    })
+    this.sweeper = setInterval(() => this.closeIdle(Date.now() - POOL_IDLE_MS), POOL_IDLE_MS).unref()
   }
 
   async close (): Promise<void> {
-    await this.agent.destroy()
+    clearInterval(this.sweeper)
+    await Promise.all([...this.pools.values()].map((p) => p.agent.destroy()))
+    this.pools.clear()
+  }
+
+  private agent (pool: string): Agent {
+    let p = this.pools.get(pool)
+    if (p === undefined) {
+      p = {
+        agent: new Agent({
+          connections: CONNECTIONS_PER_ORIGIN,
+          pipelining: 1,
+          keepAliveTimeout: 4_000,
+          keepAliveMaxTimeout: 30_000,
+          headersTimeout: this.opts.timeoutMs,
+          bodyTimeout: this.opts.timeoutMs,
+          connect: { timeout: this.opts.timeoutMs, ...(this.opts.allowPrivate ? {} : { lookup: guardedLookup }) }
+        }),
+        usedAt: 0
+      }
+      this.pools.set(pool, p)
+    }
+    p.usedAt = Date.now()
+    return p.agent
+  }
+
+  private closeIdle (before: number): void {
+    for (const [key, p] of this.pools) {
+      if (p.usedAt < before) {
+        this.pools.delete(key)
+        void p.agent.close().catch(() => {})
+      }
+    }
   }
 
   /** Never throws: every failure is described in the result. */
@@ -68,20 +98,27 @@ export class Sender {
       const code = check.code === 'forbidden_target' ? 'FORBIDDEN_TARGET' : 'INVALID_URL'
       return { ...base, status: null, errorCode: code, errorMessage: check.message, retryAfterMs: null, responseBody: null, durationMs: 0 }
     }
-    // One time limit for the whole attempt, the second try included (SPEC §4.4).
-    const deadline = AbortSignal.timeout(this.opts.timeoutMs)
-    let r = await this.once(check.url, requestHeaders, d.body, deadline)
-    if (r.errorCode !== null && STALE_SOCKET.has(r.errorCode) && !deadline.aborted) {
-      // A reused keep-alive socket can be closed by the receiver at the very moment we send:
-      // try once more on a fresh connection before calling the receiver unreachable.
-      r = await this.once(check.url, requestHeaders, d.body, deadline)
+    // One time limit for the whole attempt, the second try included (SPEC §4.4). A timer we
+    // clear, not AbortSignal.timeout: that one fires (and allocates) after every attempt.
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(), this.opts.timeoutMs)
+    const agent = this.agent(d.pool)
+    try {
+      let r = await this.once(agent, check.url, requestHeaders, d.body, deadline.signal)
+      if (r.errorCode !== null && STALE_SOCKET.has(r.errorCode) && !deadline.signal.aborted) {
+        // A reused keep-alive socket can be closed by the receiver at the very moment we
+        // send: try once more on a fresh connection before calling the receiver unreachable.
+        r = await this.once(agent, check.url, requestHeaders, d.body, deadline.signal)
+      }
+      return { ...base, ...r, durationMs: Math.round(performance.now() - started) }
+    } finally {
+      clearTimeout(timer)
     }
-    return { ...base, ...r, durationMs: Math.round(performance.now() - started) }
   }
 
-  private async once (url: URL, headers: Record<string, string>, body: string, deadline: AbortSignal): Promise<Omit<SendResult, 'requestHeaders' | 'durationMs' | 'startedAt'>> {
+  private async once (agent: Agent, url: URL, headers: Record<string, string>, body: string, deadline: AbortSignal): Promise<Omit<SendResult, 'requestHeaders' | 'durationMs' | 'startedAt'>> {
     try {
-      const res = await this.agent.request({
+      const res = await agent.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: 'POST',

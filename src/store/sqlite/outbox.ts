@@ -106,6 +106,18 @@ export class OutboxSql {
   }
 
   claim (domainId: string, nodeId: string, now: number, leaseUntil: number, limit: number): ClaimedEvent[] {
+    // A lease needs no fsync of its own: after a crash every lease is freed at start-up
+    // (recover). The next durable commit syncs these pages with it. (Measured: the claim's
+    // own commit was an eighth of the dispatcher's time.)
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      return this.claimTx(domainId, nodeId, now, leaseUntil, limit)
+    } finally {
+      this.db.pragma('synchronous = FULL')
+    }
+  }
+
+  private claimTx (domainId: string, nodeId: string, now: number, leaseUntil: number, limit: number): ClaimedEvent[] {
     return this.db.transaction(() => {
       const rows = this.q.claimable.all(domainId, now, now, limit) as Array<{
         domain_id: string, kind: EventKind, userid: number, id: number, webhook_id: string, body: string, created_at: number,
@@ -240,7 +252,7 @@ function prepare (db: Database.Database) {
       JOIN events e ON e.id = q.head_id
       JOIN callbacks c ON c.domain_id = q.domain_id AND c.kind = q.kind AND c.enabled = 1 AND c.url IS NOT NULL
       WHERE q.domain_id = ? AND q.ready_at <= ? AND (q.locked_until IS NULL OR q.locked_until < ?) AND e.state = 'pending'
-      ORDER BY q.ready_at, q.head_id LIMIT ?`),
+      ORDER BY q.ready_at LIMIT ?`),
     lease: db.prepare('UPDATE outbox_queues SET locked_by = ?, locked_until = ? WHERE domain_id = ? AND kind = ? AND userid = ?'),
 
     // An event held meanwhile (its callback was switched off) that still got through is
