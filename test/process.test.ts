@@ -65,10 +65,13 @@ test('the operator key is generated on first start, saved privately and printed 
 
 test('SIGTERM stops cleanly: exit 0, messages kept, users offline, logs JSON without secrets', async (t) => {
   const dir = tempDir(t)
-  const p = run(t, { MQCHAT_DATA_DIR: dir, MQCHAT_ADMIN_KEY: KEY })
+  const p = run(t, { MQCHAT_DATA_DIR: dir, MQCHAT_ADMIN_KEY: KEY, MQCHAT_CALLBACK_ALLOW_PRIVATE: '1' })
   const { httpPort, mqttPort } = await p.ready
   const d = await api(httpPort, 'POST', '/api/v1/domains', { id: 'acme', name: 'Acme' })
   const { token } = await api(httpPort, 'POST', '/api/v1/domains/acme/users/2/token', {}, d.apiKey)
+  // Customers put tokens in callback URLs: neither it nor the signing secret may be logged.
+  const cb = await api(httpPort, 'PUT', '/api/v1/domains/acme/callbacks/messages', { url: 'http://127.0.0.1:9/hook?token=url-secret-123' }, d.apiKey)
+  assert.equal(cb.url, 'http://127.0.0.1:9/hook?token=url-secret-123')
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'acme/2', password: token, reconnectPeriod: 0 })
   const acks: unknown[] = []
   client.on('message', (_t, b) => acks.push(JSON.parse(b.toString())))
@@ -81,7 +84,8 @@ test('SIGTERM stops cleanly: exit 0, messages kept, users offline, logs JSON wit
   client.end(true)
   const lines = p.stdout().trim().split('\n')
   for (const line of lines) JSON.parse(line)
-  for (const secret of [KEY, d.apiKey, d.tokenSecret, token]) assert.ok(!p.stdout().includes(secret), 'no secret in the log')
+  for (const secret of [KEY, d.apiKey, d.tokenSecret, token, 'url-secret-123', cb.signingSecret]) assert.ok(!p.stdout().includes(secret), `no secret in the log: ${secret.slice(0, 8)}…`)
+  assert.match(p.stdout(), /"msg":"callback updated"/)
   assert.match(lines.at(-1)!, /"msg":"stopped"/)
 
   const again = run(t, { MQCHAT_DATA_DIR: dir, MQCHAT_ADMIN_KEY: KEY })

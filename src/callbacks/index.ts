@@ -40,6 +40,17 @@ export interface CallbackView {
 
 const secs = (ms: number | null): number | null => ms === null ? null : Math.floor(ms / 1000)
 
+/** A URL for the server's log: customers often put a token in the query, so only origin and path. */
+function loggable (url: string | null): string | null {
+  if (url === null) return null
+  try {
+    const u = new URL(url)
+    return u.origin + u.pathname + (u.search === '' ? '' : '?…')
+  } catch {
+    return '(invalid URL)'
+  }
+}
+
 export class Callbacks implements Service {
   readonly name = 'callbacks'
   readonly dispatcher: Dispatcher
@@ -88,7 +99,7 @@ export class Callbacks implements Service {
       ...(patch.enabled === true ? { disabledReason: null, disabledAt: null } : {}),
       ...(patch.enabled === false && current.enabled ? { disabledReason: null, disabledAt: now } : {})
     }, newSigningSecret)
-    this.log.info({ domainId, kind, enabled: row.enabled, url: row.url }, 'callback updated')
+    this.log.info({ domainId, kind, enabled: row.enabled, url: loggable(row.url) }, 'callback updated')
     return this.view(row)
   }
 
