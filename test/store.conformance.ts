@@ -274,4 +274,67 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.equal(await s.pruneEvents(200), 1, 'the delivered one goes, the pending one stays')
     assert.deepEqual((await s.listEvents(d, 'presence', 0, 10)).map((e) => e.webhookId), ['w-2-0'])
   })
+
+  test(`${name}: a queue left on a held event (switched off mid-attempt, holder gone) does not stop the user's new events`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    await presence(s, d, 1, 0, 1000)
+    await s.claimEvents(d, 'dead', 1000, 20_000, 10)
+    await s.updateCallback(d, 'presence', { enabled: false }, secret)
+    await on(s, d)
+    // the lease has run out: the new event takes the queue over
+    await presence(s, d, 1, 1, 30_000)
+    assert.deepEqual((await s.claimEvents(d, 'n', 30_000, 99_000, 10)).map((e) => e.webhookId), ['w-1-1'])
+    // and after a crash, queues are rebuilt from the pending events alone
+    await presence(s, d, 2, 0, 30_001)
+    await s.claimEvents(d, 'dead2', 30_001, 10_000_000, 10)
+    await s.updateCallback(d, 'presence', { enabled: false }, secret)
+    await s.recoverOutbox(40_000)
+    await on(s, d)
+    await presence(s, d, 2, 1, 40_001)
+    assert.deepEqual((await s.claimEvents(d, 'n2', 40_002, 99_000, 10)).map((e) => e.webhookId), ['w-2-1'])
+  })
+
+  test(`${name}: a replay asked for while an event is being retried still goes out oldest first`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    for (let n = 0; n < 4; n++) await presence(s, d, 1, n, 1000 * (n + 1))
+    for (let n = 0; n < 3; n++) {
+      const [ev] = await s.claimEvents(d, 'n', 10_000, 99_000, 1)
+      await s.complete(done(ev!, 'n', 'delivered'))
+    }
+    const [fourth] = await s.claimEvents(d, 'n', 10_000, 99_000, 1)
+    assert.equal(fourth!.webhookId, 'w-1-3')
+    await s.replay(d, 'presence', 0, 11_000)
+    await s.complete(done(fourth!, 'n', 'retry', { nextAttemptAt: 50_000 }))
+    assert.deepEqual(await s.claimEvents(d, 'n', 20_000, 99_000, 1), [], 'the back-off holds')
+    const order: string[] = []
+    for (;;) {
+      const [ev] = await s.claimEvents(d, 'n', 50_000, 99_000, 1)
+      if (ev === undefined) break
+      order.push(ev.webhookId)
+      await s.complete(done(ev, 'n', 'delivered'))
+    }
+    assert.deepEqual(order, ['w-1-0', 'w-1-1', 'w-1-2', 'w-1-3'])
+  })
+
+  test(`${name}: an attempt to an old URL does not switch off a callback given a new one meanwhile`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    await presence(s, d, 1, 0)
+    await presence(s, d, 1, 1)
+    const [ev] = await s.claimEvents(d, 'n', 10_000, 99_000, 10)
+    await s.updateCallback(d, 'presence', { url: 'http://127.0.0.1:10/new' }, secret)
+    await s.complete(done(ev!, 'n', 'disable', { disabledReason: 'the receiver answered 404' }))
+    const cb = await s.getCallback(d, 'presence', secret)
+    assert.equal(cb.enabled, true)
+    assert.equal(cb.disabledReason, null)
+    assert.equal(cb.lastFailureAt, 5000)
+    const [next] = await s.claimEvents(d, 'n', 10_001, 99_000, 10)
+    assert.equal(next!.webhookId, 'w-1-1')
+    assert.equal(next!.url, 'http://127.0.0.1:10/new')
+  })
 }

@@ -172,3 +172,12 @@ test('validation messages name the field', () => {
   }
   assert.equal(v({ to_userid: 1, message: '😀'.repeat(4096), type: 0 }), true, '4,096 characters, counted as code points')
 })
+
+test('SSRF: local-use NAT64 and the 3fff::/20 documentation range are refused; ordinary NAT64 is judged by its IPv4', async () => {
+  const { isPublicAddress } = await import('../src/callbacks/ssrf.ts')
+  const table: Array<[string, boolean]> = [
+    ['64:ff9b:1::808:808', false], ['3fff::1', false], ['64:ff9b::808:808', true], ['64:ff9b::7f00:1', false],
+    ['::ffff:8.8.8.8', true], ['2606:4700::1111', true]
+  ]
+  for (const [ip, ok] of table) assert.equal(isPublicAddress(ip), ok, ip)
+})

@@ -16,11 +16,11 @@ import { listen } from '../net.ts'
 /** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
 const DROP_TOPIC = '$mqchat/dropped'
 /** TCP keep-alive probes find dead peers even when a client asked for MQTT keep-alive 0. */
-const TCP_KEEPALIVE_MS = 60_000
+export const TCP_KEEPALIVE_MS = 60_000
 /** Messages aedes delivers at once (its default is 100). */
 const MQ_CONCURRENCY = 2000
 
-type MqClient = Client & { mq?: Me }
+type MqClient = Client & { mq?: Me, counted?: boolean }
 
 export class Broker implements Service, Notifier {
   readonly name = 'broker'
@@ -35,8 +35,11 @@ export class Broker implements Service, Notifier {
     private readonly log: Logger
   ) {}
 
+  /** Open, authenticated connections, counted by their sockets (see the 'client' handler). */
+  private open = 0
+
   get connections (): number {
-    return this.aedes?.connectedClients ?? 0
+    return this.open
   }
 
   async start (): Promise<void> {
@@ -57,7 +60,9 @@ export class Broker implements Service, Notifier {
       authenticate: (client, username, password, done) => this.authenticate(client as MqClient, username, password, done),
       authorizeSubscribe: (client, sub, done) => {
         const me = (client as MqClient).mq
-        if (me !== undefined && canSubscribe(sub.topic, me)) {
+        // A subscription to a whole domain's presence reads every user's row: limited like
+        // the user's other requests.
+        if (me !== undefined && canSubscribe(sub.topic, me) && (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
           done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
         } else {
           this.log.debug({ clientId: client.id, topic: sub.topic }, 'subscription refused')
@@ -66,11 +71,22 @@ export class Broker implements Service, Notifier {
       },
       authorizePublish: (client, packet, done) => this.onPublish(client as MqClient | null, packet, done)
     })
+    // Presence counts sockets, not aedes's client registry: when a connection takes over a
+    // client id while the old one is still closing, aedes can report the pair out of order
+    // (the new one's 'client' after it closed, the old one's disconnect never), which left a
+    // user online for good. Each counted connection is uncounted exactly once, when its
+    // socket closes.
     this.aedes.on('client', (client: MqClient) => {
-      if (client.mq !== undefined) this.chat.presence.connected(client.mq.domainId, client.mq.userid)
-    })
-    this.aedes.on('clientDisconnect', (client: MqClient) => {
-      if (client.mq !== undefined) this.chat.presence.disconnected(client.mq.domainId, client.mq.userid)
+      const me = client.mq
+      const conn = client.conn as Duplex & { closed?: boolean }
+      if (me === undefined || client.counted === true || client.closed || conn.destroyed || conn.closed === true) return
+      client.counted = true
+      this.open++
+      this.chat.presence.connected(me.domainId, me.userid)
+      conn.once('close', () => {
+        this.open--
+        this.chat.presence.disconnected(me.domainId, me.userid)
+      })
     })
     this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'))
     this.aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'))
@@ -118,16 +134,18 @@ export class Broker implements Service, Notifier {
     this.publish(presenceTopic(domainId, userid), body, true)
   }
 
-  private ack (me: Me, ack: Ack): void {
-    this.publish(ackTopic(me.domainId, me.userid), JSON.stringify(ack), false)
+  /** Answers on the user's `ack` topic; `sent` runs once the answer is written out. */
+  private ack (me: Me, ack: Ack, sent?: () => void): void {
+    this.publish(ackTopic(me.domainId, me.userid), JSON.stringify(ack), false, sent)
   }
 
-  private publish (topic: string, body: string, retain: boolean): void {
+  private publish (topic: string, body: string, retain: boolean, sent?: () => void): void {
     // While stopping, the last presence changes are stored (and called back) but nobody is
     // left to hear them.
-    if (this.aedes.closed) return
+    if (this.aedes.closed) return sent?.()
     this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, retain, dup: false }, (err?: Error) => {
       if (err) this.log.warn({ err, topic }, 'publish failed')
+      sent?.()
     })
   }
 
@@ -178,9 +196,11 @@ export class Broker implements Service, Notifier {
         return done(null)
       }
       case 'history':
-        this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(me, ack),
-          (err) => this.log.error({ err }, 'history failed'))
-        return done(null)
+        // The next packet of this client is read only once the answer is written out: a
+        // client that stops reading cannot make the server buffer page after page.
+        this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(me, ack, () => done(null)),
+          (err) => { this.log.error({ err }, 'history failed'); done(null) })
+        return
     }
   }
 }

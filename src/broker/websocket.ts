@@ -1,7 +1,8 @@
 // MQTT over WebSocket at `ws://host:HTTP_PORT/mqtt` (SPEC §3), on the HTTP server.
 import type { Server } from 'node:http'
+import net from 'node:net'
 import { WebSocketServer, createWebSocketStream } from 'ws'
-import type { Broker } from './index.ts'
+import { TCP_KEEPALIVE_MS, type Broker } from './index.ts'
 import { MAX_PACKET_BYTES } from './frame-limit.ts'
 
 export const WS_PATH = '/mqtt'
@@ -18,11 +19,16 @@ export function attachWebSocket (server: Server, broker: Broker): WebSocketServe
     handleProtocols: (protocols) => protocols.has('mqtt') ? 'mqtt' : (protocols.values().next().value ?? false)
   })
   server.on('upgrade', (req, socket, head) => {
+    // Node leaves an upgraded socket without an error handler: a peer's reset would be an
+    // uncaught exception that ends the process.
+    socket.on('error', () => socket.destroy())
     const path = (req.url ?? '').split('?')[0]
     if (path !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
+    // Keep-alive probes find a silently dropped peer even when its MQTT keep-alive is 0.
+    if (socket instanceof net.Socket) socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
     wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws)
       stream.on('error', () => ws.terminate())

@@ -15,10 +15,11 @@ for (const [a, p] of [
   ['192.88.99.0', 24], ['192.168.0.0', 16], ['192.175.48.0', 24], ['198.18.0.0', 15], ['198.51.100.0', 24],
   ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4]
 ] as const) blocked.addSubnet(a, p, 'ipv4')
-// IPv6: unspecified, loopback, discard, documentation, IETF protocol assignments (incl.
-// Teredo), ORCHIDv2, unique local, link-local, site-local, multicast
+// IPv6: unspecified, loopback, discard, local-use NAT64 (RFC 8215), documentation (both),
+// IETF protocol assignments (incl. Teredo), ORCHIDv2, unique local, link-local, site-local,
+// multicast
 for (const [a, p] of [
-  ['::', 128], ['::1', 128], ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['2001:20::', 28],
+  ['::', 128], ['::1', 128], ['100::', 64], ['64:ff9b:1::', 48], ['2001::', 23], ['2001:db8::', 32], ['3fff::', 20], ['2001:20::', 28],
   ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8]
 ] as const) blocked.addSubnet(a, p, 'ipv6')
 
@@ -58,9 +59,9 @@ export function isPublicAddress (ip: string): boolean {
   const family = net.isIP(ip)
   if (family === 4) return !blocked.check(ip, 'ipv4')
   if (family === 6) {
+    if (blocked.check(ip, 'ipv6')) return false
     const v4 = embeddedIPv4(ip)
-    if (v4 !== null) return !blocked.check(v4, 'ipv4')
-    return !blocked.check(ip, 'ipv6')
+    return v4 === null || !blocked.check(v4, 'ipv4')
   }
   return false
 }

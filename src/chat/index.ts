@@ -30,6 +30,15 @@ const validHistory = compile(MqttHistory)
 
 /** How often idle rate-limit buckets are forgotten. */
 const RATE_PRUNE_INTERVAL_MS = 60_000
+/**
+ * Largest history answer: its messages are cut (newest or oldest kept, by direction) so the
+ * JSON stays under this; the client pages on from the last id it got. 500 messages at their
+ * limits would be ~45 MB.
+ */
+export const HISTORY_MAX_BYTES = 1024 * 1024
+
+/** What a user asks of the server over MQTT; each has its own bucket at MQCHAT_USER_RATE. */
+export type UserRequest = 'send' | 'status' | 'history' | 'subscribe'
 
 export class Chat implements Service {
   readonly name = 'chat'
@@ -68,12 +77,22 @@ export class Chat implements Service {
     await this.presence.stop()
   }
 
+  /**
+   * May the user make this request now? Sends are limited by MQCHAT_USER_RATE; status
+   * changes (each one a stored event and a callback), history pages and whole-domain
+   * presence subscriptions (each a database read) get a bucket of the same size each, so no
+   * user can flood the database or the customer's receiver through them either.
+   */
+  allow (domainId: string, userid: number, what: UserRequest): boolean {
+    return this.rate.take(what === 'send' ? `${domainId}/${userid}` : `${domainId}/${userid}/${what}`)
+  }
+
   /** `chat/D/U/send`: always answers with an ack, an event or an error. */
   async sendFromUser (domainId: string, userid: number, payload: Buffer): Promise<Ack> {
     const input = parse(payload)
     const cid = cidOf(input)
     // Counted before validation: a flood of garbage is limited like a flood of messages.
-    if (!this.rate.take(`${domainId}/${userid}`)) {
+    if (!this.allow(domainId, userid, 'send')) {
       return { cid, error: { code: 'rate_limited', message: 'too many messages: slow down' } }
     }
     if (input === NOT_JSON) return { cid, error: notJson }
@@ -89,6 +108,9 @@ export class Chat implements Service {
   /** `chat/D/U/status`: null when applied, an error ack otherwise. */
   statusFromUser (domainId: string, userid: number, payload: Buffer): Ack | null {
     const input = parse(payload)
+    if (!this.allow(domainId, userid, 'status')) {
+      return { cid: cidOf(input), error: { code: 'rate_limited', message: 'too many status changes: slow down' } }
+    }
     if (input === NOT_JSON) return { cid: null, error: notJson }
     if (!validStatus(input)) return { cid: cidOf(input), error: { code: 'invalid_request', message: describeValidationError(validStatus.errors) } }
     this.presence.setStatus(domainId, userid, input.status)
@@ -99,6 +121,9 @@ export class Chat implements Service {
   async historyFromUser (domainId: string, userid: number, payload: Buffer): Promise<Ack> {
     const input = parse(payload)
     const cid = cidOf(input)
+    if (!this.allow(domainId, userid, 'history')) {
+      return { cid, error: { code: 'rate_limited', message: 'too many history requests: slow down' } }
+    }
     if (input === NOT_JSON) return { cid, error: notJson }
     if (!validHistory(input)) return { cid, error: { code: 'invalid_request', message: describeValidationError(validHistory.errors) } }
     if (input.before !== undefined && input.after !== undefined) {
@@ -107,8 +132,18 @@ export class Chat implements Service {
     const messages = await this.messages.history({
       domainId, userid, peer: input.peer, before: input.before, after: input.after, limit: input.limit ?? HISTORY_DEFAULT_LIMIT
     })
-    return { cid, messages }
+    return { cid, messages: withinBytes(messages, HISTORY_MAX_BYTES) }
   }
+}
+
+/** The first messages of a page whose JSON fits in `max` bytes (always at least one). */
+function withinBytes (messages: MessageEvent[], max: number): MessageEvent[] {
+  let bytes = 0
+  for (let i = 0; i < messages.length; i++) {
+    bytes += Buffer.byteLength(JSON.stringify(messages[i])) + 1
+    if (bytes > max && i > 0) return messages.slice(0, i)
+  }
+  return messages
 }
 
 const NOT_JSON = Symbol('not json')

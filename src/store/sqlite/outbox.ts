@@ -158,17 +158,25 @@ export class OutboxSql {
       case 'retry': {
         this.q.countAttempt.run(c.eventId)
         this.q.calledFailed.run(c.at, c.domainId, c.kind)
-        const still = this.q.eventState.get(c.eventId) as { state: string } | undefined
-        // Held meanwhile (the callback was switched off): the queue moves on, or closes.
-        if (still?.state === 'pending') this.q.retryQueue.run(c.nextAttemptAt!, ...mine)
-        else this.advance(c)
+        // The queue waits out the back-off at the user's oldest pending event: this one, or
+        // an older one a replay made pending meanwhile (so the replay still goes in order).
+        // Held meanwhile (the callback was switched off): it moves on, or closes.
+        const head = this.q.nextPending.get(c.domainId, c.kind, c.userid) as { id: number } | undefined
+        if (head === undefined) this.q.closeQueue.run(...mine)
+        else this.q.moveQueue.run(head.id, c.nextAttemptAt!, ...mine)
         break
       }
       case 'disable':
         this.q.markDone.run({ state: 'failed', at: null, id: c.eventId })
-        this.q.disable.run(c.disabledReason!, c.at, c.at, c.domainId, c.kind)
-        this.holdPending(c.domainId, c.kind)
-        this.q.closeQueue.run(...mine)
+        // Only if the callback still points where this attempt went: a customer who has
+        // meanwhile set a new URL is not switched off for the old one's failure.
+        if (this.q.disable.run(c.disabledReason!, c.at, c.at, c.domainId, c.kind, c.log.url).changes === 1) {
+          this.holdPending(c.domainId, c.kind)
+          this.q.closeQueue.run(...mine)
+        } else {
+          this.q.calledFailed.run(c.at, c.domainId, c.kind)
+          this.advance(c)
+        }
         break
     }
     this.insertLog(c.log)
@@ -186,9 +194,10 @@ export class OutboxSql {
       l.responseStatus, l.responseBody, l.durationMs, l.error, l.attempt, l.result)
   }
 
+  /** Queues are only an index of the pending events: after a crash they are built anew. */
   recover (now: number): number {
     return this.db.transaction(() => {
-      this.q.unlockAll.run()
+      this.q.dropAllQueues.run()
       return this.q.rebuildQueues.run(now).changes
     })()
   }
@@ -233,14 +242,18 @@ function prepare (db: Database.Database) {
   return {
     callbackOn: db.prepare('SELECT 1 FROM callbacks WHERE domain_id = ? AND kind = ? AND enabled = 1 AND url IS NOT NULL'),
     insertEvent: db.prepare('INSERT INTO events (domain_id, kind, userid, webhook_id, body, created_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    // A queue that exists already keeps its head: the new event waits behind it.
-    openQueue: db.prepare('INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    // A queue that exists already keeps its head: the new event waits behind it. Unless the
+    // head is no longer pending (held when the callback was switched off mid-attempt, and its
+    // holder died) and nobody holds the queue: then the new event is the head.
+    openQueue: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (domain_id, kind, userid) DO UPDATE SET head_id = excluded.head_id, ready_at = excluded.ready_at, locked_by = NULL, locked_until = NULL
+        WHERE (outbox_queues.locked_until IS NULL OR outbox_queues.locked_until < excluded.ready_at)
+          AND (SELECT state FROM events WHERE id = outbox_queues.head_id) IS NOT 'pending'`),
 
     getCallback: db.prepare('SELECT * FROM callbacks WHERE domain_id = ? AND kind = ?'),
     insertCallback: db.prepare('INSERT INTO callbacks (domain_id, kind, signing_secret) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     holdEvents: db.prepare("UPDATE events SET state = 'held' WHERE domain_id = ? AND kind = ? AND state = 'pending'"),
     dropIdleQueues: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND locked_by IS NULL'),
-    eventState: db.prepare('SELECT state FROM events WHERE id = ?'),
     countPending: db.prepare("SELECT count(*) AS n FROM events WHERE domain_id = ? AND kind = ? AND state = 'pending'"),
     countPendingByKind: db.prepare("SELECT kind, count(*) AS n FROM events WHERE state = 'pending' GROUP BY kind"),
 
@@ -266,13 +279,12 @@ function prepare (db: Database.Database) {
     countAttempt: db.prepare('UPDATE events SET attempts = CASE WHEN requeued = 1 THEN 0 ELSE attempts + 1 END, requeued = 0 WHERE id = ?'),
     calledOk: db.prepare('UPDATE callbacks SET last_success_at = ? WHERE domain_id = ? AND kind = ?'),
     calledFailed: db.prepare('UPDATE callbacks SET last_failure_at = ? WHERE domain_id = ? AND kind = ?'),
-    disable: db.prepare('UPDATE callbacks SET enabled = 0, disabled_reason = ?, disabled_at = ?, last_failure_at = ? WHERE domain_id = ? AND kind = ?'),
-    retryQueue: db.prepare('UPDATE outbox_queues SET ready_at = ?, locked_by = NULL, locked_until = NULL WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
+    disable: db.prepare('UPDATE callbacks SET enabled = 0, disabled_reason = ?, disabled_at = ?, last_failure_at = ? WHERE domain_id = ? AND kind = ? AND url = ?'),
     nextPending: db.prepare("SELECT id FROM events WHERE domain_id = ? AND kind = ? AND userid = ? AND state = 'pending' ORDER BY id LIMIT 1"),
     moveQueue: db.prepare('UPDATE outbox_queues SET head_id = ?, ready_at = ?, locked_by = NULL, locked_until = NULL WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
     closeQueue: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
 
-    unlockAll: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL'),
+    dropAllQueues: db.prepare('DELETE FROM outbox_queues'),
     rebuildQueues: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
       SELECT domain_id, kind, userid, min(id), ? FROM events WHERE state = 'pending' GROUP BY domain_id, kind, userid
       ON CONFLICT DO NOTHING`),
