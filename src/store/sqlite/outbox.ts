@@ -224,8 +224,10 @@ export class OutboxSql {
 
   pruneLogs (keep: number, olderThanMs: number): number {
     let removed = 0
-    for (const cb of this.q.callbacksWithManyLogs.all(keep) as Array<{ domain_id: string, kind: string }>) {
-      removed += this.q.pruneLogs.run(cb.domain_id, cb.kind, olderThanMs, cb.domain_id, cb.kind, keep).changes
+    // Per callback: one index seek finds its `keep`-th newest log; nothing scans the table.
+    for (const cb of this.q.allCallbacks.all() as Array<{ domain_id: string, kind: string }>) {
+      const cut = this.q.keptLogFrom.get(cb.domain_id, cb.kind, keep) as { id: number } | undefined
+      if (cut !== undefined) removed += this.q.pruneLogs.run(cb.domain_id, cb.kind, olderThanMs, cut.id).changes
     }
     return removed
   }
@@ -305,10 +307,10 @@ function prepare (db: Database.Database) {
       response_status, response_body, duration_ms, error, attempt, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     listLogs: db.prepare(`SELECT ${LOG_COLS} FROM callback_logs WHERE domain_id = ? AND kind = ? AND id < ? ORDER BY id DESC LIMIT ?`),
     listLogsByResult: db.prepare(`SELECT ${LOG_COLS} FROM callback_logs WHERE domain_id = ? AND kind = ? AND result = ? AND id < ? ORDER BY id DESC LIMIT ?`),
-    callbacksWithManyLogs: db.prepare('SELECT domain_id, kind FROM callback_logs GROUP BY domain_id, kind HAVING count(*) > ?'),
+    allCallbacks: db.prepare('SELECT domain_id, kind FROM callbacks'),
+    keptLogFrom: db.prepare('SELECT id FROM callback_logs WHERE domain_id = ? AND kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?'),
     // Older than the cut-off AND not among the newest `keep`: "1,000 or 7 days, whichever is more".
-    pruneLogs: db.prepare(`DELETE FROM callback_logs WHERE domain_id = ? AND kind = ? AND at < ? AND id <= (
-      SELECT id FROM callback_logs WHERE domain_id = ? AND kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`),
+    pruneLogs: db.prepare('DELETE FROM callback_logs WHERE domain_id = ? AND kind = ? AND at < ? AND id <= ?'),
     // In batches, so a large clean-up never holds the writer for long.
     pruneEvents: db.prepare(`DELETE FROM events WHERE id IN (
       SELECT id FROM events WHERE created_at < ? AND state <> 'pending' ORDER BY created_at LIMIT ?)`)
