@@ -14,13 +14,35 @@ export class TargetError extends Error {
 /** A look-up that takes longer than this fails as a temporary DNS failure. */
 const LOOKUP_TIMEOUT_MS = 5000
 
+// c-ares, not dns.lookup: getaddrinfo runs on libuv's four shared threads, so one domain
+// whose DNS server never answers would hold them and slow every other domain's look-ups.
+// c-ares asks the servers of /etc/resolv.conf itself, on the event loop, with its own limits.
+// (It does not read /etc/hosts; `localhost` is answered by name, as RFC 6761 says.)
+const resolver = new dns.promises.Resolver({ timeout: 2000, tries: 2 })
+
+async function lookupAll (host: string): Promise<Array<{ address: string, family: number }>> {
+  const name = host.toLowerCase().replace(/\.$/, '')
+  if (name === 'localhost' || name.endsWith('.localhost')) return [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]
+  const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)])
+  const addrs = [
+    ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
+    ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : [])
+  ]
+  if (addrs.length > 0) return addrs
+  const codes = [v4, v6].map((r) => r.status === 'rejected' ? (r.reason as NodeJS.ErrnoException).code : 'ENODATA')
+  // No such name (or no address for it) is final; anything else (timeout, refused, SERVFAIL)
+  // is a temporary failure.
+  const missing = codes.every((c) => c === 'ENOTFOUND' || c === 'ENODATA')
+  throw Object.assign(new Error(missing ? 'no such host' : `DNS failure (${codes[0]})`), { code: missing ? 'ENOTFOUND' : 'EAI_AGAIN' })
+}
+
 /** Resolves `host` to all its addresses; rejects if any of them is not public. */
 export async function resolvePublic (host: string): Promise<Array<{ address: string, family: number }>> {
-  let addrs: dns.LookupAddress[]
+  let addrs: Array<{ address: string, family: number }>
   let timer: NodeJS.Timeout | undefined
   try {
     addrs = await Promise.race([
-      dns.promises.lookup(host, { all: true, verbatim: true }),
+      lookupAll(host),
       new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(Object.assign(new Error('DNS look-up timed out'), { code: 'EAI_AGAIN' })), LOOKUP_TIMEOUT_MS)
       })
