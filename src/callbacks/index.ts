@@ -26,17 +26,9 @@ export interface CallbacksOptions {
   userAgent: string
 }
 
-export interface CallbackView {
-  kind: EventKind
-  url: string | null
-  enabled: boolean
-  disabledReason: string | null
-  disabledAt: number | null
-  signingSecret: string
-  pending: number
-  lastSuccessAt: number | null
-  lastFailureAt: number | null
-}
+/** A callback as the API shows it (SPEC §4.4): the row without its domain and rotated-out
+ *  secret, times in unix seconds, and how many events wait. */
+export type CallbackView = Omit<CallbackRow, 'domainId' | 'previousSecret' | 'previousSecretUntil'> & { pending: number }
 
 const secs = (ms: number | null): number | null => ms === null ? null : Math.floor(ms / 1000)
 
