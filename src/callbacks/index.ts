@@ -3,7 +3,7 @@
 import { AppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
-import type { CallbackRow, EventKind, LogRow, Store } from '../store/index.ts'
+import { activeSecrets, type CallbackRow, type EventKind, type LogRow, type Store } from '../store/index.ts'
 import { newWebhookId } from '../chat/ids.ts'
 import { Dispatcher, type DeliveryObserver } from './dispatcher.ts'
 import { decide } from './policy.ts'
@@ -115,7 +115,7 @@ export class Callbacks implements Service {
     const body = kind === 'presence'
       ? JSON.stringify({ userid: 1, status: 'online', timestamp: ts })
       : JSON.stringify({ from_userid: 1, message: { id: 0, message: 'This is a test from mqchat', p1: '', p2: '', p3: '', timestamp: ts, type: 0 }, to_userid: 2 })
-    const r = await this.sender.send({ pool: domainId, url: cb.url, webhookId: newWebhookId(now), body, secrets: this.secrets(cb, now), extraHeaders: { 'mqchat-test': '1' } })
+    const r = await this.sender.send({ pool: domainId, url: cb.url, webhookId: newWebhookId(now), body, secrets: activeSecrets(cb, now), extraHeaders: { 'mqchat-test': '1' } })
     const outcome = decide(r)
     return {
       result: outcome.action === 'delivered' ? 'ok' : 'failed',
@@ -163,10 +163,6 @@ export class Callbacks implements Service {
       if (err instanceof TargetError && err.code === 'EAI_AGAIN') return
       throw new AppError('invalid_url', (err as Error).message)
     }
-  }
-
-  private secrets (cb: CallbackRow, now: number): string[] {
-    return cb.previousSecret !== null && (cb.previousSecretUntil ?? 0) > now ? [cb.signingSecret, cb.previousSecret] : [cb.signingSecret]
   }
 
   private async view (cb: CallbackRow): Promise<CallbackView> {

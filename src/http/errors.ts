@@ -25,11 +25,7 @@ export function toAppError (err: FastifyError): AppError {
       : code === 'unsupported_media_type' ? 'send the body as Content-Type: application/json' : err.message
     return new AppError(code, message)
   }
-  if (err instanceof SyntaxError) {
-    // secure-json-parse refuses __proto__ and constructor.prototype keys with a SyntaxError
-    const proto = /prototype/i.test(err.message)
-    return new AppError(proto ? 'invalid_request' : 'invalid_json', proto ? 'the body must not contain __proto__ or constructor.prototype keys' : `the body is not valid JSON: ${err.message}`)
-  }
+  if (err instanceof SyntaxError) return new AppError('invalid_json', `the body is not valid JSON: ${err.message}`)
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     return new AppError('invalid_request', err.message)
   }

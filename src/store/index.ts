@@ -4,6 +4,8 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
 import { SqliteStore } from './sqlite/index.ts'
 
+export { activeSecrets } from './secrets.ts'
+
 export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline'
 export type EventKind = 'presence' | 'messages'
 

@@ -1,5 +1,6 @@
 // The outbox's SQL: callbacks, queues, claims, completions, logs and their retention.
 import type Database from 'better-sqlite3'
+import { activeSecrets } from '../secrets.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, EventKind, LogRow, NewLog
 } from '../index.ts'
@@ -135,7 +136,7 @@ export class OutboxSql {
           createdAt: r.created_at,
           attempts: r.attempts,
           url: r.url,
-          secrets: r.previous_secret !== null && (r.previous_secret_until ?? 0) > now ? [r.signing_secret, r.previous_secret] : [r.signing_secret]
+          secrets: activeSecrets({ signingSecret: r.signing_secret, previousSecret: r.previous_secret, previousSecretUntil: r.previous_secret_until }, now)
         }
       })
     }).immediate()
