@@ -1,5 +1,6 @@
 // Builds the services from a config and runs them: start in order, stop in reverse.
 // main.ts runs one for the process; tests run them in-process.
+import { randomUUID } from 'node:crypto'
 import { Broker } from './broker/index.ts'
 import { Callbacks } from './callbacks/index.ts'
 import { Chat } from './chat/index.ts'
@@ -33,7 +34,9 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     process.stderr.write(`\nmqchat: generated the operator key (saved in ${operator.file}):\n\n    ${operator.key}\n\n`)
   }
   let ready = false
-  const store = createStore(config, log)
+  // One id for this process: it holds outbox leases and writes presence under it.
+  const nodeId = randomUUID()
+  const store = createStore(config, nodeId, log)
   let broker: Broker | null = null
   let chat: Chat | null = null
   const metrics = createMetrics({

@@ -1,7 +1,7 @@
 // Every MQCHAT_* setting (SPEC §1): parsed, validated, defaults with units, frozen.
 // This is the only file that reads process.env.
 import path from 'node:path'
-import { DEFAULT_RETRY_DELAYS_MS, parseDelays } from './callbacks/retry.ts'
+import { DEFAULT_RETRY_DELAYS_MS, parseDelays } from './durations.ts'
 
 export interface RateLimit {
   /** tokens added per second */
@@ -19,6 +19,8 @@ export interface Config {
   dataDir: string
   adminKey: string | null
   databaseUrl: string | null
+  /** connections to PostgreSQL this node may hold */
+  databasePoolSize: number
   redisUrl: string | null
   callbackAllowPrivate: boolean
   callbackTimeoutMs: number
@@ -37,7 +39,7 @@ export class ConfigError extends Error {
 
 const KNOWN = new Set([
   'MQCHAT_HTTP_PORT', 'MQCHAT_MQTT_PORT', 'MQCHAT_HOST', 'MQCHAT_DATA_DIR', 'MQCHAT_ADMIN_KEY',
-  'MQCHAT_DATABASE_URL', 'MQCHAT_REDIS_URL', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
+  'MQCHAT_DATABASE_URL', 'MQCHAT_DATABASE_POOL_SIZE', 'MQCHAT_REDIS_URL', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
   'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_CALLBACK_RETRY_DELAYS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL'
 ])
 
@@ -94,9 +96,16 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
       problems.push('MQCHAT_DATABASE_URL must be a postgres:// URL, or unset for the embedded database')
     } else {
-      problems.push('MQCHAT_DATABASE_URL: PostgreSQL support is not in this version yet; unset it to use the embedded database')
+      try {
+        new URL(databaseUrl) // eslint-disable-line no-new
+      } catch {
+        problems.push('MQCHAT_DATABASE_URL is not a valid URL (postgres://user:password@host:5432/database)')
+      }
     }
   }
+  // 10: enough for a node's writer, its claims and the API's reads; PostgreSQL's default
+  // max_connections (100) then fits several nodes.
+  const databasePoolSize = int('MQCHAT_DATABASE_POOL_SIZE', 10, 2, 1000, 'a number of connections')
   const redisUrl = get('MQCHAT_REDIS_URL') ?? null
   if (redisUrl !== null) {
     if (!/^rediss?:\/\//.test(redisUrl)) {
@@ -136,6 +145,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     dataDir,
     adminKey,
     databaseUrl,
+    databasePoolSize,
     redisUrl,
     callbackAllowPrivate,
     callbackTimeoutMs,

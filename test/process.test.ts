@@ -124,7 +124,7 @@ test('after a crash (SIGKILL) the users left online go offline at the next start
   assert.equal(await again.exited, 0)
   const { SqliteStore } = await import('../src/store/sqlite/index.ts')
   const { createLogger } = await import('../src/log.ts')
-  const store = new SqliteStore(dir, createLogger('silent'))
+  const store = new SqliteStore(dir, 'reader', createLogger('silent'))
   await store.open()
   t.after(() => store.close())
   const events = (await store.listEvents('acme', 'presence', 0, 100)).map((e) => JSON.parse(e.body))

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,12 +14,13 @@ storeConformance('sqlite', {
   async open () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-store-'))
     dirs.push(dir)
-    const s = new SqliteStore(dir, log)
+    const s = new SqliteStore(dir, randomUUID(), log)
     await s.open()
     return s
   },
   async reopen (old) {
-    const s = new SqliteStore(path.dirname((old as SqliteStore).file), log)
+    // a new process: a new node id
+    const s = new SqliteStore(path.dirname((old as SqliteStore).file), randomUUID(), log)
     await s.open()
     return s
   }

@@ -3,7 +3,6 @@
 // a domain has at most PER_DOMAIN_IN_FLIGHT deliveries at once, so a slow receiver holds
 // only its own domain's slots. New events are picked up at once (the chat service wakes us
 // after each commit); a poll catches retries that came due and work left by a crash.
-import { randomUUID } from 'node:crypto'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { ClaimedEvent, Completion, EventKind, Store } from '../store/index.ts'
@@ -21,6 +20,8 @@ const POLL_MS = 1000
 const STOP_DRAIN_MS = 3000
 /** A lease outlives the attempt by this much, so that only a crashed holder loses it. */
 const LEASE_MARGIN_MS = 60_000
+/** How often the leases of nodes that are gone are freed (another node's crash). */
+const RECOVER_EVERY_MS = 10_000
 
 export interface DeliveryObserver {
   attempt(kind: EventKind, result: 'ok' | 'failed', durationSec: number, lagSec: number | null): void
@@ -28,7 +29,6 @@ export interface DeliveryObserver {
 
 export class Dispatcher implements Service {
   readonly name = 'dispatcher'
-  readonly nodeId = randomUUID()
   private readonly inflight = new Map<string, number>()
   private total = 0
   /** domains that may have something ready */
@@ -49,11 +49,19 @@ export class Dispatcher implements Service {
   ) {}
 
   async start (): Promise<void> {
-    const recovered = await this.store.recoverOutbox(Date.now())
-    if (recovered > 0) this.log.info({ queues: recovered }, 'outbox queues recovered')
+    await this.recover()
     this.running = true
     this.pollTimer = setInterval(() => { void this.poll() }, POLL_MS)
     await this.poll()
+  }
+
+  private lastRecoverAt = 0
+
+  /** Frees what nodes that are gone left leased; gives every pending event a queue. */
+  private async recover (): Promise<void> {
+    this.lastRecoverAt = Date.now()
+    const recovered = await this.store.recoverOutbox(this.store.now())
+    if (recovered > 0) this.log.info({ queues: recovered }, 'outbox queues recovered')
   }
 
   /**
@@ -88,7 +96,8 @@ export class Dispatcher implements Service {
 
   private async poll (): Promise<void> {
     try {
-      for (const d of await this.store.readyDomains(Date.now())) this.candidates.add(d)
+      if (Date.now() - this.lastRecoverAt >= RECOVER_EVERY_MS) await this.recover()
+      for (const d of await this.store.readyDomains(this.store.now())) this.candidates.add(d)
       this.schedule()
     } catch (err) {
       this.log.error({ err }, 'outbox poll failed')
@@ -105,8 +114,8 @@ export class Dispatcher implements Service {
         const free = Math.min(PER_DOMAIN_IN_FLIGHT - (this.inflight.get(domainId) ?? 0), TOTAL_IN_FLIGHT - this.total)
         // At capacity: each delivery that ends wakes the domain again.
         if (free <= 0) continue
-        const now = Date.now()
-        const claimed = await this.store.claimEvents(domainId, this.nodeId, now, now + this.opts.timeoutMs + LEASE_MARGIN_MS, free)
+        const now = this.store.now()
+        const claimed = await this.store.claimEvents(domainId, this.store.nodeId, now, now + this.opts.timeoutMs + LEASE_MARGIN_MS, free)
         for (const ev of claimed) this.track(this.deliver(ev))
       }
     } catch (err) {
@@ -133,7 +142,7 @@ export class Dispatcher implements Service {
       const ok = outcome.action === 'delivered'
       const c: Completion = {
         eventId: ev.id,
-        nodeId: this.nodeId,
+        nodeId: this.store.nodeId,
         domainId: ev.domainId,
         kind: ev.kind,
         userid: ev.userid,
@@ -164,7 +173,7 @@ export class Dispatcher implements Service {
         } else {
           c.outcome = 'retry'
           // From when the attempt ended: a slow attempt still waits its full step.
-          c.nextAttemptAt = Date.now() + delay
+          c.nextAttemptAt = this.store.now() + delay
           setTimeout(() => this.wake(ev.domainId), delay + 5).unref()
         }
       } else if (outcome.action === 'disable') {
@@ -173,8 +182,11 @@ export class Dispatcher implements Service {
       } else if (outcome.action === 'failed') {
         c.outcome = 'failed'
       }
-      await this.store.complete(c)
-      if (c.outcome === 'disable') this.log.warn({ domainId: ev.domainId, kind: ev.kind, reason: c.disabledReason }, 'callback disabled')
+      if (!await this.store.complete(c)) {
+        // Our lease ran out (a stall longer than the lease) and another node took the event:
+        // its attempt decides; ours is in the log.
+        this.log.warn({ domainId: ev.domainId, kind: ev.kind, eventId: ev.id }, 'lease lost before the attempt was recorded')
+      } else if (c.outcome === 'disable') this.log.warn({ domainId: ev.domainId, kind: ev.kind, reason: c.disabledReason }, 'callback disabled')
       else if (!ok) this.log.debug({ domainId: ev.domainId, kind: ev.kind, eventId: ev.id, attempt, outcome: c.outcome }, 'delivery failed')
       this.observer.attempt(ev.kind, ok ? 'ok' : 'failed', r.durationMs / 1000, ok ? (Date.now() - ev.createdAt) / 1000 : null)
     } catch (err) {

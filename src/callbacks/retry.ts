@@ -1,7 +1,7 @@
 // When to try again (SPEC §4.4): about 5 s, 30 s, 2 min, 10 min, 30 min, ±20 % jitter, so
 // that receivers coming back up are not hit by every sender at the same instant. Pure.
 
-export const DEFAULT_RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000]
+export { DEFAULT_RETRY_DELAYS_MS, parseDelays } from '../durations.ts'
 export const JITTER = 0.2
 
 /**
@@ -24,17 +24,4 @@ export function parseRetryAfter (value: string | undefined, nowMs: number): numb
   if (/^\d+$/.test(v)) return Math.min(Number(v), 10 ** 9) * 1000
   const date = Date.parse(v)
   return Number.isNaN(date) ? null : Math.max(0, date - nowMs)
-}
-
-/** Parses `5s,30s,2m,10m,30m` (MQCHAT_CALLBACK_RETRY_DELAYS). */
-export function parseDelays (text: string): number[] | string {
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-  const out: number[] = []
-  for (const part of text.split(',')) {
-    const m = /^\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(part)
-    if (m === null) return 'must be a list of durations like 5s,30s,2m,10m,30m'
-    out.push(Number(m[1]) * unit[m[2]!]!)
-  }
-  if (out.length > 20) return 'must have at most 20 steps'
-  return out
 }

@@ -10,6 +10,7 @@ import { Messages } from './messages.ts'
 import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
 import { Presence } from './presence.ts'
 import { RateLimiter } from './rate-limit.ts'
+import { KeyedSerial } from './serial.ts'
 import {
   compile, describeValidationError, HISTORY_DEFAULT_LIMIT, MqttHistory, MqttSend, MqttStatus
 } from './schemas.ts'
@@ -57,8 +58,9 @@ export class Chat implements Service {
       presenceChanged: (d, u, b) => { onEvent(d); this.notifier.presenceChanged(d, u, b) }
     }
     this.domains = new Domains(store, operatorKey)
-    this.presence = new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }))
-    this.messages = new Messages(store, notifier)
+    const userWrites = new KeyedSerial()
+    this.presence = new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
+    this.messages = new Messages(store, notifier, userWrites)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
   }
 

@@ -4,6 +4,7 @@ import type { MessageQuery, MessageRow, Store } from '../store/index.ts'
 import { messageEvent, type MessageEvent } from './events.ts'
 import { newWebhookId } from './ids.ts'
 import type { Notifier } from './notifier.ts'
+import type { KeyedSerial } from './serial.ts'
 
 export interface OutgoingMessage {
   to_userid: number
@@ -19,11 +20,14 @@ const eventFor = (row: MessageRow) => ({ webhookId: newWebhookId(row.at), body: 
 export class Messages {
   sent = 0
 
-  constructor (private readonly store: Store, private readonly notifier: Notifier) {}
+  constructor (private readonly store: Store, private readonly notifier: Notifier, private readonly userWrites: KeyedSerial) {}
 
-  /** Input is already validated. Resolves once stored (durably) and handed to the inbox. */
+  /**
+   * Input is already validated. Resolves once stored (durably) and handed to the inbox. A
+   * sender's messages are stored one after another, so their ids and callbacks keep its order.
+   */
   async send (domainId: string, fromUserid: number, m: OutgoingMessage): Promise<MessageEvent> {
-    const row = await this.store.appendMessage({
+    const row = await this.userWrites.run(`${domainId}/${fromUserid}`, () => this.store.appendMessage({
       domainId,
       fromUserid,
       toUserid: m.to_userid,
@@ -33,7 +37,7 @@ export class Messages {
       p2: m.p2 ?? '',
       p3: m.p3 ?? '',
       at: Date.now()
-    }, eventFor)
+    }, eventFor))
     this.sent++
     const event = messageEvent(row)
     this.notifier.messageStored(domainId, event)

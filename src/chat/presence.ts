@@ -7,6 +7,7 @@ import type { PresenceStatus, Store } from '../store/index.ts'
 import { presenceEvent } from './events.ts'
 import { newWebhookId } from './ids.ts'
 import type { Notifier } from './notifier.ts'
+import type { KeyedSerial } from './serial.ts'
 
 interface UserState {
   domainId: string
@@ -29,15 +30,16 @@ export class Presence {
     private readonly store: Store,
     private readonly notifier: Notifier,
     private readonly graceMs: number,
-    private readonly log: Logger
+    private readonly log: Logger,
+    private readonly userWrites: KeyedSerial
   ) {}
 
   /**
-   * At start-up nobody is connected to this node: a user the database still shows as present
-   * was left so by a crash and goes offline now, with its event.
+   * A user the database still shows as present through a node that is gone (a crash) goes
+   * offline now, with its event. Users of live nodes are theirs to keep.
    */
   async recover (nowMs = Date.now()): Promise<number> {
-    const stale = await this.store.listActivePresence()
+    const stale = await this.store.listOrphanedPresence()
     await Promise.all(stale.map((p) => this.write(p.domainId, p.userid, 'offline', nowMs)))
     return stale.length
   }
@@ -106,7 +108,9 @@ export class Presence {
   private async write (domainId: string, userid: number, status: PresenceStatus, at: number): Promise<void> {
     const body = JSON.stringify(presenceEvent(userid, status, at))
     try {
-      await this.store.changePresence({ domainId, userid, status, at, event: { webhookId: newWebhookId(at), body } })
+      // One user's changes are written in the order they happened (their events go out so).
+      await this.userWrites.run(key(domainId, userid), () =>
+        this.store.changePresence({ domainId, userid, status, at, event: { webhookId: newWebhookId(at), body } }))
       this.notifier.presenceChanged(domainId, userid, body)
     } catch (err) {
       this.log.error({ err, domainId, userid, status }, 'presence change not saved')

@@ -7,10 +7,11 @@ import type { Logger } from '../../log.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, DomainRow, EventDraft, EventKind, EventRow, LogRow,
   MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, Store
-} from '../index.ts'
+} from '../types.ts'
 import { GroupCommit } from './group-commit.ts'
 import { migrate } from './migrate.ts'
 import { OutboxSql } from './outbox.ts'
+import { REPLAY_BATCH } from '../outbox-rules.ts'
 
 /** Events removed in one retention batch. */
 const PRUNE_BATCH = 5000
@@ -51,7 +52,7 @@ export class SqliteStore implements Store {
   private outbox!: OutboxSql
   readonly file: string
 
-  constructor (dataDir: string, private readonly log: Logger) {
+  constructor (dataDir: string, readonly nodeId: string, private readonly log: Logger) {
     this.file = path.join(dataDir, 'mqchat.sqlite')
   }
 
@@ -72,6 +73,11 @@ export class SqliteStore implements Store {
     this.q = prepare(this.db)
     this.outbox = new OutboxSql(this.db)
     this.writes = new GroupCommit(this.db)
+  }
+
+  /** One process holds the file: its clock is the database's. */
+  now (): number {
+    return Date.now()
   }
 
   async ping (): Promise<void> {
@@ -126,13 +132,14 @@ export class SqliteStore implements Store {
       : this.q.listPresenceByStatus.all(domainId, status)) as PresenceRow[]
   }
 
-  async listActivePresence (): Promise<Array<PresenceRow & { domainId: string }>> {
-    return this.q.listActive.all() as Array<PresenceRow & { domainId: string }>
+  /** The embedded database has one node, this process: whoever another node id left present was left so by a crash. */
+  async listOrphanedPresence (): Promise<Array<PresenceRow & { domainId: string }>> {
+    return this.q.orphaned.all(this.nodeId) as Array<PresenceRow & { domainId: string }>
   }
 
   changePresence (c: PresenceChange): Promise<void> {
     return this.writes.add(() => {
-      this.q.upsertPresence.run(c.domainId, c.userid, c.status, c.at)
+      this.q.upsertPresence.run(c.domainId, c.userid, c.status, c.at, this.nodeId)
       this.outbox.writeEvent(c.domainId, 'presence', c.userid, c.event.webhookId, c.event.body, c.at)
     })
   }
@@ -177,7 +184,13 @@ export class SqliteStore implements Store {
   }
 
   async updateCallback (domainId: string, kind: EventKind, patch: CallbackPatch, newSecret: () => string): Promise<CallbackRow> {
-    return this.outbox.updateCallback(domainId, kind, patch, newSecret)
+    const row = this.outbox.updateCallback(domainId, kind, patch, newSecret)
+    if (!row.enabled) await this.holdPending(domainId, kind)
+    return row
+  }
+
+  private async holdPending (domainId: string, kind: EventKind): Promise<void> {
+    while (this.outbox.holdPendingBatch(domainId, kind, REPLAY_BATCH) === REPLAY_BATCH) await yieldToOthers()
   }
 
   async countPending (domainId: string, kind: EventKind): Promise<number> {
@@ -196,12 +209,15 @@ export class SqliteStore implements Store {
     return this.outbox.claim(domainId, nodeId, nowMs, leaseUntil, limit)
   }
 
-  complete (c: Completion): Promise<void> {
-    return this.writes.add(() => this.outbox.complete(c))
+  async complete (c: Completion): Promise<boolean> {
+    const held = await this.writes.add(() => this.outbox.complete(c))
+    if (held && c.outcome === 'disable') await this.holdPending(c.domainId, c.kind)
+    return held
   }
 
   async recoverOutbox (nowMs: number): Promise<number> {
-    return this.outbox.recover(nowMs)
+    for (const cb of this.outbox.offWithPending()) await this.holdPending(cb.domainId, cb.kind)
+    return this.outbox.recover(this.nodeId, nowMs)
   }
 
   async nextDueAt (): Promise<number | null> {
@@ -209,7 +225,12 @@ export class SqliteStore implements Store {
   }
 
   async replay (domainId: string, kind: EventKind, sinceMs: number, nowMs: number): Promise<number> {
-    return this.outbox.replay(domainId, kind, sinceMs, nowMs)
+    let from = this.outbox.replayStart(domainId, kind, sinceMs)
+    while (from !== null) {
+      from = this.outbox.replayBatch(domainId, kind, sinceMs, from, this.now())
+      await yieldToOthers()
+    }
+    return this.outbox.finishReplay(domainId, kind, sinceMs, nowMs)
   }
 
   async listLogs (domainId: string, kind: EventKind, q: { limit: number, result?: 'ok' | 'failed', before?: number }): Promise<LogRow[]> {
@@ -226,11 +247,13 @@ export class SqliteStore implements Store {
       const n = this.outbox.pruneEvents(olderThanMs, PRUNE_BATCH)
       removed += n
       if (n < PRUNE_BATCH) return removed
-      // let other work run between batches
-      await new Promise((resolve) => setImmediate(resolve))
+      await yieldToOthers()
     }
   }
 }
+
+/** Lets other work run between the batches of a long operation. */
+const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 const MSG_COLS = 'id, domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at'
 
@@ -260,9 +283,9 @@ function prepare (db: Database.Database) {
     getPresence: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? AND userid = ?'),
     listPresence: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? ORDER BY userid'),
     listPresenceByStatus: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? AND status = ? ORDER BY userid'),
-    listActive: db.prepare("SELECT domain_id AS domainId, userid, status, changed_at AS changedAt FROM presence WHERE status <> 'offline'"),
-    upsertPresence: db.prepare(`INSERT INTO presence (domain_id, userid, status, changed_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (domain_id, userid) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at`),
+    orphaned: db.prepare("SELECT domain_id AS domainId, userid, status, changed_at AS changedAt FROM presence WHERE status <> 'offline' AND node_id IS NOT ?"),
+    upsertPresence: db.prepare(`INSERT INTO presence (domain_id, userid, status, changed_at, node_id) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (domain_id, userid) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at, node_id = excluded.node_id`),
 
     insertMessage: db.prepare('INSERT INTO messages (domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
 

@@ -1,9 +1,10 @@
 // The outbox's SQL: callbacks, queues, claims, completions, logs and their retention.
 import type Database from 'better-sqlite3'
 import { activeSecrets } from '../secrets.ts'
+import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, EventKind, LogRow, NewLog
-} from '../index.ts'
+} from '../types.ts'
 
 interface DbCallback {
   domain_id: string
@@ -77,19 +78,28 @@ export class OutboxSql {
         values.push(typeof patch[key] === 'boolean' ? (patch[key] ? 1 : 0) : patch[key])
       }
       if (sets.length > 0) this.db.prepare(`UPDATE callbacks SET ${sets.join(', ')} WHERE domain_id = ? AND kind = ?`).run(...values, domainId, kind)
-      if (patch.enabled === false) this.holdPending(domainId, kind)
       return toCallback(this.q.getCallback.get(domainId, kind) as DbCallback)
     })()
   }
 
   /**
    * A callback that is off sends nothing: its pending events are held and its idle queues
-   * closed. A queue whose head is being sent stays until that attempt ends (its holder then
-   * closes it), so a quick off-and-on cannot put two of one user's events in flight.
+   * closed, one batch at a time (answers how many it held; fewer than `batch`: done). Each
+   * batch re-checks that the callback is still off, so one switched on again meanwhile keeps
+   * its events. A queue whose head is being sent stays until that attempt ends (its holder
+   * then closes it), so a quick off-and-on cannot put two of one user's events in flight.
    */
-  private holdPending (domainId: string, kind: EventKind): void {
-    this.q.holdEvents.run(domainId, kind)
-    this.q.dropIdleQueues.run(domainId, kind)
+  holdPendingBatch (domainId: string, kind: EventKind, batch: number): number {
+    return this.db.transaction(() => {
+      const n = this.q.holdEvents.run(domainId, kind, batch, domainId, kind).changes
+      if (n < batch) this.q.dropIdleQueues.run(domainId, kind, domainId, kind)
+      return n
+    })()
+  }
+
+  /** Callbacks that are off but still have pending events (a switch-off cut short by a crash). */
+  offWithPending (): Array<{ domainId: string, kind: EventKind }> {
+    return this.q.offWithPending.all() as Array<{ domainId: string, kind: EventKind }>
   }
 
   countPending (domainId: string, kind: EventKind): number {
@@ -120,7 +130,7 @@ export class OutboxSql {
 
   private claimTx (domainId: string, nodeId: string, now: number, leaseUntil: number, limit: number): ClaimedEvent[] {
     return this.db.transaction(() => {
-      const rows = this.q.claimable.all(domainId, now, now, limit) as Array<{
+      const rows = this.q.claimable.all({ domainId, now, limit }) as Array<{
         domain_id: string, kind: EventKind, userid: number, id: number, webhook_id: string, body: string, created_at: number,
         attempts: number, url: string, signing_secret: string, previous_secret: string | null, previous_secret_until: number | null
       }>
@@ -142,9 +152,14 @@ export class OutboxSql {
     }).immediate()
   }
 
-  /** Runs inside a group-commit batch. */
-  complete (c: Completion): void {
+  /**
+   * Runs inside a group-commit batch. The attempt is logged in any case; its consequences
+   * only if `c.nodeId` still holds the queue's lease on this event (answers whether it did).
+   */
+  complete (c: Completion): boolean {
+    this.insertLog(c.log)
     const mine = [c.domainId, c.kind, c.userid, c.nodeId] as const
+    if (this.q.holds.get(...mine, c.eventId) === undefined) return false
     switch (c.outcome) {
       case 'delivered':
         this.q.markDone.run({ state: 'delivered', at: c.at, id: c.eventId })
@@ -171,8 +186,8 @@ export class OutboxSql {
         this.q.markDone.run({ state: 'failed', at: null, id: c.eventId })
         // Only if the callback still points where this attempt went: a customer who has
         // meanwhile set a new URL is not switched off for the old one's failure.
+        // The rest of its pending events are held by the caller, in batches.
         if (this.q.disable.run(c.disabledReason!, c.at, c.at, c.domainId, c.kind, c.log.url).changes === 1) {
-          this.holdPending(c.domainId, c.kind)
           this.q.closeQueue.run(...mine)
         } else {
           this.q.calledFailed.run({ at: c.at, domainId: c.domainId, kind: c.kind })
@@ -180,7 +195,7 @@ export class OutboxSql {
         }
         break
     }
-    this.insertLog(c.log)
+    return true
   }
 
   /** The queue moves on to the user's next pending event, or closes. Only its lease holder. */
@@ -195,10 +210,14 @@ export class OutboxSql {
       l.responseStatus, l.responseBody, l.durationMs, l.error, l.attempt, l.result)
   }
 
-  /** Queues are only an index of the pending events: after a crash they are built anew. */
-  recover (now: number): number {
+  /**
+   * The embedded database has one node, this one: every lease another node id holds is
+   * from a process that is gone. Queues are only an index of the pending events: any
+   * pending event's user without one gets one.
+   */
+  recover (nodeId: string, now: number): number {
     return this.db.transaction(() => {
-      this.q.dropAllQueues.run()
+      this.q.freeLeases.run(nodeId)
       return this.q.rebuildQueues.run(now).changes
     })()
   }
@@ -207,11 +226,32 @@ export class OutboxSql {
     return (this.q.nextDue.get() as { at: number | null }).at
   }
 
-  replay (domainId: string, kind: EventKind, sinceMs: number, now: number): number {
+  /**
+   * One step of a replay. The first (fromId 0) pauses the callback's claims; each marks the
+   * next REPLAY_BATCH events since `sinceMs` pending again and answers the last id it
+   * reached (null: none left). Then `finishReplay` reopens the queues and lifts the pause.
+   */
+  /** The id a replay starts after (null: nothing to replay). */
+  replayStart (domainId: string, kind: EventKind, sinceMs: number): number | null {
+    const r = this.q.replayStart.get(domainId, kind, sinceMs) as { id: number | null }
+    return r.id === null ? null : r.id - 1
+  }
+
+  replayBatch (domainId: string, kind: EventKind, sinceMs: number, fromId: number, now: number): number | null {
     return this.db.transaction(() => {
-      this.q.requeue.run(domainId, kind, sinceMs)
+      this.q.pause.run(now + REPLAY_PAUSE_MS, domainId, kind)
+      const last = this.q.replayEdge.get(domainId, kind, sinceMs, fromId, REPLAY_BATCH - 1) as { id: number } | undefined
+      const upTo = last?.id ?? Number.MAX_SAFE_INTEGER
+      this.q.requeue.run(domainId, kind, sinceMs, fromId, upTo)
+      return last === undefined ? null : last.id
+    })()
+  }
+
+  finishReplay (domainId: string, kind: EventKind, sinceMs: number, now: number): number {
+    return this.db.transaction(() => {
       this.q.requeueInFlight.run({ domainId, kind, since: sinceMs })
       this.q.reopenQueues.run(now, domainId, kind)
+      this.q.pause.run(null, domainId, kind)
       return (this.q.countSince.get(domainId, kind, sinceMs) as { n: number }).n
     })()
   }
@@ -255,8 +295,13 @@ function prepare (db: Database.Database) {
 
     getCallback: db.prepare('SELECT * FROM callbacks WHERE domain_id = ? AND kind = ?'),
     insertCallback: db.prepare('INSERT INTO callbacks (domain_id, kind, signing_secret) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
-    holdEvents: db.prepare("UPDATE events SET state = 'held' WHERE domain_id = ? AND kind = ? AND state = 'pending'"),
-    dropIdleQueues: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND locked_by IS NULL'),
+    holdEvents: db.prepare(`UPDATE events SET state = 'held' WHERE id IN (
+        SELECT id FROM events WHERE domain_id = ? AND kind = ? AND state = 'pending' ORDER BY id LIMIT ?)
+      AND NOT EXISTS (SELECT 1 FROM callbacks WHERE domain_id = ? AND kind = ? AND enabled = 1)`),
+    dropIdleQueues: db.prepare(`DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND locked_by IS NULL
+      AND NOT EXISTS (SELECT 1 FROM callbacks WHERE domain_id = ? AND kind = ? AND enabled = 1)`),
+    offWithPending: db.prepare(`SELECT c.domain_id AS domainId, c.kind FROM callbacks c WHERE c.enabled = 0
+      AND EXISTS (SELECT 1 FROM events e WHERE e.domain_id = c.domain_id AND e.kind = c.kind AND e.state = 'pending')`),
     countPending: db.prepare("SELECT count(*) AS n FROM events WHERE domain_id = ? AND kind = ? AND state = 'pending'"),
     countPendingByKind: db.prepare("SELECT kind, count(*) AS n FROM events WHERE state = 'pending' GROUP BY kind"),
 
@@ -267,8 +312,9 @@ function prepare (db: Database.Database) {
       FROM outbox_queues q
       JOIN events e ON e.id = q.head_id
       JOIN callbacks c ON c.domain_id = q.domain_id AND c.kind = q.kind AND c.enabled = 1 AND c.url IS NOT NULL
-      WHERE q.domain_id = ? AND q.ready_at <= ? AND (q.locked_until IS NULL OR q.locked_until < ?) AND e.state = 'pending'
-      ORDER BY q.ready_at LIMIT ?`),
+        AND (c.paused_until IS NULL OR c.paused_until < @now)
+      WHERE q.domain_id = @domainId AND q.ready_at <= @now AND (q.locked_until IS NULL OR q.locked_until < @now) AND e.state = 'pending'
+      ORDER BY q.ready_at LIMIT @limit`),
     lease: db.prepare('UPDATE outbox_queues SET locked_by = ?, locked_until = ? WHERE domain_id = ? AND kind = ? AND userid = ?'),
 
     // An event held meanwhile (its callback was switched off) that still got through is
@@ -288,8 +334,9 @@ function prepare (db: Database.Database) {
     nextPending: db.prepare("SELECT id FROM events WHERE domain_id = ? AND kind = ? AND userid = ? AND state = 'pending' ORDER BY id LIMIT 1"),
     moveQueue: db.prepare('UPDATE outbox_queues SET head_id = ?, ready_at = ?, locked_by = NULL, locked_until = NULL WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
     closeQueue: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
+    holds: db.prepare('SELECT 1 FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ? AND head_id = ?'),
 
-    dropAllQueues: db.prepare('DELETE FROM outbox_queues'),
+    freeLeases: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL AND locked_by <> ?'),
     rebuildQueues: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
       SELECT domain_id, kind, userid, min(id), ? FROM events WHERE state = 'pending' GROUP BY domain_id, kind, userid
       ON CONFLICT DO NOTHING`),
@@ -297,7 +344,12 @@ function prepare (db: Database.Database) {
 
     // Replay: everything since then is sent again, from the oldest; attempts start over. A
     // queue in flight keeps its head: when that completes it moves to the oldest pending.
-    requeue: db.prepare("UPDATE events SET state = 'pending', attempts = 0 WHERE domain_id = ? AND kind = ? AND created_at >= ? AND state <> 'pending'"),
+    pause: db.prepare('UPDATE callbacks SET paused_until = ? WHERE domain_id = ? AND kind = ?'),
+    // The id that ends the next batch: events since a time, by id (events_kind_created finds
+    // the start; ids and times rise together within one store).
+    replayStart: db.prepare('SELECT min(id) AS id FROM events WHERE domain_id = ? AND kind = ? AND created_at >= ?'),
+    replayEdge: db.prepare('SELECT id FROM events WHERE domain_id = ? AND kind = ? AND created_at >= ? AND id > ? ORDER BY id LIMIT 1 OFFSET ?'),
+    requeue: db.prepare("UPDATE events SET state = 'pending', attempts = 0 WHERE domain_id = ? AND kind = ? AND created_at >= ? AND id > ? AND id <= ? AND state <> 'pending'"),
     requeueInFlight: db.prepare(`UPDATE events SET requeued = 1 WHERE state = 'pending' AND created_at >= @since AND id IN (
       SELECT head_id FROM outbox_queues WHERE domain_id = @domainId AND kind = @kind AND locked_by IS NOT NULL)`),
     reopenQueues: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)

@@ -1,0 +1,453 @@
+// The PostgreSQL store (MQCHAT_DATABASE_URL): everything the embedded store does, on a
+// database that several nodes share. Leases and due times follow the database's clock;
+// each node registers itself (nodes) and renews its row, so the others can tell when it is gone.
+import pg from 'pg'
+import { AppError } from '../../errors.ts'
+import type { Logger } from '../../log.ts'
+import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
+import { activeSecrets } from '../secrets.ts'
+import type {
+  CallbackPatch, CallbackRow, ClaimedEvent, Completion, DomainRow, EventDraft, EventKind, EventRow, LogRow,
+  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, Store
+} from '../types.ts'
+import { isUnavailable, unavailable } from './errors.ts'
+import { migrate } from './migrate.ts'
+import { Writer } from './writer.ts'
+
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
+/** How often a node renews its row; it is gone when the row is NODE_TTL_MS old. */
+const HEARTBEAT_MS = 5_000
+export const NODE_TTL_MS = 20_000
+/** Rows of nodes gone this long are removed. */
+const NODE_ROW_KEEP_MS = 24 * 3600 * 1000
+/** A statement that takes longer than this fails (a database that went silent). */
+const QUERY_TIMEOUT_MS = 10_000
+const CONNECT_TIMEOUT_MS = 5_000
+/** Events removed in one retention batch. */
+const PRUNE_BATCH = 5000
+
+// bigint columns hold ids and unix ms, all below 2^53: read them as numbers.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
+}
+
+const MSG_COLS = 'id, domain_id AS "domainId", from_userid AS "fromUserid", to_userid AS "toUserid", type, message, p1, p2, p3, created_at AS at'
+const LOG_COLS = `id, domain_id AS "domainId", kind, event_id AS "eventId", webhook_id AS "webhookId", at, url,
+  request_headers AS "requestHeaders", request_body AS "requestBody", response_status AS "responseStatus",
+  response_body AS "responseBody", duration_ms AS "durationMs", error, attempt, result`
+const CB_COLS = `domain_id AS "domainId", kind, url, enabled, disabled_reason AS "disabledReason", disabled_at AS "disabledAt",
+  signing_secret AS "signingSecret", previous_secret AS "previousSecret", previous_secret_until AS "previousSecretUntil",
+  last_success_at AS "lastSuccessAt", last_failure_at AS "lastFailureAt"`
+const PATCH_COLUMNS: Record<keyof CallbackPatch, string> = {
+  url: 'url',
+  enabled: 'enabled',
+  disabledReason: 'disabled_reason',
+  disabledAt: 'disabled_at',
+  signingSecret: 'signing_secret',
+  previousSecret: 'previous_secret',
+  previousSecretUntil: 'previous_secret_until'
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres'
+  private readonly pool: pg.Pool
+  private readonly writer: Writer
+  private completions: Array<{ c: Completion, resolve: (held: boolean) => void, reject: (e: unknown) => void }> = []
+  private completing: Promise<void> | null = null
+  /** the database's clock minus ours, in ms */
+  private clockOffsetMs = 0
+  private heartbeat: NodeJS.Timeout | null = null
+  private rebuilt = false
+
+  constructor (url: string, poolSize: number, readonly nodeId: string, private readonly log: Logger) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS,
+      keepAlive: true,
+      application_name: 'mqchat',
+      types
+    })
+    // An idle connection the database dropped: the pool replaces it. Not a crash (SPEC §6).
+    this.pool.on('error', (err) => this.log.warn({ err: err.message }, 'database connection lost'))
+    this.writer = new Writer(this.pool, nodeId, () => this.now())
+  }
+
+  async open (): Promise<void> {
+    const client = await this.pool.connect().catch((err) => { throw new DatabaseUnreachable(err) })
+    try {
+      const applied = await migrate(client, MIGRATIONS_DIR)
+      if (applied.length > 0) this.log.info({ applied }, 'database migrated')
+    } finally {
+      client.release()
+    }
+    await this.syncClock()
+    await this.q('INSERT INTO nodes (id, started_at, alive_until) VALUES ($1, $2, $3)', [this.nodeId, this.now(), this.now() + NODE_TTL_MS])
+    this.heartbeat = setInterval(() => { void this.beat() }, HEARTBEAT_MS).unref()
+  }
+
+  now (): number {
+    return Date.now() + this.clockOffsetMs
+  }
+
+  async ping (): Promise<void> {
+    await this.q('SELECT 1')
+  }
+
+  async close (): Promise<void> {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat)
+    await this.writer.drain()
+    while (this.completing !== null) await this.completing
+    try {
+      // Leaving cleanly: what this node held is free for the others at once.
+      await this.q('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1', [this.nodeId])
+      await this.q('DELETE FROM nodes WHERE id = $1', [this.nodeId])
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not sign off from the database')
+    }
+    await this.pool.end()
+  }
+
+  /** The node's row is renewed; a node that finds itself reaped (a long pause) joins again. */
+  private async beat (): Promise<void> {
+    try {
+      await this.syncClock()
+      const r = await this.q('UPDATE nodes SET alive_until = $2 WHERE id = $1', [this.nodeId, this.now() + NODE_TTL_MS])
+      if (r.rowCount === 0) {
+        this.log.warn('this node was taken for gone (paused past its liveness limit); joining again')
+        await this.q('INSERT INTO nodes (id, started_at, alive_until) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until', [this.nodeId, this.now(), this.now() + NODE_TTL_MS])
+      }
+      await this.q('DELETE FROM nodes WHERE alive_until < $1', [this.now() - NODE_ROW_KEEP_MS])
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'node heartbeat failed')
+    }
+  }
+
+  /** Reads the database's clock; the offset is taken at the middle of the round trip. */
+  private async syncClock (): Promise<void> {
+    const before = Date.now()
+    const r = await this.q<{ ms: string }>('SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms')
+    const after = Date.now()
+    this.clockOffsetMs = Number(r.rows[0]!.ms) - Math.round((before + after) / 2)
+  }
+
+  /** One statement; a database that cannot be reached answers `unavailable`. */
+  private async q<R extends pg.QueryResultRow = any> (sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, params)
+    } catch (err) {
+      throw isUnavailable(err) ? unavailable(err) : err
+    }
+  }
+
+  /** Statements in one transaction. */
+  private async tx<T> (fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient
+    try {
+      client = await this.pool.connect()
+    } catch (err) {
+      throw unavailable(err)
+    }
+    let broken = false
+    try {
+      await client.query('BEGIN')
+      const out = await fn(client)
+      await client.query('COMMIT')
+      return out
+    } catch (err) {
+      broken = isUnavailable(err)
+      if (!broken) await client.query('ROLLBACK').catch(() => { broken = true })
+      throw broken ? unavailable(err) : err
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  // --- domains and users ---
+
+  async createDomain (d: NewDomain): Promise<void> {
+    try {
+      await this.q('INSERT INTO domains (id, name, api_key_hash, token_secret, created_at) VALUES ($1, $2, $3, $4, $5)', [d.id, d.name, d.apiKeyHash, d.tokenSecret, d.createdAt])
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'domains_pkey') {
+        throw new AppError('domain_exists', `domain "${d.id}" already exists`)
+      }
+      throw err
+    }
+  }
+
+  async getDomain (id: string): Promise<DomainRow | null> {
+    return (await this.q<DomainRow>('SELECT id, name, token_secret AS "tokenSecret", created_at AS "createdAt" FROM domains WHERE id = $1', [id])).rows[0] ?? null
+  }
+
+  async listDomains (): Promise<DomainRow[]> {
+    return (await this.q<DomainRow>('SELECT id, name, token_secret AS "tokenSecret", created_at AS "createdAt" FROM domains ORDER BY id')).rows
+  }
+
+  async domainIdByKeyHash (hash: string): Promise<string | null> {
+    return (await this.q<{ id: string }>('SELECT id FROM domains WHERE api_key_hash = $1', [hash])).rows[0]?.id ?? null
+  }
+
+  async setDomainKeyHash (id: string, hash: string): Promise<void> {
+    await this.q('UPDATE domains SET api_key_hash = $1 WHERE id = $2', [hash, id])
+  }
+
+  async ensureUser (domainId: string, userid: number, at: number): Promise<void> {
+    await this.q("INSERT INTO presence (domain_id, userid, status, changed_at) VALUES ($1, $2, 'offline', $3) ON CONFLICT DO NOTHING", [domainId, userid, at])
+  }
+
+  async getPresence (domainId: string, userid: number): Promise<PresenceRow | null> {
+    return (await this.q<PresenceRow>('SELECT userid, status, changed_at AS "changedAt" FROM presence WHERE domain_id = $1 AND userid = $2', [domainId, userid])).rows[0] ?? null
+  }
+
+  async listPresence (domainId: string, status?: PresenceStatus): Promise<PresenceRow[]> {
+    return (status === undefined
+      ? await this.q<PresenceRow>('SELECT userid, status, changed_at AS "changedAt" FROM presence WHERE domain_id = $1 ORDER BY userid', [domainId])
+      : await this.q<PresenceRow>('SELECT userid, status, changed_at AS "changedAt" FROM presence WHERE domain_id = $1 AND status = $2 ORDER BY userid', [domainId, status])).rows
+  }
+
+  async listOrphanedPresence (): Promise<Array<PresenceRow & { domainId: string }>> {
+    return (await this.q(`SELECT domain_id AS "domainId", userid, status, changed_at AS "changedAt" FROM presence p
+      WHERE status <> 'offline' AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = p.node_id AND n.alive_until >= $1)`, [this.now()])).rows
+  }
+
+  changePresence (c: PresenceChange): Promise<void> {
+    return this.writer.changePresence(c)
+  }
+
+  appendMessage (m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow> {
+    return this.writer.appendMessage(m, eventFor)
+  }
+
+  async listMessages (q: MessageQuery): Promise<MessageRow[]> {
+    const after = q.after !== undefined
+    const op = after ? '>' : '<'
+    const order = after ? 'ASC' : 'DESC'
+    const bound = after ? q.after! : (q.before ?? Number.MAX_SAFE_INTEGER)
+    if (q.userid === undefined) {
+      return (await this.q<MessageRow>(`SELECT ${MSG_COLS} FROM messages WHERE domain_id = $1 AND id ${op} $2 ORDER BY id ${order} LIMIT $3`, [q.domainId, bound, q.limit])).rows
+    }
+    // Two index ranges (sent and received), each limited on its own, then merged; a note to
+    // self appears once (UNION).
+    const [w1, w2, params] = q.peer === undefined
+      ? ['from_userid = $2', 'to_userid = $2', [q.domainId, q.userid, bound, q.limit]]
+      : ['from_userid = $2 AND to_userid = $5', 'from_userid = $5 AND to_userid = $2', [q.domainId, q.userid, bound, q.limit, q.peer]]
+    return (await this.q<MessageRow>(`SELECT * FROM (
+        (SELECT ${MSG_COLS} FROM messages WHERE domain_id = $1 AND ${w1} AND id ${op} $3 ORDER BY id ${order} LIMIT $4)
+        UNION
+        (SELECT ${MSG_COLS} FROM messages WHERE domain_id = $1 AND ${w2} AND id ${op} $3 ORDER BY id ${order} LIMIT $4)
+      ) m ORDER BY id ${order} LIMIT $4`, params as unknown[])).rows
+  }
+
+  async listEvents (domainId: string, kind: EventKind, afterId: number, limit: number): Promise<EventRow[]> {
+    return (await this.q<EventRow>(`SELECT id, domain_id AS "domainId", kind, userid, webhook_id AS "webhookId", body, created_at AS "createdAt", state
+      FROM events WHERE domain_id = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4`, [domainId, kind, afterId, limit])).rows
+  }
+
+  // --- callbacks ---
+
+  async getCallback (domainId: string, kind: EventKind, newSecret: () => string): Promise<CallbackRow> {
+    const found = (await this.q<CallbackRow>(`SELECT ${CB_COLS} FROM callbacks WHERE domain_id = $1 AND kind = $2`, [domainId, kind])).rows[0]
+    if (found !== undefined) return found
+    await this.q('INSERT INTO callbacks (domain_id, kind, signing_secret) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [domainId, kind, newSecret()])
+    return (await this.q<CallbackRow>(`SELECT ${CB_COLS} FROM callbacks WHERE domain_id = $1 AND kind = $2`, [domainId, kind])).rows[0]!
+  }
+
+  async updateCallback (domainId: string, kind: EventKind, patch: CallbackPatch, newSecret: () => string): Promise<CallbackRow> {
+    const sets: string[] = []
+    const values: unknown[] = [domainId, kind]
+    for (const [key, col] of Object.entries(PATCH_COLUMNS) as Array<[keyof CallbackPatch, string]>) {
+      if (patch[key] === undefined) continue
+      values.push(patch[key])
+      sets.push(`${col} = $${values.length}`)
+    }
+    await this.q('INSERT INTO callbacks (domain_id, kind, signing_secret) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [domainId, kind, newSecret()])
+    const row = sets.length === 0
+      ? (await this.q<CallbackRow>(`SELECT ${CB_COLS} FROM callbacks WHERE domain_id = $1 AND kind = $2`, values)).rows[0]!
+      : (await this.q<CallbackRow>(`UPDATE callbacks SET ${sets.join(', ')} WHERE domain_id = $1 AND kind = $2 RETURNING ${CB_COLS}`, values)).rows[0]!
+    if (!row.enabled) await this.holdPending(domainId, kind)
+    return row
+  }
+
+  /**
+   * A callback that is off sends nothing: its pending events are held and its idle queues
+   * closed, a batch per transaction. Each batch re-checks that the callback is still off. A
+   * queue whose head is being sent stays until that attempt ends (its holder closes it).
+   */
+  private async holdPending (domainId: string, kind: EventKind): Promise<void> {
+    const stillOff = 'NOT EXISTS (SELECT 1 FROM callbacks WHERE domain_id = $1 AND kind = $2 AND enabled)'
+    for (;;) {
+      const r = await this.q(`UPDATE events SET state = 'held' WHERE id IN (
+          SELECT id FROM events WHERE domain_id = $1 AND kind = $2 AND state = 'pending' ORDER BY id LIMIT $3)
+        AND ${stillOff}`, [domainId, kind, REPLAY_BATCH])
+      if ((r.rowCount ?? 0) < REPLAY_BATCH) break
+    }
+    await this.q(`DELETE FROM outbox_queues WHERE domain_id = $1 AND kind = $2 AND locked_by IS NULL AND ${stillOff}`, [domainId, kind])
+  }
+
+  async countPending (domainId: string, kind: EventKind): Promise<number> {
+    return Number((await this.q("SELECT count(*) AS n FROM events WHERE domain_id = $1 AND kind = $2 AND state = 'pending'", [domainId, kind])).rows[0].n)
+  }
+
+  async countPendingByKind (): Promise<Record<EventKind, number>> {
+    const out: Record<EventKind, number> = { presence: 0, messages: 0 }
+    for (const r of (await this.q("SELECT kind, count(*) AS n FROM events WHERE state = 'pending' GROUP BY kind")).rows) out[r.kind as EventKind] = Number(r.n)
+    return out
+  }
+
+  async readyDomains (nowMs: number): Promise<string[]> {
+    return (await this.q('SELECT DISTINCT domain_id FROM outbox_queues WHERE ready_at <= $1 AND (locked_until IS NULL OR locked_until < $1)', [nowMs])).rows.map((r) => r.domain_id)
+  }
+
+  async claimEvents (domainId: string, nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedEvent[]> {
+    // SKIP LOCKED: two nodes claiming at once take different queues instead of waiting for
+    // each other; a queue another claim is taking is simply not ready for this one.
+    const rows = (await this.q(`WITH picked AS (
+        SELECT q.domain_id, q.kind, q.userid, q.ready_at FROM outbox_queues q
+        JOIN events e ON e.id = q.head_id AND e.state = 'pending'
+        JOIN callbacks c ON c.domain_id = q.domain_id AND c.kind = q.kind AND c.enabled AND c.url IS NOT NULL
+          AND (c.paused_until IS NULL OR c.paused_until < $2)
+        WHERE q.domain_id = $1 AND q.ready_at <= $2 AND (q.locked_until IS NULL OR q.locked_until < $2)
+        ORDER BY q.ready_at LIMIT $5
+        FOR UPDATE OF q SKIP LOCKED),
+      leased AS (
+        UPDATE outbox_queues q SET locked_by = $3, locked_until = $4 FROM picked p
+        WHERE q.domain_id = p.domain_id AND q.kind = p.kind AND q.userid = p.userid
+        RETURNING q.domain_id, q.kind, q.userid, q.head_id, p.ready_at)
+      SELECT l.domain_id, l.kind, l.userid, e.id, e.webhook_id, e.body, e.created_at, e.attempts,
+        c.url, c.signing_secret, c.previous_secret, c.previous_secret_until
+      FROM leased l JOIN events e ON e.id = l.head_id JOIN callbacks c ON c.domain_id = l.domain_id AND c.kind = l.kind
+      ORDER BY l.ready_at`, [domainId, nowMs, nodeId, leaseUntil, limit])).rows
+    return rows.map((r) => ({
+      id: r.id,
+      domainId: r.domain_id,
+      kind: r.kind,
+      userid: r.userid,
+      webhookId: r.webhook_id,
+      body: r.body,
+      createdAt: r.created_at,
+      attempts: r.attempts,
+      url: r.url,
+      secrets: activeSecrets({ signingSecret: r.signing_secret, previousSecret: r.previous_secret, previousSecretUntil: r.previous_secret_until }, nowMs)
+    }))
+  }
+
+  /** Completions queued while a batch is being written go together in the next one. */
+  async complete (c: Completion): Promise<boolean> {
+    const held = await new Promise<boolean>((resolve, reject) => {
+      this.completions.push({ c, resolve, reject })
+      if (this.completing === null) this.completing = this.completeLoop()
+    })
+    if (held && c.outcome === 'disable') await this.holdPending(c.domainId, c.kind)
+    return held
+  }
+
+  private async completeLoop (): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve))
+    while (this.completions.length > 0) {
+      const batch = this.completions.splice(0, 500)
+      try {
+        const r = await this.q<{ held: boolean[] }>('SELECT mqchat_complete_all($1::jsonb) AS held', [JSON.stringify(batch.map((b) => b.c))])
+        batch.forEach((b, i) => b.resolve(r.rows[0]!.held[i]!))
+      } catch (err) {
+        for (const b of batch) b.reject(err)
+      }
+    }
+    this.completing = null
+  }
+
+  async recoverOutbox (nowMs: number): Promise<number> {
+    const off = (await this.q(`SELECT c.domain_id, c.kind FROM callbacks c WHERE NOT c.enabled
+      AND EXISTS (SELECT 1 FROM events e WHERE e.domain_id = c.domain_id AND e.kind = c.kind AND e.state = 'pending')`)).rows
+    for (const cb of off) await this.holdPending(cb.domain_id, cb.kind)
+    // Leases of nodes that are gone. The WHERE re-checks that the holder is still gone at
+    // the moment of the update (a paused node may have come back meanwhile).
+    const freed = await this.q(`UPDATE outbox_queues q SET locked_by = NULL, locked_until = NULL
+      WHERE q.locked_by IS NOT NULL AND q.locked_by <> $1
+        AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = q.locked_by AND n.alive_until >= $2)`, [this.nodeId, this.now()])
+    let rebuilt = 0
+    if (!this.rebuilt) {
+      // Once per process: queues are kept in the same transactions as their events, so this
+      // is only a safety net, and it reads every pending event.
+      rebuilt = (await this.q(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
+        SELECT domain_id, kind, userid, min(id), $1 FROM events WHERE state = 'pending' GROUP BY domain_id, kind, userid
+        ON CONFLICT DO NOTHING`, [nowMs])).rowCount ?? 0
+      this.rebuilt = true
+    }
+    return (freed.rowCount ?? 0) + rebuilt
+  }
+
+  async nextDueAt (): Promise<number | null> {
+    return (await this.q('SELECT min(ready_at) AS at FROM outbox_queues WHERE locked_by IS NULL')).rows[0].at
+  }
+
+  async replay (domainId: string, kind: EventKind, sinceMs: number, nowMs: number): Promise<number> {
+    const start = (await this.q('SELECT min(id) AS id FROM events WHERE domain_id = $1 AND kind = $2 AND created_at >= $3', [domainId, kind, sinceMs])).rows[0].id as number | null
+    if (start !== null) {
+      let from = start - 1
+      for (;;) {
+        // One batch: the pause of claims is renewed, the next REPLAY_BATCH events are pending again.
+        const r = (await this.q(`WITH pause AS (UPDATE callbacks SET paused_until = $6 WHERE domain_id = $1 AND kind = $2),
+            edge AS (SELECT max(id) AS last, count(*) AS n FROM (
+              SELECT id FROM events WHERE domain_id = $1 AND kind = $2 AND id > $4 AND created_at >= $3 ORDER BY id LIMIT $5) s),
+            upd AS (UPDATE events SET state = 'pending', attempts = 0
+              WHERE domain_id = $1 AND kind = $2 AND id > $4 AND id <= (SELECT last FROM edge) AND created_at >= $3 AND state <> 'pending')
+          SELECT last, n FROM edge`, [domainId, kind, sinceMs, from, REPLAY_BATCH, this.now() + REPLAY_PAUSE_MS])).rows[0]
+        if (r.last === null) break
+        from = r.last
+        if (Number(r.n) < REPLAY_BATCH) break
+      }
+    }
+    return this.tx(async (c) => {
+      // A queue in flight keeps its head: when that attempt ends it moves to the oldest pending.
+      await c.query(`UPDATE events SET requeued = true WHERE state = 'pending' AND created_at >= $3 AND id IN (
+        SELECT head_id FROM outbox_queues WHERE domain_id = $1 AND kind = $2 AND locked_by IS NOT NULL)`, [domainId, kind, sinceMs])
+      await c.query(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
+        SELECT domain_id, kind, userid, min(id), $3 FROM events WHERE domain_id = $1 AND kind = $2 AND state = 'pending' GROUP BY domain_id, kind, userid
+        ON CONFLICT (domain_id, kind, userid) DO UPDATE SET head_id = least(outbox_queues.head_id, excluded.head_id), ready_at = least(outbox_queues.ready_at, excluded.ready_at)
+          WHERE outbox_queues.locked_by IS NULL`, [domainId, kind, nowMs])
+      await c.query('UPDATE callbacks SET paused_until = NULL WHERE domain_id = $1 AND kind = $2', [domainId, kind])
+      return Number((await c.query("SELECT count(*) AS n FROM events WHERE domain_id = $1 AND kind = $2 AND created_at >= $3 AND state = 'pending'", [domainId, kind, sinceMs])).rows[0].n)
+    })
+  }
+
+  async listLogs (domainId: string, kind: EventKind, q: { limit: number, result?: 'ok' | 'failed', before?: number }): Promise<LogRow[]> {
+    const before = q.before ?? Number.MAX_SAFE_INTEGER
+    const rows = (q.result === undefined
+      ? await this.q(`SELECT ${LOG_COLS} FROM callback_logs WHERE domain_id = $1 AND kind = $2 AND id < $3 ORDER BY id DESC LIMIT $4`, [domainId, kind, before, q.limit])
+      : await this.q(`SELECT ${LOG_COLS} FROM callback_logs WHERE domain_id = $1 AND kind = $2 AND result = $5 AND id < $3 ORDER BY id DESC LIMIT $4`, [domainId, kind, before, q.limit, q.result])).rows
+    return rows.map((r) => ({ ...r, requestHeaders: JSON.parse(r.requestHeaders) }))
+  }
+
+  async pruneLogs (keep: number, olderThanMs: number): Promise<number> {
+    let removed = 0
+    // Per callback: one index seek finds its `keep`-th newest log; nothing scans the table.
+    for (const cb of (await this.q('SELECT domain_id, kind FROM callbacks')).rows) {
+      const cut = (await this.q('SELECT id FROM callback_logs WHERE domain_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1 OFFSET $3', [cb.domain_id, cb.kind, keep])).rows[0]
+      if (cut !== undefined) {
+        removed += (await this.q('DELETE FROM callback_logs WHERE domain_id = $1 AND kind = $2 AND at < $3 AND id <= $4', [cb.domain_id, cb.kind, olderThanMs, cut.id])).rowCount ?? 0
+      }
+    }
+    return removed
+  }
+
+  async pruneEvents (olderThanMs: number): Promise<number> {
+    let removed = 0
+    for (;;) {
+      const n = (await this.q(`DELETE FROM events WHERE id IN (
+        SELECT id FROM events WHERE created_at < $1 AND state <> 'pending' ORDER BY created_at LIMIT $2)`, [olderThanMs, PRUNE_BATCH])).rowCount ?? 0
+      removed += n
+      if (n < PRUNE_BATCH) return removed
+    }
+  }
+}
+
+/** PostgreSQL could not be reached at start: main.ts names MQCHAT_DATABASE_URL. */
+export class DatabaseUnreachable extends Error {
+  constructor (cause: unknown) {
+    super(`cannot connect to PostgreSQL: ${(cause as Error).message}`)
+    this.name = 'DatabaseUnreachable'
+  }
+}
