@@ -3,6 +3,7 @@ import { startApp, type App } from './app.ts'
 import { ConfigError, loadConfig, unknownSettings } from './config.ts'
 import { createLogger } from './log.ts'
 import { ListenError } from './net.ts'
+import { DatabaseUnreachable } from './store/index.ts'
 
 /** A stop that takes longer than this is cut short (in-flight work has had its chance). */
 const STOP_DEADLINE_MS = 20_000
@@ -54,6 +55,7 @@ async function main (): Promise<void> {
     app = await startApp(config, log)
   } catch (err) {
     if (err instanceof ListenError) fail(err.message)
+    if (err instanceof DatabaseUnreachable) fail(`MQCHAT_DATABASE_URL: ${err.message}`)
     const e = err as NodeJS.ErrnoException
     if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'ENOTDIR' || e.code === 'SQLITE_CANTOPEN') {
       fail(`MQCHAT_DATA_DIR: cannot write to ${config.dataDir} (${e.code})`)

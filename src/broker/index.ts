@@ -186,6 +186,13 @@ export class Broker implements Service, Notifier {
       case 'send':
         // PUBACK waits for the commit: once a client has it, the message is stored.
         this.chat.sendFromUser(me.domainId, me.userid, payload).then((ack) => {
+          if ('error' in ack && ack.error.code === 'unavailable') {
+            // SPEC §6: never a PUBACK for what was not stored. The client hears why, then the
+            // connection closes with the message unacknowledged, so the client's library
+            // sends it again once it is back (and the database with it).
+            this.ack(me, ack, () => done(new Error('database unavailable: message not stored')))
+            return
+          }
           this.ack(me, ack)
           done(null)
         }, (err) => { this.log.error({ err }, 'send failed'); done(null) })

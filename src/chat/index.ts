@@ -1,6 +1,7 @@
 // The chat service: the rules of the product, with no I/O of its own beyond the store.
 // Transports (broker/, http/) call it; it reaches them only through the Notifier.
 import type { Config } from '../config.ts'
+import { isAppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { Store } from '../store/index.ts'
@@ -102,6 +103,10 @@ export class Chat implements Service {
     try {
       return { cid, event: await this.messages.send(domainId, userid, input) }
     } catch (err) {
+      if (isAppError(err) && err.code === 'unavailable') {
+        this.log.warn({ domainId, userid }, 'message not stored: database unreachable')
+        return { cid, error: { code: 'unavailable', message: 'the message was not stored (the database cannot be reached); send it again' } }
+      }
       this.log.error({ err, domainId, userid }, 'message not saved')
       return { cid, error: { code: 'internal', message: 'the message could not be saved; send it again' } }
     }

@@ -114,7 +114,8 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     if (!deps.ready()) return reply.status(503).send({ status: 'starting or stopping' })
     try {
-      await chat.store.ping()
+      // A database that went silent (no reset, no answer) must not hang the probe.
+      await withTimeout(chat.store.ping(), HEALTH_PING_TIMEOUT_MS)
     } catch {
       return reply.status(503).send({ status: 'database unreachable' })
     }
@@ -128,4 +129,15 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
   })
 
   return app
+}
+
+/** /healthz waits this long for the database before it answers 503. */
+const HEALTH_PING_TIMEOUT_MS = 2000
+
+function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_resolve, reject) => { timer = setTimeout(() => reject(new Error('timed out')), ms) })
+  ])
 }

@@ -7,6 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { startApp, type App } from '../../src/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { createLogger } from '../../src/log.ts'
+import { freshDatabase } from './postgres.ts'
 
 export interface TestServer {
   app: App
@@ -30,6 +31,10 @@ let domainSeq = 0
 
 export async function startServer (t: TestContext, overrides: Partial<Config> = {}, env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-test-'))
+  // MQCHAT_TEST_STORE=postgres runs the same suite on a fresh PostgreSQL database per server.
+  if (process.env.MQCHAT_TEST_STORE === 'postgres' && env.MQCHAT_DATABASE_URL === undefined) {
+    env = { ...env, MQCHAT_DATABASE_URL: await freshDatabase() }
+  }
   const config = loadConfig({
     MQCHAT_HTTP_PORT: '0',
     MQCHAT_MQTT_PORT: '0',

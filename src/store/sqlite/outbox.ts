@@ -186,9 +186,11 @@ export class OutboxSql {
         this.q.markDone.run({ state: 'failed', at: null, id: c.eventId })
         // Only if the callback still points where this attempt went: a customer who has
         // meanwhile set a new URL is not switched off for the old one's failure.
-        // The rest of its pending events are held by the caller, in batches.
+        // The first batch of its pending events is held with the switch-off itself, so the
+        // state a reader sees is whole; the caller holds any more in batches.
         if (this.q.disable.run(c.disabledReason!, c.at, c.at, c.domainId, c.kind, c.log.url).changes === 1) {
           this.q.closeQueue.run(...mine)
+          this.holdPendingBatch(c.domainId, c.kind, REPLAY_BATCH)
         } else {
           this.q.calledFailed.run({ at: c.at, domainId: c.domainId, kind: c.kind })
           this.advance(c)

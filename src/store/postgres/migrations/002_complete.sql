@@ -49,6 +49,10 @@ BEGIN
       WHERE domain_id = d AND kind = k AND url = l->>'url';
     IF FOUND THEN
       DELETE FROM outbox_queues WHERE domain_id = d AND kind = k AND userid = u AND locked_by = node;
+      -- The first 5,000 of its pending events are held with the switch-off itself (the
+      -- store holds any more in batches afterwards), so the state a reader sees is whole.
+      UPDATE events SET state = 'held' WHERE id IN (
+        SELECT id FROM events WHERE domain_id = d AND kind = k AND state = 'pending' ORDER BY id LIMIT 5000);
       RETURN true;
     END IF;
   END IF;
