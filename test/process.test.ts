@@ -28,12 +28,12 @@ test('a port in use ends start-up with one line naming the setting, and a non-ze
 })
 
 test('bad settings end start-up with one line each, naming them', async (t) => {
-  const p = run(t, { MQCHAT_DATA_DIR: tempDir(t), MQCHAT_HTTP_PORT: 'eighty', MQCHAT_USER_RATE: 'fast', MQCHAT_DATABASE_URL: 'postgres://127.0.0.1/x' })
+  const p = run(t, { MQCHAT_DATA_DIR: tempDir(t), MQCHAT_HTTP_PORT: 'eighty', MQCHAT_USER_RATE: 'fast', MQCHAT_DATABASE_URL: 'mysql://127.0.0.1/x' })
   assert.equal(await p.exited, 1)
   const lines = p.stderr().trim().split('\n')
   assert.equal(lines.length, 3)
   assert.match(lines[0]!, /^mqchat: MQCHAT_HTTP_PORT must be a port number/)
-  assert.match(lines[1]!, /^mqchat: MQCHAT_DATABASE_URL: PostgreSQL support is not in this version yet/)
+  assert.match(lines[1]!, /^mqchat: MQCHAT_DATABASE_URL must be a postgres:\/\/ URL/)
   assert.match(lines[2]!, /^mqchat: MQCHAT_USER_RATE must look like 20\/1s,burst=60/)
 })
 

@@ -28,12 +28,17 @@ export interface TestServer {
 }
 
 let domainSeq = 0
+const databaseOfDir = new Map<string, string>()
 
 export async function startServer (t: TestContext, overrides: Partial<Config> = {}, env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-test-'))
-  // MQCHAT_TEST_STORE=postgres runs the same suite on a fresh PostgreSQL database per server.
+  // MQCHAT_TEST_STORE=postgres runs the same suite on a fresh PostgreSQL database per server
+  // (per data dir: a test that restarts a server on its data dir finds its database again).
   if (process.env.MQCHAT_TEST_STORE === 'postgres' && env.MQCHAT_DATABASE_URL === undefined) {
-    env = { ...env, MQCHAT_DATABASE_URL: await freshDatabase() }
+    const dir = env.MQCHAT_DATA_DIR ?? dataDir
+    let url = databaseOfDir.get(dir)
+    if (url === undefined) databaseOfDir.set(dir, url = await freshDatabase())
+    env = { ...env, MQCHAT_DATABASE_URL: url }
   }
   const config = loadConfig({
     MQCHAT_HTTP_PORT: '0',
