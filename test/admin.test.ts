@@ -431,12 +431,15 @@ browserTest('a keyboard user opens a log row\'s details and keeps the focus on i
   const focused = await page.evaluate('document.activeElement === document.body ? "<body>" : document.activeElement.textContent')
   assert.equal(focused, 'Hide',
     'after Enter on "Details" the focus stays on that row\'s button (admin/app.js toggle() rebuilds every row, so focus falls to <body>)')
-  // The panel's own refresh redraws the logs: the focus stays where it was.
-  await cb.getByRole('table').locator('tbody').evaluate((tb, ms) => new Promise((resolve) => {
-    const o = new (globalThis as any).MutationObserver(() => { o.disconnect(); setTimeout(resolve, 0) })
+  // The panel's own refresh redraws the logs: the focus stays where it was. Wait for that
+  // redraw itself (the rows of the tbody replaced), and fail if none came: without it the
+  // check below would prove nothing.
+  const redrawn = await cb.getByRole('table').locator('tbody').evaluate((tb, ms) => new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { o.disconnect(); resolve(false) }, ms)
+    const o = new (globalThis as any).MutationObserver(() => { o.disconnect(); clearTimeout(timer); setTimeout(() => resolve(true), 0) })
     o.observe(tb, { childList: true })
-    setTimeout(resolve, ms)
   }), ONE_REFRESH_MS)
+  assert.equal(redrawn, true, `the panel's own refresh redrew the log rows within ${ONE_REFRESH_MS} ms`)
   assert.equal(await page.evaluate('document.activeElement === document.body ? "<body>" : document.activeElement.textContent'), 'Hide',
     'the focus survives the 5 s refresh (admin/app.js loadLogs() rebuilds every row)')
   assertNoScriptErrors(errors)
