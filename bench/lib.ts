@@ -1,19 +1,18 @@
 // What the benches share: child processes that are always killed, the mqchat child and its
-// API, raw MQTT connections for idle-memory counts, and number formatting.
-import { spawn, type ChildProcess } from 'node:child_process'
+// API, raw MQTT connections for idle-memory counts, and number formatting. The pieces the
+// tests use too (a Node child, the REST client, a hand-built CONNECT) come from the one
+// test kit in test/helpers/.
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import mqttPacket from 'mqtt-packet'
+import { ROOT, spawnNode as spawnChild, STOP_GRACE_MS, type NodeChild } from '../test/helpers/child.ts'
+import { connectAccepted } from '../test/helpers/mqtt.ts'
+import { expectStatus, restClient } from '../test/helpers/rest.ts'
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export { ROOT }
 export const HOST = '127.0.0.1'
 
-/** A child that does not exit within this after SIGTERM is killed. */
-const STOP_GRACE_MS = 5000
 /** Longest a child may take to say it is listening. */
 const READY_TIMEOUT_MS = 20_000
 
@@ -21,7 +20,7 @@ const READY_TIMEOUT_MS = 20_000
 
 export interface Child {
   name: string
-  proc: ChildProcess
+  proc: NodeChild['proc']
   pid: number
   /** the last lines it wrote, for an error message */
   tail: string[]
@@ -52,7 +51,7 @@ process.on('exit', killAllNow)
 
 /**
  * Starts `node --import tsx <script>` and resolves once a stdout line passes `ready`
- * (its parsed JSON is returned). stdout is read to its end, so the child never blocks on it.
+ * (its parsed JSON is returned). Its output is read to its end, so the child never blocks.
  */
 export async function spawnNode (name: string, script: string, opts: {
   env?: Record<string, string>
@@ -61,81 +60,52 @@ export async function spawnNode (name: string, script: string, opts: {
   /** runs once the child has exited (also when this process exits first) */
   cleanup?: () => void
 }): Promise<{ child: Child, readyLine: any }> {
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', script], {
-    cwd: ROOT,
-    env: { ...inheritedEnv(), ...opts.env },
-    // stdin is a pipe the child may watch: it closes when this process dies.
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
+  // stdin is a pipe the child may watch: it closes when this process dies.
+  const c = spawnChild(script, { env: { ...inheritedEnv(), ...opts.env }, nodeFlags: opts.nodeFlags ?? [], stdin: 'pipe', keep: false })
   const tail: string[] = []
   const problems: string[] = []
-  const keep = (line: string): void => {
+  c.onLine((line, stream) => {
     tail.push(line)
     if (tail.length > 20) tail.shift()
-  }
-  let exited = proc.exitCode !== null
-  let ready = false
-  const exit = new Promise<void>((resolve) => {
-    proc.once('exit', () => { exited = true; resolve() })
-    proc.once('error', (err) => { exited = true; keep(`spawn failed: ${err.message}`); resolve() })
+    if (stream !== 'stdout') return
+    let parsed: any = null
+    try { parsed = JSON.parse(line) } catch {}
+    if (parsed !== null && typeof parsed.level === 'number' && parsed.level >= 40) problems.push(line)
   })
+  let ready = false
   const child: Child = {
     name,
-    proc,
-    pid: proc.pid ?? -1,
+    proc: c.proc,
+    pid: c.pid,
     tail,
     problems,
     async stop () {
       if (!children.delete(child)) return
-      if (exited && ready) {
-        console.log(`    (${name} had exited by itself: exit code ${proc.exitCode}, signal ${proc.signalCode}; its last lines:\n      ${tail.join('\n      ')})`)
-      } else if (!exited) {
+      if (c.hasExited() && ready) {
+        console.log(`    (${name} had exited by itself: exit code ${c.proc.exitCode}, signal ${c.proc.signalCode}; its last lines:\n      ${tail.join('\n      ')})`)
+      } else if (!c.hasExited()) {
         const t0 = Date.now()
-        proc.kill('SIGTERM')
-        const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS)
-        await exit
-        clearTimeout(timer)
+        await c.stop(STOP_GRACE_MS)
         // A clean stop is part of what the bench sees: say when it was not.
-        if (proc.exitCode !== 0) {
-          console.log(`    (${name} did not stop cleanly on SIGTERM: exit code ${proc.exitCode}, signal ${proc.signalCode}, after ${Date.now() - t0} ms)`)
+        if (c.proc.exitCode !== 0) {
+          console.log(`    (${name} did not stop cleanly on SIGTERM: exit code ${c.proc.exitCode}, signal ${c.proc.signalCode}, after ${Date.now() - t0} ms)`)
         }
       }
-      proc.stdin?.destroy()
+      c.proc.stdin?.destroy()
       cleanups.get(child)?.()
       cleanups.delete(child)
     }
   }
   children.add(child)
   if (opts.cleanup !== undefined) cleanups.set(child, opts.cleanup)
-  createInterface({ input: proc.stderr! }).on('line', keep)
-
-  const readyLine = await new Promise<any>((resolve, reject) => {
-    const timer = setTimeout(() => fail(`did not get ready within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS)
-    let done = false
-    function fail (why: string): void {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      reject(new Error(`${name}: ${why}; its last lines:\n  ${tail.join('\n  ')}`))
-    }
-    void exit.then(() => fail(`exited with code ${proc.exitCode}`))
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      keep(line)
-      let parsed: any = null
-      try { parsed = JSON.parse(line) } catch {}
-      if (parsed !== null && typeof parsed.level === 'number' && parsed.level >= 40) problems.push(line)
-      if (!done && parsed !== null && opts.ready(parsed)) {
-        done = true
-        ready = true
-        clearTimeout(timer)
-        resolve(parsed)
-      }
-    })
-  }).catch(async (err) => {
+  try {
+    const readyLine = await c.line(opts.ready, 'its ready line', READY_TIMEOUT_MS)
+    ready = true
+    return { child, readyLine }
+  } catch (err) {
     await child.stop()
-    throw err
-  })
-  return { child, readyLine }
+    throw new Error(`${name}: ${(err as Error).message}; its last lines:\n  ${tail.join('\n  ')}`)
+  }
 }
 
 /** This process's environment without MQCHAT_* settings: the shell's must not change the bench. */
@@ -231,16 +201,18 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
   const { child, readyLine } = started
   const stop = (): Promise<void> => child.stop()
   try {
-    const base = `http://${HOST}:${readyLine.httpPort}/api/v1`
-    const created = await api(base, 'POST', '/domains', ADMIN_KEY, { id: MQCHAT_DOMAIN, name: 'Bench' }, 201)
+    const rest = restClient(`http://${HOST}:${readyLine.httpPort}/api/v1`, ADMIN_KEY, { timeoutMs: 10_000 })
+    const call = (method: string, p: string, body: unknown, expect: number, key: string): Promise<any> =>
+      expectStatus(`${method} ${p}`, rest(method, p, body, key), expect)
+    const created = await call('POST', '/domains', { id: MQCHAT_DOMAIN, name: 'Bench' }, 201, ADMIN_KEY)
     const apiKey: string = created.apiKey
     return {
       child,
       mqttPort: readyLine.mqttPort,
       httpPort: readyLine.httpPort,
       apiKey,
-      token: async (userid) => (await api(base, 'POST', `/domains/${MQCHAT_DOMAIN}/users/${userid}/token`, apiKey, { ttlSeconds: 3600 }, 200)).token,
-      api: (method, p, body, expect, key = apiKey) => api(base, method, p, key, body, expect),
+      token: async (userid) => (await call('POST', `/domains/${MQCHAT_DOMAIN}/users/${userid}/token`, { ttlSeconds: 3600 }, 200, apiKey)).token,
+      api: (method, p, body, expect, key = apiKey) => call(method, p, body, expect, key),
       adminKey: ADMIN_KEY,
       stop
     }
@@ -248,18 +220,6 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
     await stop()
     throw err
   }
-}
-
-async function api (base: string, method: string, p: string, key: string, body: unknown, expect: number): Promise<any> {
-  const res = await fetch(base + p, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000)
-  })
-  const text = await res.text()
-  if (res.status !== expect) throw new Error(`${method} ${p}: ${res.status} ${text}`)
-  return JSON.parse(text)
 }
 
 /** Mosquitto's usual port: the bench uses a broker already running there, if any. */
@@ -278,55 +238,12 @@ export function answers (port: number, timeoutMs = 1000): Promise<boolean> {
 
 // --- raw idle connections --------------------------------------------------------------
 
-const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00])
-const CONNECT_TIMEOUT_MS = 10_000
-
 /**
  * One MQTT 3.1.1 connection with a hand-built CONNECT (clean session, keep-alive 0): cheaper
  * for this process than an mqtt.js client. Resolves with the socket once the CONNACK accepts.
  */
-export function rawConnect (port: number, clientId: string, username?: string, password?: string): Promise<net.Socket> {
-  const packet = mqttPacket.generate({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clean: true,
-    clientId,
-    keepalive: 0,
-    ...(username === undefined ? {} : { username }),
-    ...(password === undefined ? {} : { password: Buffer.from(password) })
-  })
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: HOST, port })
-    let got = Buffer.alloc(0)
-    const timer = setTimeout(() => fail(new Error(`no CONNACK within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS)
-    function fail (err: Error): void {
-      clearTimeout(timer)
-      s.destroy()
-      reject(err)
-    }
-    s.once('error', fail)
-    s.once('close', () => fail(new Error('closed before CONNACK')))
-    s.once('connect', () => s.write(packet))
-    const onData = (chunk: Buffer): void => {
-      got = Buffer.concat([got, chunk])
-      if (got.length < 4) return
-      clearTimeout(timer)
-      s.removeListener('data', onData)
-      s.removeAllListeners('close')
-      s.removeListener('error', fail)
-      // From here on, errors of an idle socket (reset at shutdown) are expected.
-      s.on('error', () => {})
-      if (!got.subarray(0, 4).equals(CONNACK_OK)) {
-        s.destroy()
-        reject(new Error(`CONNACK refused: ${got.subarray(0, 4).toString('hex')}`))
-        return
-      }
-      resolve(s)
-    }
-    s.on('data', onData)
-  })
-}
+export const rawConnect = (port: number, clientId: string, username?: string, password?: string): Promise<net.Socket> =>
+  connectAccepted(port, { clientId, username, password }, 10_000, HOST)
 
 /** Runs `fn` over `items` with at most `limit` at once; results in order. */
 export async function pool<T, R> (items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {

@@ -9,14 +9,13 @@ export const STATUS_BY_CODE = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
-  method_not_allowed: 405,
   domain_exists: 409,
   callback_disabled: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
-  not_implemented: 501,
+  // SPEC §6: the database cannot be reached; nothing was stored
   unavailable: 503
 } as const
 
@@ -28,10 +27,6 @@ export class AppError extends Error {
     super(message)
     this.name = 'AppError'
     this.code = code
-  }
-
-  get status (): number {
-    return STATUS_BY_CODE[this.code]
   }
 
   toJSON (): { code: ErrorCode, message: string } {

@@ -157,7 +157,7 @@ browserTest('each section on a domain\'s page is named by its own heading', asyn
   }))
   const headings = await page.getByRole('region').evaluateAll((els) => els.map((el) => el.querySelector('h2').textContent))
   assert.deepEqual(names, headings,
-    'each region\'s name is its own heading (admin/app.js: "Recent messages" uses id messages-h, the same id as the Messages callback heading)')
+    'each region\'s name is its own heading (admin/domains.js: "Recent messages" uses id messages-h, the same id as the Messages callback heading)')
   for (const title of ['Presence callback', 'Messages callback', 'Online now', 'Recent messages'] as const) {
     assert.equal(await section(page, title).count(), 1, `one region named "${title}"`)
   }
@@ -276,7 +276,7 @@ browserTest('Enabled ticked before typing the URL is still ticked when Save is c
   // (refresh() sets the box from the server's state, then asks for the logs.)
   await page.waitForRequest((r) => r.url().includes('/callbacks/presence/logs'), { timeout: ONE_REFRESH_MS })
   assert.equal(await cb.getByLabel('Enabled').isChecked(), true,
-    'the box the person ticked is still ticked after the refresh (admin/app.js refresh() overwrites it whenever focus is elsewhere)')
+    'the box the person ticked is still ticked after the refresh (admin/callback-form.js refresh() overwrites it whenever focus is elsewhere)')
   await cb.getByRole('button', { name: 'Save' }).click()
   await cb.getByText(/^On\b/).waitFor({ timeout: 2000 })
   assertNoScriptErrors(errors)
@@ -430,15 +430,18 @@ browserTest('a keyboard user opens a log row\'s details and keeps the focus on i
   await cb.getByRole('heading', { name: 'Request headers' }).waitFor()
   const focused = await page.evaluate('document.activeElement === document.body ? "<body>" : document.activeElement.textContent')
   assert.equal(focused, 'Hide',
-    'after Enter on "Details" the focus stays on that row\'s button (admin/app.js toggle() rebuilds every row, so focus falls to <body>)')
-  // The panel's own refresh redraws the logs: the focus stays where it was.
-  await cb.getByRole('table').locator('tbody').evaluate((tb, ms) => new Promise((resolve) => {
-    const o = new (globalThis as any).MutationObserver(() => { o.disconnect(); setTimeout(resolve, 0) })
+    'after Enter on "Details" the focus stays on that row\'s button (admin/logs.js toggle() rebuilds every row, so focus falls to <body>)')
+  // The panel's own refresh redraws the logs: the focus stays where it was. Wait for that
+  // redraw itself (the rows of the tbody replaced), and fail if none came: without it the
+  // check below would prove nothing.
+  const redrawn = await cb.getByRole('table').locator('tbody').evaluate((tb, ms) => new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { o.disconnect(); resolve(false) }, ms)
+    const o = new (globalThis as any).MutationObserver(() => { o.disconnect(); clearTimeout(timer); setTimeout(() => resolve(true), 0) })
     o.observe(tb, { childList: true })
-    setTimeout(resolve, ms)
   }), ONE_REFRESH_MS)
+  assert.equal(redrawn, true, `the panel's own refresh redrew the log rows within ${ONE_REFRESH_MS} ms`)
   assert.equal(await page.evaluate('document.activeElement === document.body ? "<body>" : document.activeElement.textContent'), 'Hide',
-    'the focus survives the 5 s refresh (admin/app.js loadLogs() rebuilds every row)')
+    'the focus survives the 5 s refresh (admin/logs.js load() rebuilds every row)')
   assertNoScriptErrors(errors)
 })
 

@@ -4,7 +4,8 @@
 // once, and each sender's events still reach the receiver in order.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { run, tempDir } from './helpers/process.ts'
+import { processApi, run, tempDir } from './helpers/process.ts'
+import type { RestAnswer } from './helpers/rest.ts'
 import { answer, receiver, type Received } from './helpers/receiver.ts'
 import { waitFor } from './helpers/wait.ts'
 
@@ -16,14 +17,8 @@ const SLOW_MS = 100
 /** SIGKILL once this many requests have arrived (the rest are pending or in flight). */
 const KILL_AFTER = 120
 
-async function api (port: number, method: string, p: string, body?: unknown, key = KEY): Promise<{ status: number, body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  return { status: res.status, body: await res.json() }
-}
+const api = (port: number, method: string, p: string, body?: unknown, key = KEY): Promise<RestAnswer> =>
+  processApi(port, KEY)(method, p, body, key)
 
 test('after SIGKILL with hundreds of callbacks pending, a restart delivers every accepted event, in order per sender', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { test } from 'node:test'
-import mqttPacket from 'mqtt-packet'
+import { connectPacket } from './helpers/mqtt.ts'
 import { Inbox, startServer, type TestServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
 
@@ -60,7 +60,7 @@ test('keep-alive expiry takes a silent client offline', async (t) => {
   const sock = net.connect(s.app.mqttPort, '127.0.0.1')
   t.after(() => sock.destroy())
   sock.resume() // read (and ignore) what the server sends, so its close is seen
-  sock.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'silent', keepalive: 1, username: `${d.id}/7`, password: Buffer.from(password) }))
+  sock.write(connectPacket({ clientId: 'silent', keepaliveSeconds: 1, username: `${d.id}/7`, password }))
   await waitFor(() => obs.of(7).includes('online'), 'online')
   const closedAt = new Promise<number>((resolve) => sock.on('close', () => resolve(Date.now())))
   await waitFor(() => obs.of(7).includes('offline'), 'offline after 1.5 × keep-alive', 6000)

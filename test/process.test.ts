@@ -4,18 +4,12 @@ import net from 'node:net'
 import path from 'node:path'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
-import { run, tempDir } from './helpers/process.ts'
+import { processApi, run, tempDir } from './helpers/process.ts'
 
 const KEY = 'process-test-operator-key-42'
 
-async function api (port: number, method: string, p: string, body?: unknown, key = KEY): Promise<any> {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  return res.json()
-}
+const api = async (port: number, method: string, p: string, body?: unknown, key = KEY): Promise<any> =>
+  (await processApi(port, KEY)(method, p, body, key)).body
 
 test('a port in use ends start-up with one line naming the setting, and a non-zero exit', async (t) => {
   const blocker = net.createServer()

@@ -84,10 +84,6 @@ export class Dispatcher implements Service {
     this.schedule()
   }
 
-  get inFlight (): number {
-    return this.total
-  }
-
   private schedule (): void {
     if (this.scheduled || !this.running) return
     this.scheduled = true

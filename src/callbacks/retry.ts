@@ -17,11 +17,18 @@ export function retryDelay (attempt: number, delaysMs: readonly number[], retryA
   return Math.min(Math.max(jittered, retryAfterMs), Math.max(...delaysMs))
 }
 
+/**
+ * RFC 9110 §5.6.7: every HTTP-date form (IMF-fixdate, RFC 850, asctime) starts with the day's
+ * name. Date.parse alone would read "-1" or "1.5" as dates in 2001.
+ */
+const HTTP_DATE_START = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /
+
 /** `Retry-After` as seconds or as an HTTP date; null when absent or unreadable. */
 export function parseRetryAfter (value: string | undefined, nowMs: number): number | null {
   if (value === undefined || value.trim() === '') return null
   const v = value.trim()
   if (/^\d+$/.test(v)) return Math.min(Number(v), 10 ** 9) * 1000
+  if (!HTTP_DATE_START.test(v)) return null
   const date = Date.parse(v)
   return Number.isNaN(date) ? null : Math.max(0, date - nowMs)
 }

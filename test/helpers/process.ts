@@ -1,12 +1,12 @@
 // mqchat as a real process (`node --import tsx src/main.ts`), for what only a process shows:
 // start-up errors, exit codes, signals, crashes.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
-
-const ROOT = path.resolve(import.meta.dirname, '../..')
+import { spawnNode } from './child.ts'
+import { restClient, type Rest } from './rest.ts'
 
 export interface Proc {
   child: ChildProcess
@@ -25,29 +25,16 @@ export function tempDir (t: TestContext): string {
 }
 
 export function run (t: TestContext, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, MQCHAT_HOST: '127.0.0.1', MQCHAT_HTTP_PORT: '0', MQCHAT_MQTT_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+  const c = spawnNode('src/main.ts', {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, MQCHAT_HOST: '127.0.0.1', MQCHAT_HTTP_PORT: '0', MQCHAT_MQTT_PORT: '0', ...env }
   })
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (b) => { out += b })
-  child.stderr!.on('data', (b) => { err += b })
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)))
-  const ready = new Promise<{ mqttPort: number, httpPort: number }>((resolve, reject) => {
-    const look = (): void => {
-      for (const line of out.split('\n')) {
-        if (line.includes('"mqchat ready"')) {
-          const j = JSON.parse(line)
-          return resolve({ mqttPort: j.mqttPort, httpPort: j.httpPort })
-        }
-      }
-    }
-    child.stdout!.on('data', look)
-    void exited.then((code) => reject(new Error(`mqchat exited (${code}) before it was ready: ${err}`)))
-  })
+  const ready = c.line((l) => l.msg === 'mqchat ready', 'the "mqchat ready" line')
+    .then((l) => ({ mqttPort: l.mqttPort as number, httpPort: l.httpPort as number }))
+    .catch((err: Error) => { throw new Error(`mqchat ${err.message}: ${c.stderr()}`) })
   ready.catch(() => {})
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  return { child, stdout: () => out, stderr: () => err, exited, ready }
+  t.after(() => { if (!c.hasExited()) c.proc.kill('SIGKILL') })
+  return { child: c.proc, stdout: c.stdout, stderr: c.stderr, exited: c.exited, ready }
 }
+
+/** The REST API of a process started with `run`, on 127.0.0.1 at `httpPort`. */
+export const processApi = (httpPort: number, operatorKey: string): Rest => restClient(`http://127.0.0.1:${httpPort}`, operatorKey)

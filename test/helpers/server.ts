@@ -8,6 +8,7 @@ import { startApp, type App } from '../../src/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { createLogger } from '../../src/log.ts'
 import { freshDatabase } from './postgres.ts'
+import { restClient, type Rest } from './rest.ts'
 
 export interface TestServer {
   app: App
@@ -17,7 +18,7 @@ export interface TestServer {
   wsUrl: string
   operatorKey: string
   /** Calls the REST API; `key` defaults to the operator key. */
-  api: (method: string, path: string, body?: unknown, key?: string) => Promise<{ status: number, body: any }>
+  api: Rest
   /** Creates a domain and returns its keys. */
   domain: (id?: string) => Promise<{ id: string, apiKey: string, tokenSecret: string }>
   /** Mints a token for a user through the API. */
@@ -64,15 +65,7 @@ export async function startServer (t: TestContext, overrides: Partial<Config> = 
   })
 
   const httpUrl = `http://127.0.0.1:${app.httpPort}`
-  const api: TestServer['api'] = async (method, p, body, key = app.operatorKey) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${key}` }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    const res = await fetch(httpUrl + p, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
-    const text = await res.text()
-    let parsed: unknown = text
-    try { parsed = JSON.parse(text) } catch {}
-    return { status: res.status, body: parsed }
-  }
+  const api: TestServer['api'] = restClient(httpUrl, app.operatorKey)
   const server: TestServer = {
     app,
     dataDir,

@@ -1,0 +1,133 @@
+// The operator's list of domains, and a domain's page: its two callbacks, who is online, the
+// recent messages. The domain page refreshes itself every REFRESH_MS.
+import { api } from './api.js'
+import { callbackSection } from './callback-form.js'
+import { busy, clear, copy, h, when } from './dom.js'
+
+const REFRESH_MS = 5000
+const KINDS = [['presence', 'Presence callback'], ['messages', 'Messages callback']]
+const MESSAGE_TYPES = ['text', 'sticker', 'picture from disk', 'record', 'picture from cam', 'audio/video notification']
+
+const app = document.getElementById('app')
+let refreshTimer = null
+/** what the page shows now, for the timed refresh; null on the sign-in form */
+let view = null
+
+/** Is a signed-in page showing? */
+export const showing = () => view !== null
+
+/** Leaves the page: its timed refresh stops. */
+export function leave () {
+  stopRefresh()
+  view = null
+}
+
+function stopRefresh () {
+  if (refreshTimer !== null) clearInterval(refreshTimer)
+  refreshTimer = null
+}
+
+// --- the operator: domains ---
+
+/** `shell.header(me, extra)` draws the top bar; `created`: a domain just made, keys shown once. */
+export async function operatorPage (shell, me, created) {
+  stopRefresh()
+  history.replaceState(null, '', '#')
+  shell.header(me)
+  const { domains } = await api('GET', '/domains')
+  view = { kind: 'operator' }
+  const idInput = h('input', { id: 'new-id', type: 'text', required: true, pattern: '[a-z0-9][a-z0-9.\\-]{0,62}', placeholder: 'acme' })
+  const nameInput = h('input', { id: 'new-name', type: 'text', required: true, placeholder: 'Acme Ltd' })
+  const error = h('p', { class: 'error', role: 'alert' })
+  const form = h('form', {
+    onsubmit: async (e) => {
+      e.preventDefault()
+      await busy(form.querySelector('button'), async () => {
+        const d = await api('POST', '/domains', { id: idInput.value.trim(), name: nameInput.value.trim() })
+        await operatorPage(shell, me, d)
+      }, error)
+    }
+  },
+  h('div', { class: 'row' },
+    h('div', { class: 'field' }, h('label', { for: 'new-id' }, 'Domain ID'), idInput),
+    h('div', { class: 'field' }, h('label', { for: 'new-name' }, 'Name'), nameInput)),
+  error,
+  h('button', { type: 'submit' }, 'Create domain'))
+
+  const keys = created
+    ? h('div', { class: 'keys', role: 'alert' },
+      h('p', {}, h('strong', {}, `Domain ${created.id} created. `), 'Copy its keys now: they are not shown again.'),
+      secretLine('API key', created.apiKey),
+      secretLine('Token secret', created.tokenSecret))
+    : null
+
+  const rows = domains.map((d) => h('tr', {},
+    h('td', {}, h('code', {}, d.id)),
+    h('td', {}, d.name),
+    h('td', {}, when(d.createdAt)),
+    h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `Open ${d.id}`, onclick: () => domainPage(shell, me, d.id) }, 'Open'))))
+
+  clear(app,
+    h('section', { 'aria-labelledby': 'domains-h' },
+      h('h1', { id: 'domains-h' }, 'Domains'),
+      keys,
+      domains.length === 0
+        ? h('p', { class: 'muted' }, 'No domain yet: create the first one below.')
+        : h('div', { class: 'table-wrap' }, h('table', {},
+          h('thead', {}, h('tr', {}, h('th', {}, 'ID'), h('th', {}, 'Name'), h('th', {}, 'Created'), h('th', {}, ''))),
+          h('tbody', {}, rows))),
+      h('h2', {}, 'Create a domain'),
+      form))
+}
+
+function secretLine (label, value) {
+  const button = h('button', { type: 'button', class: 'secondary', onclick: () => copy(value, button) }, 'Copy')
+  return h('p', { class: 'row' }, h('span', {}, `${label}: `), h('code', {}, value), button)
+}
+
+// --- a domain: callbacks, online users, recent messages ---
+
+export async function domainPage (shell, me, domainId) {
+  stopRefresh()
+  if (me.kind === 'operator') history.replaceState(null, '', `#domain=${encodeURIComponent(domainId)}`)
+  const domain = me.kind === 'operator' ? await api('GET', `/domains/${encodeURIComponent(domainId)}`) : me.domain
+  shell.header(me, me.kind === 'operator' ? [h('button', { type: 'button', class: 'secondary', onclick: () => operatorPage(shell, me) }, 'All domains')] : [])
+  const base = `/domains/${encodeURIComponent(domain.id)}`
+  const sections = KINDS.map(([kind, title]) => callbackSection(base, kind, title))
+  const online = h('ul', { class: 'online' })
+  const messages = h('tbody')
+  view = { kind: 'domain', base, sections, online, messages }
+  clear(app,
+    h('h1', {}, `${domain.name} `, h('span', { class: 'muted' }, `(${domain.id})`)),
+    h('div', { class: 'callbacks' }, sections.map((s) => s.el)),
+    h('section', { 'aria-labelledby': 'online-h' }, h('h2', { id: 'online-h' }, 'Online now'), online),
+    h('section', { 'aria-labelledby': 'recent-h' }, h('h2', { id: 'recent-h' }, 'Recent messages'),
+      h('div', { class: 'table-wrap' }, h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, 'From'), h('th', {}, 'To'), h('th', {}, 'Type'), h('th', {}, 'Text'), h('th', {}, 'Time'))),
+        messages))))
+  await Promise.all(sections.map((s) => s.load()))
+  await refreshDomain()
+  refreshTimer = setInterval(() => { refreshDomain().catch(() => {}) }, REFRESH_MS)
+}
+
+async function refreshDomain () {
+  if (view?.kind !== 'domain') return
+  const { base, sections, online, messages } = view
+  const [users, recent] = await Promise.all([
+    Promise.all(['online', 'away', 'busy'].map((s) => api('GET', `${base}/presence?status=${s}`).then((r) => r.users))),
+    api('GET', `${base}/messages?limit=20`)
+  ])
+  const present = users.flat().sort((a, b) => a.userid - b.userid)
+  clear(online, present.length === 0
+    ? h('li', { class: 'muted' }, 'Nobody is online.')
+    : present.map((u) => h('li', { title: `since ${when(u.timestamp)}` }, `${u.userid}`, u.status === 'online' ? '' : ` (${u.status})`)))
+  clear(messages, recent.messages.length === 0
+    ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No messages yet.'))
+    : recent.messages.map((m) => h('tr', {},
+      h('td', {}, String(m.from_userid)),
+      h('td', {}, String(m.to_userid)),
+      h('td', {}, MESSAGE_TYPES[m.message.type] ?? String(m.message.type)),
+      h('td', {}, m.message.message),
+      h('td', {}, when(m.message.timestamp)))))
+  await Promise.all(sections.map((s) => s.refresh()))
+}
