@@ -9,7 +9,8 @@ import { Domains } from './domains.ts'
 import type { MessageEvent } from './events.ts'
 import { Messages } from './messages.ts'
 import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
-import { Presence } from './presence.ts'
+import { Presence, type PresenceTracker } from './presence.ts'
+import { SharedPresence } from './shared-presence.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { KeyedSerial } from './serial.ts'
 import {
@@ -45,7 +46,7 @@ export type UserRequest = 'send' | 'status' | 'history' | 'subscribe'
 export class Chat implements Service {
   readonly name = 'chat'
   readonly domains: Domains
-  readonly presence: Presence
+  readonly presence: PresenceTracker
   readonly messages: Messages
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
@@ -60,7 +61,10 @@ export class Chat implements Service {
     }
     this.domains = new Domains(store, operatorKey)
     const userWrites = new KeyedSerial()
-    this.presence = new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
+    // A store that several nodes can share keeps one presence for all of them.
+    this.presence = store.sharedPresence === undefined
+      ? new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
+      : new SharedPresence(store, store.sharedPresence, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
     this.messages = new Messages(store, notifier, userWrites)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
   }
