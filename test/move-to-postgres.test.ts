@@ -2,6 +2,7 @@
 // it, on a data dir a real server wrote, and a server on PostgreSQL that carries on from it.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import Database from 'better-sqlite3'
 import path from 'node:path'
 import { test } from 'node:test'
 import { callbackApi, FAST_ENV } from './helpers/callbacks.ts'
@@ -41,6 +42,7 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   const d = await old.domain()
   const cb = callbackApi(old, d)
   assert.equal((await cb.put({ url: rx.url, enabled: true })).status, 200)
+  await old.token(d, 1) // user 1 exists (has a presence row)
   const one = await cb.send(1, 'one', 2)
   const two = await cb.send(2, 'two', 1)
   await waitFor(async () => (await cb.events()).items.every((e) => e.delivered), 'the first two delivered')
@@ -59,6 +61,10 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   assert.ok((await cb.get()).pending >= 3, 'three events pending at the stop')
   const webhookIdOf = (text: string): string => feed.find((e) => e.body.message.message === text)!.webhookId
   await old.stop()
+  // A stop takes every user offline; a crash leaves them as they were. As a crash would:
+  const crashed = new Database(path.join(old.dataDir, 'mqchat.sqlite'))
+  assert.equal(crashed.prepare("UPDATE presence SET status = 'online', node_id = 'the-old-server' WHERE domain_id = ? AND userid = 1").run(d.id).changes, 1)
+  crashed.close()
   const mark = rx.requests.length
   rx.respond = answer(200, 'ok')
 
@@ -70,6 +76,7 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   const counts = copied(moved.stdout)
   assert.deepEqual(Object.keys(counts), ['domains', 'presence', 'messages', 'events', 'callbacks', 'outbox_queues', 'callback_logs'])
   assert.equal(counts.domains, 1)
+  assert.equal(counts.presence, 1)
   assert.equal(counts.messages, 5)
   assert.equal(counts.events, 5)
   assert.equal(counts.outbox_queues, 2, 'one queue per user with pending events')
@@ -108,6 +115,14 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   for (const l of logs) assert.deepEqual(logs2.find((x) => x.id === l.id), l, `log ${l.id} moved as it was`)
   const lastOldLog = Math.max(...logs.map((l) => l.id))
   assert.ok(logs2.filter((l) => l.result === 'ok' && l.id > lastOldLog).length >= 3, 'the new attempts are logged after the old')
+
+  // The user the old server left online is an orphan: the new server takes it offline, with its event.
+  await waitFor(async () => {
+    const users = (await pgs.api('GET', `/api/v1/domains/${d.id}/presence`, undefined, d.apiKey)).body.users
+    return users.length === 1 && users[0].userid === 1 && users[0].status === 'offline'
+  }, 'user 1 offline')
+  const presence = (await callbackApi(pgs, d, 'presence').events()).items
+  assert.deepEqual(presence.map((e) => [e.body.userid, e.body.status]), [[1, 'offline']])
 
   // New ids continue above the old ones.
   const six = await cb2.send(1, 'six', 2)
