@@ -184,6 +184,8 @@ export interface SharedPresenceStore {
   resync(counts: Array<{ domainId: string, userid: number, sockets: number }>): Promise<void>
   /** This node stops: its sockets are gone. */
   leave(): Promise<void>
+  /** Nodes alive now. */
+  countNodes(): Promise<number>
 }
 
 export interface Store {
