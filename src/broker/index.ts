@@ -9,6 +9,7 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import { FrameLimit } from './frame-limit.ts'
+import { HeldAnswers } from './held-answers.ts'
 import { persistenceWithPresence } from './retained.ts'
 import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, type Me } from './topics.ts'
 import { listen } from '../net.ts'
@@ -20,7 +21,14 @@ export const TCP_KEEPALIVE_MS = 60_000
 /** Messages aedes delivers at once (its default is 100). */
 const MQ_CONCURRENCY = 2000
 
-type MqClient = Client & { mq?: Me, counted?: boolean }
+type MqClient = Client & {
+  mq?: Me
+  counted?: boolean
+  /** the filters this connection was granted and has not unsubscribed */
+  mqSubs?: Set<string>
+  /** its answers made before it subscribed to its `ack` topic (held-answers.ts) */
+  mqHeld?: HeldAnswers
+}
 
 export class Broker implements Service, Notifier {
   readonly name = 'broker'
@@ -59,10 +67,13 @@ export class Broker implements Service, Notifier {
       },
       authenticate: (client, username, password, done) => this.authenticate(client as MqClient, username, password, done),
       authorizeSubscribe: (client, sub, done) => {
-        const me = (client as MqClient).mq
+        const c = client as MqClient
+        const me = c.mq
+        const held = (c.mqSubs ??= new Set())
         // A subscription to a whole domain's presence reads every user's row: limited like
         // the user's other requests.
         if (me !== undefined && canSubscribe(sub.topic, me) && (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
+          held.add(sub.topic)
           done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
         } else {
           this.log.debug({ clientId: client.id, topic: sub.topic }, 'subscription refused')
@@ -88,6 +99,20 @@ export class Broker implements Service, Notifier {
         this.chat.presence.disconnected(me.domainId, me.userid)
       })
     })
+    // Emitted once a SUBSCRIBE's filters are in place and its SUBACK written.
+    this.aedes.on('subscribe', (subs, client) => {
+      const c = client as MqClient
+      if (c.mq === undefined || c.mqHeld === undefined) return
+      const topic = ackTopic(c.mq.domainId, c.mq.userid)
+      if (!subs.some((s) => s.topic === topic && (s.qos as number) !== 0x80)) return
+      for (const body of c.mqHeld.take()) {
+        c.publish({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, retain: false, dup: false }, () => {})
+      }
+    })
+    this.aedes.on('unsubscribe', (filters, client) => {
+      const held = (client as MqClient).mqSubs
+      for (const f of filters) held?.delete(f)
+    })
     this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'))
     this.aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'))
     this.chat.attach(this)
@@ -104,7 +129,8 @@ export class Broker implements Service, Notifier {
     const limit = new FrameLimit()
     this.sockets.add(stream)
     stream.once('close', () => this.sockets.delete(stream))
-    this.aedes.handle(stream, req as never)
+    const client = this.aedes.handle(stream, req as never) as MqClient
+    stream.once('close', () => client.mqHeld?.close())
     // aedes reads in paused mode ('readable' + read()); a 'data' listener then observes each
     // chunk without switching the stream to flowing mode.
     stream.on('data', (chunk: Buffer) => {
@@ -135,8 +161,12 @@ export class Broker implements Service, Notifier {
   }
 
   /** Answers on the user's `ack` topic; `sent` runs once the answer is written out. */
-  private ack (me: Me, ack: Ack, sent?: () => void): void {
-    this.publish(ackTopic(me.domainId, me.userid), JSON.stringify(ack), false, sent)
+  private ack (client: MqClient | null, me: Me, ack: Ack, sent?: () => void): void {
+    const topic = ackTopic(me.domainId, me.userid)
+    const body = JSON.stringify(ack)
+    // Not subscribed to its ack yet: kept for when it is (mqtt.js subscribes after its sends).
+    if (client !== null && client.mqSubs?.has(topic) !== true) client.mqHeld?.hold(body)
+    this.publish(topic, body, false, sent)
   }
 
   private publish (topic: string, body: string, retain: boolean, sent?: () => void): void {
@@ -160,6 +190,7 @@ export class Broker implements Service, Notifier {
     this.chat.domains.checkConnect(username, password.toString('utf8')).then((r) => {
       if (!r.ok) return refuse(r.reason)
       client.mq = { domainId: r.domainId, userid: r.userid }
+      client.mqHeld = new HeldAnswers()
       // Client ids live in the user's own namespace: a client cannot take over (and so
       // disconnect) another user's connection by reusing its client id [MQTT-3.1.4-2].
       client.id = `${r.domainId}/${r.userid}/${client.id}`
@@ -186,19 +217,19 @@ export class Broker implements Service, Notifier {
       case 'send':
         // PUBACK waits for the commit: once a client has it, the message is stored.
         this.chat.sendFromUser(me.domainId, me.userid, payload).then((ack) => {
-          this.ack(me, ack)
+          this.ack(client, me, ack)
           done(null)
         }, (err) => { this.log.error({ err }, 'send failed'); done(null) })
         return
       case 'status': {
         const ack = this.chat.statusFromUser(me.domainId, me.userid, payload)
-        if (ack !== null) this.ack(me, ack)
+        if (ack !== null) this.ack(client, me, ack)
         return done(null)
       }
       case 'history':
         // The next packet of this client is read only once the answer is written out: a
         // client that stops reading cannot make the server buffer page after page.
-        this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(me, ack, () => done(null)),
+        this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(client, me, ack, () => done(null)),
           (err) => { this.log.error({ err }, 'history failed'); done(null) })
         return
     }
