@@ -21,6 +21,13 @@ export const TCP_KEEPALIVE_MS = 60_000
 /** Messages aedes delivers at once (its default is 100). */
 const MQ_CONCURRENCY = 2000
 
+/**
+ * SPEC §3: one connection holds at most this many subscriptions; beyond, SUBACK failure. A
+ * user needs its own inbox, ack and signal and the presence wildcard, or a few hundred single
+ * presences. Unbounded, 60 SUBSCRIBEs of 4,000 filters held 240 MB until the disconnect.
+ */
+export const MAX_SUBSCRIPTIONS = 1000
+
 type MqClient = Client & {
   mq?: Me
   counted?: boolean
@@ -72,7 +79,8 @@ export class Broker implements Service, Notifier {
         const held = (c.mqSubs ??= new Set())
         // A subscription to a whole domain's presence reads every user's row: limited like
         // the user's other requests.
-        if (me !== undefined && canSubscribe(sub.topic, me) && (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
+        if (me !== undefined && canSubscribe(sub.topic, me) && (held.has(sub.topic) || held.size < MAX_SUBSCRIPTIONS) &&
+          (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
           held.add(sub.topic)
           done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
         } else {
