@@ -75,6 +75,11 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.deepEqual((await s.listPresence(a, 'online')).map((p) => p.userid), [1])
     const active = (await s.listActivePresence()).map((p) => `${p.domainId}/${p.userid}/${p.status}`).sort()
     assert.deepEqual(active, ['a/1/online', 'a/2/away', 'b/1/online'])
+    await s.ensureUser(a, 4, 1)
+    assert.deepEqual((await s.listPresent(a)).map((p) => `${p.userid}/${p.status}`), ['1/online', '2/away'], 'present: not offline, by userid, this domain only')
+    await set(a, 1, 'offline')
+    assert.deepEqual((await s.listPresent(a)).map((p) => p.userid), [2])
+    assert.deepEqual(await s.listPresent(b), [{ userid: 1, status: 'online', changedAt: 1 }])
   })
 
   test(`${name}: messages get increasing ids, their events carry them, and order follows calls`, async (t) => {

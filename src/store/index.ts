@@ -187,6 +187,9 @@ export interface Store {
   ensureUser(domainId: string, userid: number, at: number): Promise<void>
   getPresence(domainId: string, userid: number): Promise<PresenceRow | null>
   listPresence(domainId: string, status?: PresenceStatus): Promise<PresenceRow[]>
+  /** The domain's users whose status is not `offline`, by userid: retained presence on the
+   *  wildcard (SPEC §3), which must not grow with every user who ever existed. */
+  listPresent(domainId: string): Promise<PresenceRow[]>
   /** Every user, in every domain, whose last known status is not `offline`. */
   listActivePresence(): Promise<Array<PresenceRow & { domainId: string }>>
   /** The presence row and its event, in one transaction. Calls complete in call order. */
