@@ -3,9 +3,12 @@
 // contract's error shape everywhere.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { loggable } from '../src/broker/index.ts'
 import { signToken, verifyToken } from '../src/chat/tokens.ts'
 import { connackCode } from './helpers/mqtt.ts'
+import { run, tempDir } from './helpers/process.ts'
 import { startServer } from './helpers/server.ts'
+import { waitFor } from './helpers/wait.ts'
 
 const NOT_AUTHORIZED = 5
 
@@ -46,4 +49,38 @@ test('a CONNECT whose token has a character appended is refused with "not author
     assert.equal(await connackCode(s.mqttUrl, { username: `${d.id}/42`, password: token + extra }), NOT_AUTHORIZED, JSON.stringify(extra))
   }
   assert.equal(await connackCode(s.mqttUrl, { username: `${d.id}/42`, password: token }), 0)
+})
+
+test('loggable usernames: bounded, and a token-shaped one is redacted', () => {
+  assert.equal(loggable('acme/2'), 'acme/2')
+  assert.equal(loggable('a.b.c/2'), 'a.b.c/2')
+  assert.equal(loggable(undefined), undefined)
+  const long = loggable('x'.repeat(60_000))!
+  assert.ok(long.length < 200, long)
+  assert.match(long, /60000 characters/)
+  const jwt = signToken('s', { sub: '2', aud: 'acme', exp: 1 })
+  assert.equal(loggable(jwt), '[redacted: looks like a token]')
+  assert.equal(loggable(`acme/2 ${jwt}`), '[redacted: looks like a token]')
+})
+
+test('a refused CONNECT logs neither a whole 60 KB username nor a token sent as the username', async (t) => {
+  const KEY = 'strictness-operator-key-0123456789'
+  const p = run(t, { MQCHAT_DATA_DIR: tempDir(t), MQCHAT_ADMIN_KEY: KEY })
+  const { httpPort, mqttPort } = await p.ready
+  const call = async (path: string, body: unknown, key = KEY): Promise<any> => {
+    const r = await fetch(`http://127.0.0.1:${httpPort}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    return r.json()
+  }
+  const d = await call('/api/v1/domains', { id: 'acme', name: 'Acme' })
+  const { token } = await call('/api/v1/domains/acme/users/2/token', {}, d.apiKey)
+  const url = `mqtt://127.0.0.1:${mqttPort}`
+  assert.equal(await connackCode(url, { username: `acme/${'9'.repeat(60_000)}`, password: token }), NOT_AUTHORIZED)
+  // Username and password swapped.
+  assert.equal(await connackCode(url, { username: token, password: 'acme/2' }), NOT_AUTHORIZED)
+  await waitFor(() => p.stdout().split('\n').filter((l) => l.includes('"connection refused"')).length === 2, 'both refusals logged')
+  for (const line of p.stdout().split('\n')) assert.ok(line.length < 2048, `a log line of ${line.length} characters`)
+  assert.ok(!p.stdout().includes(token), 'the token is not in the log')
+  assert.ok(!p.stdout().includes(token.split('.')[2]!), 'not even its signature')
+  p.child.kill('SIGTERM')
+  assert.equal(await p.exited, 0)
 })

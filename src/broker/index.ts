@@ -37,6 +37,21 @@ type MqClient = Client & {
   mqHeld?: HeldAnswers
 }
 
+/** The most of a refused username the log keeps: a 60 KB one made a 60 KB line. */
+export const LOGGED_USERNAME_MAX_CHARS = 100
+/** A JWT's base64url header (`{"` is `eyJ`) and a dot, anywhere in the string. */
+const LOOKS_LIKE_JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]/
+
+/**
+ * A refused username as the log shows it: bounded, and redacted when it looks like a token
+ * (a client that swaps username and password would put its JWT in the log; SPEC §1).
+ */
+export function loggable (username: string | undefined): string | undefined {
+  if (username === undefined) return undefined
+  if (LOOKS_LIKE_JWT.test(username)) return '[redacted: looks like a token]'
+  return username.length <= LOGGED_USERNAME_MAX_CHARS ? username : `${username.slice(0, LOGGED_USERNAME_MAX_CHARS)}… (${username.length} characters)`
+}
+
 export class Broker implements Service, Notifier {
   readonly name = 'broker'
   aedes!: Aedes
@@ -189,7 +204,7 @@ export class Broker implements Service, Notifier {
 
   private authenticate (client: MqClient, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean) => void): void {
     const refuse = (reason: string, code: 3 | 5 = 5): void => {
-      this.log.info({ username, reason }, 'connection refused')
+      this.log.info({ username: loggable(username), reason }, 'connection refused')
       const err = new Error(code === 5 ? 'not authorized' : 'server unavailable') as AuthenticateError
       err.returnCode = code
       done(err, false)
