@@ -5,9 +5,10 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loggable } from '../src/broker/index.ts'
 import { signToken, verifyToken } from '../src/chat/tokens.ts'
-import { connackCode } from './helpers/mqtt.ts'
+import { CONNACK_ACCEPTED, connackCode, connectPacket, rawConnection, subackCodes } from './helpers/mqtt.ts'
+import { packets, publishPacketBytes, SUBACK, subscribePacket } from './helpers/packets.ts'
 import { run, tempDir } from './helpers/process.ts'
-import { startServer } from './helpers/server.ts'
+import { Inbox, startServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
 
 const NOT_AUTHORIZED = 5
@@ -83,4 +84,72 @@ test('a refused CONNECT logs neither a whole 60 KB username nor a token sent as 
   assert.ok(!p.stdout().includes(token.split('.')[2]!), 'not even its signature')
   p.child.kill('SIGTERM')
   assert.equal(await p.exited, 0)
+})
+
+// --- [MQTT-1.5.3-1] [MQTT-1.5.3-2] strings are well-formed UTF-8 without U+0000 ---
+
+const badStrings: Array<[string, (d: string) => Buffer]> = [
+  ['a PUBLISH topic with a byte that is not UTF-8', (d) => publishPacketBytes(Buffer.concat([Buffer.from(`chat/${d}/2/send`), Buffer.from([0xff])]), '{}')],
+  ['a PUBLISH topic with an overlong encoding', (d) => publishPacketBytes(Buffer.concat([Buffer.from(`chat/${d}/2/`), Buffer.from([0xc1, 0xb3]), Buffer.from('end')]), '{}')],
+  ['a PUBLISH topic with an encoded surrogate', (d) => publishPacketBytes(Buffer.concat([Buffer.from(`chat/${d}/2/send`), Buffer.from([0xed, 0xa0, 0x80])]), '{}')],
+  ['a PUBLISH topic with U+0000', (d) => publishPacketBytes(`chat/${d}/2/send\u0000`, JSON.stringify({ to_userid: 3, message: 'x', type: 0 }))],
+  ['a SUBSCRIBE filter with a byte that is not UTF-8', (d) => subscribePacket([Buffer.concat([Buffer.from(`chat/${d}/2/ack`), Buffer.from([0xfe])])])],
+  ['a SUBSCRIBE filter with U+0000', (d) => subscribePacket([`chat/${d}/2/ack\u0000`])]
+]
+
+for (const [name, packet] of badStrings) {
+  test(`${name} closes the connection; nothing is stored and others carry on`, async (t) => {
+    const s = await startServer(t)
+    const d = await s.domain()
+    const bob = await s.connect(d, 3)
+    const bobIn = new Inbox(bob)
+    await bob.subscribeAsync(`chat/${d.id}/3/inbox`, { qos: 1 })
+    const raw = await rawConnection(t, s.app.mqttPort)
+    raw.write(connectPacket({ username: `${d.id}/2`, password: await s.token(d, 2) }))
+    await raw.bytes(4)
+    assert.ok(raw.received.equals(CONNACK_ACCEPTED))
+    raw.write(packet(d.id))
+    await raw.closed()
+    assert.equal(raw.received.length, 4, 'nothing but the CONNACK came back')
+    const alice = await s.connect(d, 2)
+    await alice.publishAsync(`chat/${d.id}/2/send`, JSON.stringify({ to_userid: 3, message: 'after', type: 0 }), { qos: 1 })
+    await bobIn.next((m) => m.payload.message?.message === 'after', 'the next message')
+    const stored = await s.api('GET', `/api/v1/domains/${d.id}/messages`, undefined, d.apiKey)
+    assert.deepEqual(stored.body.messages.map((m: any) => m.message.message), ['after'])
+  })
+}
+
+test('a well-formed non-ASCII topic is not mistaken for a broken one: refused by the ACL, connection kept', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const c = await s.connect(d, 2)
+  assert.deepEqual(await subackCodes(c, [`chat/${d.id}/2/\ufffd`, `chat/${d.id}/2/é`]), [0x80, 0x80])
+  assert.equal(c.connected, true)
+})
+
+// --- [MQTT-3.9.3-1] one SUBACK return code per topic filter ---
+
+test('a SUBSCRIBE naming a filter more than once gets one return code per filter, in order', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const raw = await rawConnection(t, s.app.mqttPort)
+  raw.write(connectPacket({ username: `${d.id}/2`, password: await s.token(d, 2) }))
+  await raw.bytes(4)
+  const ack = `chat/${d.id}/2/ack`
+  const inbox = `chat/${d.id}/2/inbox`
+  const forbidden = `chat/${d.id}/3/inbox`
+  const cases: Array<[string[], number[]]> = [
+    [[ack, ack], [1, 1]],
+    [[ack, inbox, ack, forbidden, forbidden, inbox], [1, 1, 1, 0x80, 0x80, 1]],
+    [[forbidden, forbidden, forbidden], [0x80, 0x80, 0x80]]
+  ]
+  let id = 10
+  for (const [filters, want] of cases) {
+    const before = packets(raw.received).length
+    raw.write(subscribePacket(filters, ++id))
+    const suback = await waitFor(() => packets(raw.received).slice(before).find((q) => q.type === SUBACK), `the SUBACK of ${filters.length} filters`)
+    assert.equal(suback.body.readUInt16BE(0), id)
+    assert.deepEqual([...suback.body.subarray(2)], want, filters.join(' '))
+  }
+  assert.equal(raw.isClosed, false)
 })

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import { FrameLimit } from './frame-limit.ts'
 import { HeldAnswers } from './held-answers.ts'
+import { strictPackets } from './packets.ts'
 import { persistenceWithPresence } from './retained.ts'
 import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, type Me } from './topics.ts'
 import { listen } from '../net.ts'
@@ -153,6 +154,7 @@ export class Broker implements Service, Notifier {
     this.sockets.add(stream)
     stream.once('close', () => this.sockets.delete(stream))
     const client = this.aedes.handle(stream, req as never) as MqClient
+    strictPackets(client)
     stream.once('close', () => client.mqHeld?.close())
     // aedes reads in paused mode ('readable' + read()); a 'data' listener then observes each
     // chunk without switching the stream to flowing mode.
