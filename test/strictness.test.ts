@@ -153,3 +153,62 @@ test('a SUBSCRIBE naming a filter more than once gets one return code per filter
   }
   assert.equal(raw.isClosed, false)
 })
+
+// --- text that is not UTF-8 is refused, never stored with U+FFFD ---
+
+test('a send whose payload has bytes that are not UTF-8 gets a clear error ack; nothing stored or delivered', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const alice = await s.connect(d, 2)
+  const aliceIn = new Inbox(alice)
+  const bob = await s.connect(d, 3)
+  const bobIn = new Inbox(bob)
+  await alice.subscribeAsync(`chat/${d.id}/2/ack`, { qos: 1 })
+  await bob.subscribeAsync(`chat/${d.id}/3/inbox`, { qos: 1 })
+  const payload = Buffer.concat([Buffer.from('{"to_userid":3,"type":0,"cid":"bad","message":"caf'), Buffer.from([0xe9]), Buffer.from('"}')])
+  await alice.publishAsync(`chat/${d.id}/2/send`, payload, { qos: 1 })
+  const ack = await aliceIn.next((m) => m.payload.cid === 'bad', 'the error ack')
+  assert.equal(ack.payload.error.code, 'invalid_json')
+  assert.match(ack.payload.error.message, /UTF-8/)
+  await alice.publishAsync(`chat/${d.id}/2/send`, JSON.stringify({ to_userid: 3, message: 'café', type: 0, cid: 'good' }), { qos: 1 })
+  await bobIn.next((m) => m.payload.message?.message === 'café', 'the good message')
+  assert.deepEqual(bobIn.received.map((m) => m.payload.message.message), ['café'])
+  const stored = await s.api('GET', `/api/v1/domains/${d.id}/messages`, undefined, d.apiKey)
+  assert.deepEqual(stored.body.messages.map((m: any) => m.message.message), ['café'])
+})
+
+test('a REST body with bytes that are not UTF-8 is refused with 400 invalid_json; nothing stored', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const body = Buffer.concat([Buffer.from('{"from_userid":2,"to_userid":3,"type":0,"message":"caf'), Buffer.from([0xe9]), Buffer.from('"}')])
+  const r = await fetch(`${s.httpUrl}/api/v1/domains/${d.id}/messages`, { method: 'POST', headers: { authorization: `Bearer ${d.apiKey}`, 'content-type': 'application/json' }, body })
+  assert.equal(r.status, 400)
+  const err = await r.json() as any
+  assertErrorBody(err, 'invalid_json')
+  assert.match(err.error.message, /UTF-8/)
+  const stored = await s.api('GET', `/api/v1/domains/${d.id}/messages`, undefined, d.apiKey)
+  assert.deepEqual(stored.body.messages, [])
+})
+
+function assertErrorBody (body: any, code: string): void {
+  assert.deepEqual(Object.keys(body), ['error'], JSON.stringify(body))
+  assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message'], JSON.stringify(body))
+  assert.equal(body.error.code, code, JSON.stringify(body))
+  assert.ok(typeof body.error.message === 'string' && body.error.message.length > 0)
+}
+
+test('a JSON body with a "__proto__" key is refused with a message that says so, not "not valid JSON"', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  for (const body of ['{"__proto__":{"x":1},"id":"p1","name":"P"}', '{"id":"p1","name":{"__proto__":null}}', '{"constructor":{"prototype":{"x":1}},"id":"p1","name":"P"}']) {
+    const r = await s.api('POST', '/api/v1/domains', body)
+    assert.equal(r.status, 400, body)
+    assertErrorBody(r.body, 'invalid_request')
+    assert.doesNotMatch(r.body.error.message, /not valid JSON/, body)
+    assert.match(r.body.error.message, /__proto__|constructor/, body)
+  }
+  const r = await s.api('POST', `/api/v1/domains/${d.id}/messages`, '{"from_userid":2,"to_userid":3,"type":0,"message":"x","__proto__":{}}', d.apiKey)
+  assert.equal(r.status, 400)
+  assert.match(r.body.error.message, /__proto__/)
+  assert.equal((await s.api('GET', '/api/v1/domains/p1')).status, 404, 'nothing was created')
+})

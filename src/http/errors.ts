@@ -38,6 +38,26 @@ export function errorHandler (err: FastifyError, req: FastifyRequest, reply: Fas
   void reply.status(STATUS_BY_CODE[e.code]).send({ error: e.toJSON() })
 }
 
+/**
+ * The first key of a parsed JSON value that would change an object's prototype if code
+ * merged it: `__proto__`, or `constructor` holding `prototype` (as secure-json-parse judges
+ * them). Walked without recursion: a 256 KiB body can nest deeper than the stack.
+ */
+export function forbiddenKey (value: unknown): string | null {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v !== 'object' || v === null) continue
+    if (!Array.isArray(v)) {
+      if (Object.hasOwn(v, '__proto__')) return '__proto__'
+      const c = Object.hasOwn(v, 'constructor') ? (v as { constructor: unknown }).constructor : undefined
+      if (typeof c === 'object' && c !== null && Object.hasOwn(c, 'prototype')) return 'constructor'
+    }
+    for (const child of Object.values(v)) stack.push(child)
+  }
+  return null
+}
+
 export function notFoundHandler (req: FastifyRequest, reply: FastifyReply): void {
   void reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } })
 }

@@ -1,5 +1,6 @@
 // The HTTP side (SPEC §1, §2): the REST API under /api/v1, its OpenAPI document, /healthz,
 // /metrics, and MQTT over WebSocket at /mqtt.
+import { isUtf8 } from 'node:buffer'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import { Ajv } from 'ajv'
@@ -21,7 +22,7 @@ import { callbackRoutes } from './api/callbacks.ts'
 import { domainRoutes } from './api/domains.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
-import { errorHandler, notFoundHandler } from './errors.ts'
+import { errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
 
 /** Largest request body: a message send is at most ~43 KiB. */
 const BODY_LIMIT_BYTES = 256 * 1024
@@ -81,11 +82,23 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
 
   // JSON only: any other body type is 415, not a confusing schema error.
   app.removeAllContentTypeParsers()
-  // An empty body with Content-Type: application/json is "no body", as curl users expect.
-  const defaultJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if ((body as string).trim() === '') return done(null, undefined)
-    defaultJson(req, body as string, done)
+  // Read as bytes: text that is not UTF-8 is refused, never decoded to U+FFFD and stored as
+  // something nobody wrote. An empty body is "no body", as curl users expect. A `__proto__`
+  // key (or `constructor.prototype`) is refused with a message that says so: it is valid JSON.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+    if (!isUtf8(body)) return done(new AppError('invalid_json', 'the body must be UTF-8: it has bytes that are not (JSON text is UTF-8, RFC 8259 §8.1)'))
+    // A leading byte order mark is allowed, as fastify's own parser allows it.
+    const text = body.toString('utf8').replace(/^\uFEFF/, '')
+    if (text.trim() === '') return done(null, undefined)
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (err) {
+      return done(new AppError('invalid_json', `the body is not valid JSON: ${(err as Error).message}`))
+    }
+    const key = forbiddenKey(value)
+    if (key !== null) return done(new AppError('invalid_request', `the body has a "${key}" key, which is never accepted (it would change what objects inherit)`))
+    done(null, value)
   })
 
   await app.register(swagger, {
