@@ -197,6 +197,28 @@ function assertErrorBody (body: any, code: string): void {
   assert.ok(typeof body.error.message === 'string' && body.error.message.length > 0)
 }
 
+// --- REST: one form for userids, the contract's error shape everywhere ---
+
+test('a userid in a REST path or query is accepted only in its canonical decimal form, as over MQTT', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  for (const bad of ['0x10', '1e3', '02', '2.0', '+2', '-2', '0', '9007199254740992', '%202']) {
+    const r = await s.api('POST', `/api/v1/domains/${d.id}/users/${bad}/token`, {}, d.apiKey)
+    assert.equal(r.status, 400, `path userid ${bad}: ${JSON.stringify(r.body)}`)
+    assertErrorBody(r.body, 'invalid_request')
+    assert.match(r.body.error.message, /userid/)
+    for (const q of [`userid=${bad}`, `userid=2&peer=${bad}`]) {
+      const h = await s.api('GET', `/api/v1/domains/${d.id}/messages?${q}`, undefined, d.apiKey)
+      assert.equal(h.status, 400, `query ${q}: ${JSON.stringify(h.body)}`)
+      assert.match(h.body.error.message, /userid|peer/)
+    }
+  }
+  const ok = await s.api('POST', `/api/v1/domains/${d.id}/users/16/token`, {}, d.apiKey)
+  assert.equal(ok.status, 200)
+  const h = await s.api('GET', `/api/v1/domains/${d.id}/messages?userid=2&peer=16`, undefined, d.apiKey)
+  assert.equal(h.status, 200)
+})
+
 test('a JSON body with a "__proto__" key is refused with a message that says so, not "not valid JSON"', async (t) => {
   const s = await startServer(t)
   const d = await s.domain()

@@ -9,7 +9,7 @@ import type { WebSocketServer } from 'ws'
 import type { Broker } from '../broker/index.ts'
 import { attachWebSocket } from '../broker/websocket.ts'
 import type { Callbacks } from '../callbacks/index.ts'
-import type { Chat } from '../chat/index.ts'
+import { parseUserid, type Chat } from '../chat/index.ts'
 import { strictAjv } from '../chat/schemas.ts'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
@@ -26,6 +26,9 @@ import { errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
 
 /** Largest request body: a message send is at most ~43 KiB. */
 const BODY_LIMIT_BYTES = 256 * 1024
+
+/** Path and query fields that carry a userid. */
+const USERID_FIELDS = ['userid', 'peer'] as const
 
 /** Query strings and paths are text: numbers in them are coerced; bodies never are. */
 const coercingAjv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
@@ -114,6 +117,18 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     api.addHook('onRequest', async (req) => {
       if (req.routeOptions.url === '/api/v1/openapi.json') return
       req.principal = await authenticate(chat.domains, req)
+    })
+    // Paths and queries are coerced for their schemas, which would read "0x10", "1e3", "02"
+    // or "2.0" as a userid: a userid has one form everywhere, the canonical decimal MQTT takes.
+    api.addHook('preValidation', async (req) => {
+      for (const [part, values] of [['params', req.params], ['querystring', req.query]] as const) {
+        for (const name of USERID_FIELDS) {
+          const v = (values as Record<string, unknown> | undefined)?.[name]
+          if (v !== undefined && (typeof v !== 'string' || parseUserid(v) === null)) {
+            throw new AppError('invalid_request', `${part}.${name} must be a userid: an integer from 1 to 9007199254740991 in plain decimal`)
+          }
+        }
+      }
     })
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
     domainRoutes(api, chat)
