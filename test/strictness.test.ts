@@ -219,6 +219,15 @@ test('a userid in a REST path or query is accepted only in its canonical decimal
   assert.equal(h.status, 200)
 })
 
+test('a request with 100 KB of headers gets 431 in the contract\'s error shape', async (t) => {
+  const s = await startServer(t)
+  const r = await fetch(`${s.httpUrl}/api/v1/domains`, { headers: { authorization: `Bearer ${s.operatorKey}`, 'x-big': 'x'.repeat(100_000) } })
+  assert.equal(r.status, 431)
+  assert.match(r.headers.get('content-type') ?? '', /application\/json/)
+  assertErrorBody(await r.json(), 'headers_too_large')
+  assert.equal((await fetch(`${s.httpUrl}/healthz`)).status, 200)
+})
+
 test('a JSON body with a "__proto__" key is refused with a message that says so, not "not valid JSON"', async (t) => {
   const s = await startServer(t)
   const d = await s.domain()

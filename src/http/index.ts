@@ -1,6 +1,7 @@
 // The HTTP side (SPEC §1, §2): the REST API under /api/v1, its OpenAPI document, /healthz,
 // /metrics, and MQTT over WebSocket at /mqtt.
 import { isUtf8 } from 'node:buffer'
+import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import { Ajv } from 'ajv'
@@ -22,7 +23,7 @@ import { callbackRoutes } from './api/callbacks.ts'
 import { domainRoutes } from './api/domains.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
-import { errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
+import { clientErrorHandler, errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
 
 /** Largest request body: a message send is at most ~43 KiB. */
 const BODY_LIMIT_BYTES = 256 * 1024
@@ -76,7 +77,10 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     forceCloseConnections: 'idle',
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Errors Node's HTTP parser finds before fastify sees a request (a 100 KB header: 431)
+    // leave in the contract's shape too.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Duplex) => clientErrorHandler(err, socket)
   })
   app.setValidatorCompiler(({ schema, httpPart }) =>
     httpPart === 'body' ? strictAjv.compile(schema) : coercingAjv.compile(schema))
