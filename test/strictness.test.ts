@@ -243,3 +243,16 @@ test('a JSON body with a "__proto__" key is refused with a message that says so,
   assert.match(r.body.error.message, /__proto__/)
   assert.equal((await s.api('GET', '/api/v1/domains/p1')).status, 404, 'nothing was created')
 })
+
+test('a callback URL with spaces or control characters around it is refused with invalid_url, never stored', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_CALLBACK_ALLOW_PRIVATE: '1' })
+  const d = await s.domain()
+  for (const url of [' https://example.com/hook', 'https://example.com/hook ', '\thttps://example.com/hook', 'https://example.com/hook\n', 'https://exam\nple.com/hook']) {
+    const r = await s.api('PUT', `/api/v1/domains/${d.id}/callbacks/messages`, { url }, d.apiKey)
+    assert.equal(r.status, 400, JSON.stringify(url))
+    assertErrorBody(r.body, 'invalid_url')
+    assert.match(r.body.error.message, /space|control/)
+  }
+  const now = await s.api('GET', `/api/v1/domains/${d.id}/callbacks/messages`, undefined, d.apiKey)
+  assert.equal(now.body.url, null)
+})
