@@ -92,12 +92,12 @@ export class Broker implements Service, Notifier {
       authorizeSubscribe: (client, sub, done) => {
         const c = client as MqClient
         const me = c.mq
-        const held = (c.mqSubs ??= new Set())
+        const granted = (c.mqSubs ??= new Set())
         // A subscription to a whole domain's presence reads every user's row: limited like
-        // the user's other requests.
-        if (me !== undefined && canSubscribe(sub.topic, me) && (held.has(sub.topic) || held.size < MAX_SUBSCRIPTIONS) &&
+        // the user's other requests. A filter already held takes no new place.
+        if (me !== undefined && canSubscribe(sub.topic, me) && (granted.has(sub.topic) || granted.size < MAX_SUBSCRIPTIONS) &&
           (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
-          held.add(sub.topic)
+          granted.add(sub.topic)
           done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
         } else {
           this.log.debug({ clientId: client.id, topic: sub.topic }, 'subscription refused')
@@ -134,8 +134,8 @@ export class Broker implements Service, Notifier {
       }
     })
     this.aedes.on('unsubscribe', (filters, client) => {
-      const held = (client as MqClient).mqSubs
-      for (const f of filters) held?.delete(f)
+      const granted = (client as MqClient).mqSubs
+      for (const f of filters) granted?.delete(f)
     })
     this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'))
     this.aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'))
