@@ -12,6 +12,7 @@ export const STATUS_BY_CODE = {
   domain_exists: 409,
   callback_disabled: 409,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,

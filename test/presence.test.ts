@@ -86,7 +86,7 @@ test('a reload within the grace time is not a presence change, and the status se
   assert.deepEqual(obs.of(8), ['online', 'away', 'online'])
 })
 
-test('presence is retained: a late subscriber gets every user\'s last status, marked retained', async (t) => {
+test('presence is retained: a late subscriber to the wildcard gets the last status of every user not offline, marked retained', async (t) => {
   const s = await startServer(t, {}, { MQCHAT_PRESENCE_GRACE_MS: '0' })
   const d = await s.domain()
   const a = await s.connect(d, 11)
@@ -94,18 +94,22 @@ test('presence is retained: a late subscriber gets every user\'s last status, ma
   await b.publishAsync(`chat/${d.id}/12/status`, JSON.stringify({ status: 'busy' }), { qos: 1 })
   const gone = await s.connect(d, 13)
   await gone.endAsync()
-  await waitFor(async () => (await s.app.store.getPresence(d.id, 13))?.status === 'offline', '13 offline')
+  // (a user who got a token has an offline row from the start: wait for its offline event)
+  await waitFor(async () => (await s.app.store.listEvents(d.id, 'presence', 0, 100)).filter((e) => e.userid === 13).length === 2, '13 online, then offline')
   await waitFor(async () => (await s.app.store.getPresence(d.id, 12))?.status === 'busy', '12 busy')
 
   const late = await s.connect(d, 20)
+  // its own online is written after its CONNACK: wait for it, so that it comes retained
+  await waitFor(async () => (await s.app.store.listPresent(d.id)).some((p) => p.userid === 20), '20 online')
   const inbox = new Inbox(late)
   await late.subscribeAsync(`chat/${d.id}/+/presence`, { qos: 1 })
-  await inbox.next(() => ['11', '12', '13', '20'].every((u) => inbox.received.some((m) => m.topic === `chat/${d.id}/${u}/presence`)), 'retained presence of 11, 12, 13 and 20')
+  // Retained rows come by userid: once 20's is in, 13's would have come before it.
+  await inbox.next(() => ['11', '12', '20'].every((u) => inbox.received.some((m) => m.topic === `chat/${d.id}/${u}/presence`)), 'retained presence of 11, 12 and 20')
   const last = (u: number) => inbox.received.filter((m) => m.topic === `chat/${d.id}/${u}/presence`)[0]!
   assert.equal(last(11).payload.status, 'online')
   assert.equal(last(12).payload.status, 'busy')
-  assert.equal(last(13).payload.status, 'offline')
-  assert.ok([11, 12, 13].every((u) => last(u).retain), 'delivered as retained')
+  assert.equal(inbox.received.some((m) => m.topic === `chat/${d.id}/13/presence`), false, 'an offline user is not retained on the wildcard')
+  assert.ok([11, 12, 20].every((u) => last(u).retain), 'delivered as retained')
 
   // One user's topic gives just that user; a live change is not marked retained.
   const one = await s.connect(d, 21)
@@ -117,6 +121,37 @@ test('presence is retained: a late subscriber gets every user\'s last status, ma
   assert.equal(live.payload.status, 'away')
   assert.ok(oneIn.received.every((m) => m.topic === `chat/${d.id}/12/presence`))
   void a
+})
+
+test('a domain whose past users are all gone: the wildcard gives only who is here; one user\'s topic still gives offline', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_PRESENCE_GRACE_MS: '0' })
+  const d = await s.domain()
+  // 400 users who got a token once, and one who connected and left.
+  for (let u = 1000; u < 1400; u++) await s.app.store.ensureUser(d.id, u, Date.now())
+  const gone = await s.connect(d, 30)
+  await gone.endAsync()
+  await waitFor(async () => (await s.app.store.listEvents(d.id, 'presence', 0, 100)).filter((e) => e.userid === 30).length === 2, '30 online, then offline')
+  const here = await s.connect(d, 2000)
+
+  const late = await s.connect(d, 2001)
+  // Each connection's online is written after its CONNACK: wait for both before subscribing.
+  await waitFor(async () => (await s.app.store.listPresent(d.id)).length === 2, '2000 and 2001 online')
+  const inbox = new Inbox(late)
+  await late.subscribeAsync(`chat/${d.id}/+/presence`, { qos: 1 })
+  // By userid, 2001 comes last.
+  await inbox.next((m) => m.topic === `chat/${d.id}/2001/presence`, 'its own retained presence')
+  assert.deepEqual(inbox.received.map((m) => `${m.topic.split('/')[2]} ${m.payload.status}`), ['2000 online', '2001 online'])
+
+  const one = await s.connect(d, 2002)
+  const oneIn = new Inbox(one)
+  await one.subscribeAsync([`chat/${d.id}/30/presence`, `chat/${d.id}/1000/presence`], { qos: 1 })
+  await oneIn.next(() => oneIn.received.length === 2, 'the two users\' retained presence')
+  assert.deepEqual(oneIn.received.map((m) => `${m.topic.split('/')[2]} ${m.payload.status} ${m.retain}`).sort(), ['1000 offline true', '30 offline true'])
+
+  // The live offline event still goes out on the wildcard.
+  await here.endAsync()
+  const off = await inbox.next((m) => m.topic === `chat/${d.id}/2000/presence` && m.payload.status === 'offline', '2000 going offline, live')
+  assert.equal(off.retain, false)
 })
 
 test('presence of one domain is invisible to another', async (t) => {

@@ -77,6 +77,11 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.deepEqual((await s.listPresence(a)).map((p) => p.userid), [1, 2, 3])
     assert.deepEqual((await s.listPresence(a, 'online')).map((p) => p.userid), [1])
     assert.deepEqual(await s.listOrphanedPresence(), [], 'users of a live node are not orphans')
+    await s.ensureUser(a, 4, 1)
+    assert.deepEqual((await s.listPresent(a)).map((p) => `${p.userid}/${p.status}`), ['1/online', '2/away'], 'present: not offline, by userid, this domain only')
+    await set(a, 1, 'offline')
+    assert.deepEqual((await s.listPresent(a)).map((p) => p.userid), [2])
+    assert.deepEqual(await s.listPresent(b), [{ userid: 1, status: 'online', changedAt: 1 }])
   })
 
   test(`${name}: users a node left present are orphans once that node is gone, and only then`, async (t) => {

@@ -9,6 +9,8 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import { FrameLimit } from './frame-limit.ts'
+import { HeldAnswers } from './held-answers.ts'
+import { strictPackets } from './packets.ts'
 import { persistenceWithPresence } from './retained.ts'
 import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, type Me } from './topics.ts'
 import { listen } from '../net.ts'
@@ -20,7 +22,36 @@ export const TCP_KEEPALIVE_MS = 60_000
 /** Messages aedes delivers at once (its default is 100). */
 const MQ_CONCURRENCY = 2000
 
-type MqClient = Client & { mq?: Me, counted?: boolean }
+/**
+ * SPEC §3: one connection holds at most this many subscriptions; beyond, SUBACK failure. A
+ * user needs its own inbox, ack and signal and the presence wildcard, or a few hundred single
+ * presences. Unbounded, 60 SUBSCRIBEs of 4,000 filters held 240 MB until the disconnect.
+ */
+export const MAX_SUBSCRIPTIONS = 1000
+
+type MqClient = Client & {
+  mq?: Me
+  counted?: boolean
+  /** the filters this connection was granted and has not unsubscribed */
+  mqSubs?: Set<string>
+  /** its answers made before it subscribed to its `ack` topic (held-answers.ts) */
+  mqHeld?: HeldAnswers
+}
+
+/** The most of a refused username the log keeps: a 60 KB one made a 60 KB line. */
+export const LOGGED_USERNAME_MAX_CHARS = 100
+/** A JWT's base64url header (`{"` is `eyJ`) and a dot, anywhere in the string. */
+const LOOKS_LIKE_JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]/
+
+/**
+ * A refused username as the log shows it: bounded, and redacted when it looks like a token
+ * (a client that swaps username and password would put its JWT in the log; SPEC §1).
+ */
+export function loggable (username: string | undefined): string | undefined {
+  if (username === undefined) return undefined
+  if (LOOKS_LIKE_JWT.test(username)) return '[redacted: looks like a token]'
+  return username.length <= LOGGED_USERNAME_MAX_CHARS ? username : `${username.slice(0, LOGGED_USERNAME_MAX_CHARS)}… (${username.length} characters)`
+}
 
 export class Broker implements Service, Notifier {
   readonly name = 'broker'
@@ -59,10 +90,14 @@ export class Broker implements Service, Notifier {
       },
       authenticate: (client, username, password, done) => this.authenticate(client as MqClient, username, password, done),
       authorizeSubscribe: (client, sub, done) => {
-        const me = (client as MqClient).mq
+        const c = client as MqClient
+        const me = c.mq
+        const granted = (c.mqSubs ??= new Set())
         // A subscription to a whole domain's presence reads every user's row: limited like
-        // the user's other requests.
-        if (me !== undefined && canSubscribe(sub.topic, me) && (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
+        // the user's other requests. A filter already held takes no new place.
+        if (me !== undefined && canSubscribe(sub.topic, me) && (granted.has(sub.topic) || granted.size < MAX_SUBSCRIPTIONS) &&
+          (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
+          granted.add(sub.topic)
           done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
         } else {
           this.log.debug({ clientId: client.id, topic: sub.topic }, 'subscription refused')
@@ -88,6 +123,20 @@ export class Broker implements Service, Notifier {
         this.chat.presence.disconnected(me.domainId, me.userid)
       })
     })
+    // Emitted once a SUBSCRIBE's filters are in place and its SUBACK written.
+    this.aedes.on('subscribe', (subs, client) => {
+      const c = client as MqClient
+      if (c.mq === undefined || c.mqHeld === undefined) return
+      const topic = ackTopic(c.mq.domainId, c.mq.userid)
+      if (!subs.some((s) => s.topic === topic && (s.qos as number) !== 0x80)) return
+      for (const body of c.mqHeld.take()) {
+        c.publish({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, retain: false, dup: false }, () => {})
+      }
+    })
+    this.aedes.on('unsubscribe', (filters, client) => {
+      const granted = (client as MqClient).mqSubs
+      for (const f of filters) granted?.delete(f)
+    })
     this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'))
     this.aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'))
     this.chat.attach(this)
@@ -104,7 +153,9 @@ export class Broker implements Service, Notifier {
     const limit = new FrameLimit()
     this.sockets.add(stream)
     stream.once('close', () => this.sockets.delete(stream))
-    this.aedes.handle(stream, req as never)
+    const client = this.aedes.handle(stream, req as never) as MqClient
+    strictPackets(client)
+    stream.once('close', () => client.mqHeld?.close())
     // aedes reads in paused mode ('readable' + read()); a 'data' listener then observes each
     // chunk without switching the stream to flowing mode.
     stream.on('data', (chunk: Buffer) => {
@@ -140,8 +191,12 @@ export class Broker implements Service, Notifier {
   }
 
   /** Answers on the user's `ack` topic; `sent` runs once the answer is written out. */
-  private ack (me: Me, ack: Ack, sent?: () => void): void {
-    this.publish(ackTopic(me.domainId, me.userid), JSON.stringify(ack), false, sent)
+  private ack (client: MqClient | null, me: Me, ack: Ack, sent?: () => void): void {
+    const topic = ackTopic(me.domainId, me.userid)
+    const body = JSON.stringify(ack)
+    // Not subscribed to its ack yet: kept for when it is (mqtt.js subscribes after its sends).
+    if (client !== null && client.mqSubs?.has(topic) !== true) client.mqHeld?.hold(body)
+    this.publish(topic, body, false, sent)
   }
 
   private publish (topic: string, body: string, retain: boolean, sent?: () => void): void {
@@ -156,7 +211,7 @@ export class Broker implements Service, Notifier {
 
   private authenticate (client: MqClient, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean) => void): void {
     const refuse = (reason: string, code: 3 | 5 = 5): void => {
-      this.log.info({ username, reason }, 'connection refused')
+      this.log.info({ username: loggable(username), reason }, 'connection refused')
       const err = new Error(code === 5 ? 'not authorized' : 'server unavailable') as AuthenticateError
       err.returnCode = code
       done(err, false)
@@ -165,6 +220,7 @@ export class Broker implements Service, Notifier {
     this.chat.domains.checkConnect(username, password.toString('utf8')).then((r) => {
       if (!r.ok) return refuse(r.reason)
       client.mq = { domainId: r.domainId, userid: r.userid }
+      client.mqHeld = new HeldAnswers()
       // Client ids live in the user's own namespace: a client cannot take over (and so
       // disconnect) another user's connection by reusing its client id [MQTT-3.1.4-2].
       client.id = `${r.domainId}/${r.userid}/${client.id}`
@@ -195,22 +251,22 @@ export class Broker implements Service, Notifier {
             // SPEC §6: never a PUBACK for what was not stored. The client hears why, then the
             // connection closes with the message unacknowledged, so the client's library
             // sends it again once it is back (and the database with it).
-            this.ack(me, ack, () => done(new Error('database unavailable: message not stored')))
+            this.ack(client, me, ack, () => done(new Error('database unavailable: message not stored')))
             return
           }
-          this.ack(me, ack)
+          this.ack(client, me, ack)
           done(null)
         }, (err) => { this.log.error({ err }, 'send failed'); done(null) })
         return
       case 'status': {
         const ack = this.chat.statusFromUser(me.domainId, me.userid, payload)
-        if (ack !== null) this.ack(me, ack)
+        if (ack !== null) this.ack(client, me, ack)
         return done(null)
       }
       case 'history':
         // The next packet of this client is read only once the answer is written out: a
         // client that stops reading cannot make the server buffer page after page.
-        this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(me, ack, () => done(null)),
+        this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(client, me, ack, () => done(null)),
           (err) => { this.log.error({ err }, 'history failed'); done(null) })
         return
     }

@@ -20,8 +20,11 @@ async function * retainedPresence (store: Store, patterns: string[]) {
   for (const pattern of patterns) {
     const f = presenceFilter(pattern)
     if (f === null) continue
+    // SPEC §3: the wildcard gives only the users who are not offline (a domain's past users
+    // would otherwise all come back to every widget that loads); one user's topic gives its
+    // status, `offline` included.
     const rows = f.userid === null
-      ? await store.listPresence(f.domainId)
+      ? await store.listPresent(f.domainId)
       : [await store.getPresence(f.domainId, f.userid)].filter((r) => r !== null)
     for (const r of rows) {
       yield {

@@ -73,6 +73,12 @@ export type UrlCheck =
 /** Checks a URL's form, and its host when that is an address literal. Names are resolved later. */
 export function checkUrl (text: string, allowPrivate: boolean): UrlCheck {
   if (text.length > MAX_URL_CHARS) return { ok: false, code: 'invalid_url', message: `the URL is longer than ${MAX_URL_CHARS} characters` }
+  // The URL parser drops spaces and control characters around a URL, and tabs and newlines
+  // anywhere in it: the stored text would not be the address called. Refused rather than
+  // trimmed, so what is stored and shown is exactly what was given.
+  if (/^[\u0000-\u0020]|[\u0000-\u0020]$|[\t\n\r]/.test(text)) {
+    return { ok: false, code: 'invalid_url', message: 'the URL has spaces or control characters around it, or a tab or line break in it' }
+  }
   let url: URL
   try {
     url = new URL(text)

@@ -1,5 +1,6 @@
 // The chat service: the rules of the product, with no I/O of its own beyond the store.
 // Transports (broker/, http/) call it; it reaches them only through the Notifier.
+import { isUtf8 } from 'node:buffer'
 import type { Config } from '../config.ts'
 import { isAppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -102,6 +103,7 @@ export class Chat implements Service {
     if (!this.allow(domainId, userid, 'send')) {
       return { cid, error: { code: 'rate_limited', message: 'too many messages: slow down' } }
     }
+    if (!isUtf8(payload)) return { cid, error: notUtf8 }
     if (input === NOT_JSON) return { cid, error: notJson }
     if (!validSend(input)) return { cid, error: { code: 'invalid_request', message: describeValidationError(validSend.errors) } }
     try {
@@ -122,6 +124,7 @@ export class Chat implements Service {
     if (!this.allow(domainId, userid, 'status')) {
       return { cid: cidOf(input), error: { code: 'rate_limited', message: 'too many status changes: slow down' } }
     }
+    if (!isUtf8(payload)) return { cid: cidOf(input), error: notUtf8 }
     if (input === NOT_JSON) return { cid: null, error: notJson }
     if (!validStatus(input)) return { cid: cidOf(input), error: { code: 'invalid_request', message: describeValidationError(validStatus.errors) } }
     this.presence.setStatus(domainId, userid, input.status)
@@ -135,6 +138,7 @@ export class Chat implements Service {
     if (!this.allow(domainId, userid, 'history')) {
       return { cid, error: { code: 'rate_limited', message: 'too many history requests: slow down' } }
     }
+    if (!isUtf8(payload)) return { cid, error: notUtf8 }
     if (input === NOT_JSON) return { cid, error: notJson }
     if (!validHistory(input)) return { cid, error: { code: 'invalid_request', message: describeValidationError(validHistory.errors) } }
     if (input.before !== undefined && input.after !== undefined) {
@@ -159,6 +163,9 @@ function withinBytes (messages: MessageEvent[], max: number): MessageEvent[] {
 
 const NOT_JSON = Symbol('not json')
 const notJson = { code: 'invalid_json', message: 'payload must be a JSON object' }
+/** Bytes that are not UTF-8 would be decoded to U+FFFD and stored as something the user
+ *  never wrote: refused instead, nothing silently changed. */
+const notUtf8 = { code: 'invalid_json', message: 'payload must be UTF-8: it has bytes that are not (JSON text is UTF-8, RFC 8259 §8.1)' }
 
 function parse (payload: Buffer): unknown {
   try {

@@ -22,6 +22,18 @@ export function signToken (secret: string, claims: TokenClaims): string {
   return `${HEADER}.${payload}.${sig}`
 }
 
+/**
+ * A base64url segment in its one canonical form, or null. Node's decoder skips characters
+ * outside the alphabet and ignores the spare low bits of the last one, so a valid token with
+ * " " or "!!**" appended, or with its last character changed in those bits, decoded to the
+ * same bytes and was accepted: a token is one exact string (RFC 7515 §2, no padding).
+ */
+function decodeSegment (s: string): Buffer | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(s)) return null
+  const bytes = Buffer.from(s, 'base64url')
+  return bytes.toString('base64url') === s ? bytes : null
+}
+
 /** Largest token we read; a real one is ~200 bytes. */
 const MAX_TOKEN_CHARS = 4096
 
@@ -34,11 +46,15 @@ export function verifyToken (token: string, secret: string, domain: string, user
   const parts = token.split('.')
   if (parts.length !== 3) return { ok: false, reason: 'not a JWT' }
   const [h, p, s] = parts as [string, string, string]
+  const headerBytes = decodeSegment(h)
+  const claimBytes = decodeSegment(p)
+  const given = decodeSegment(s)
+  if (headerBytes === null || claimBytes === null || given === null) return { ok: false, reason: 'not a JWT: a part is not canonical base64url' }
   let header: unknown
   let claims: Record<string, unknown>
   try {
-    header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'))
-    claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'))
+    header = JSON.parse(headerBytes.toString('utf8'))
+    claims = JSON.parse(claimBytes.toString('utf8'))
   } catch {
     return { ok: false, reason: 'not a JWT' }
   }
@@ -46,7 +62,6 @@ export function verifyToken (token: string, secret: string, domain: string, user
     return { ok: false, reason: 'alg must be HS256' }
   }
   const expected = createHmac('sha256', secret).update(`${h}.${p}`).digest()
-  const given = Buffer.from(s, 'base64url')
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: 'bad signature' }
   }

@@ -1,5 +1,7 @@
 // Every error leaves as `{"error":{"code","message"}}` with its status (SPEC §2). Anything
 // not ours becomes `internal`, and its stack goes to the log only.
+import http from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { describeValidationError } from '../chat/schemas.ts'
 import { AppError, isAppError, STATUS_BY_CODE, type ErrorCode } from '../errors.ts'
@@ -36,6 +38,45 @@ export function errorHandler (err: FastifyError, req: FastifyRequest, reply: Fas
   const e = toAppError(err)
   if (e.code === 'internal') req.log.error({ err }, 'request failed')
   void reply.status(STATUS_BY_CODE[e.code]).send({ error: e.toJSON() })
+}
+
+/**
+ * Node's HTTP parser refuses some requests before fastify sees them; fastify's own answer is
+ * `{"error":"Request Header Fields Too Large",…}`. Same cases, the contract's shape.
+ */
+export function clientErrorHandler (err: Error & { code?: string }, socket: Duplex): void {
+  // A reset peer has nothing left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, e] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, new AppError('headers_too_large', `the request headers are over the ${Math.round(http.maxHeaderSize / 1024)} KiB limit`)]
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, new AppError('invalid_request', 'the request did not arrive in time')]
+      : [400, new AppError('invalid_request', 'the request is not valid HTTP')]
+  const body = JSON.stringify({ error: e.toJSON() })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}
+
+/**
+ * The first key of a parsed JSON value that would change an object's prototype if code
+ * merged it: `__proto__`, or `constructor` holding `prototype` (as secure-json-parse judges
+ * them). Walked without recursion: a 256 KiB body can nest deeper than the stack.
+ */
+export function forbiddenKey (value: unknown): string | null {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v !== 'object' || v === null) continue
+    if (!Array.isArray(v)) {
+      if (Object.hasOwn(v, '__proto__')) return '__proto__'
+      const c = Object.hasOwn(v, 'constructor') ? (v as { constructor: unknown }).constructor : undefined
+      if (typeof c === 'object' && c !== null && Object.hasOwn(c, 'prototype')) return 'constructor'
+    }
+    for (const child of Object.values(v)) stack.push(child)
+  }
+  return null
 }
 
 export function notFoundHandler (req: FastifyRequest, reply: FastifyReply): void {

@@ -1,5 +1,7 @@
 // The HTTP side (SPEC §1, §2): the REST API under /api/v1, its OpenAPI document, /healthz,
 // /metrics, and MQTT over WebSocket at /mqtt.
+import { isUtf8 } from 'node:buffer'
+import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import { Ajv } from 'ajv'
@@ -8,7 +10,7 @@ import type { WebSocketServer } from 'ws'
 import type { Broker } from '../broker/index.ts'
 import { attachWebSocket } from '../broker/websocket.ts'
 import type { Callbacks } from '../callbacks/index.ts'
-import type { Chat } from '../chat/index.ts'
+import { parseUserid, type Chat } from '../chat/index.ts'
 import { strictAjv } from '../chat/schemas.ts'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
@@ -21,10 +23,13 @@ import { callbackRoutes } from './api/callbacks.ts'
 import { domainRoutes } from './api/domains.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
-import { errorHandler, notFoundHandler } from './errors.ts'
+import { clientErrorHandler, errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
 
 /** Largest request body: a message send is at most ~43 KiB. */
 const BODY_LIMIT_BYTES = 256 * 1024
+
+/** Path and query fields that carry a userid. */
+const USERID_FIELDS = ['userid', 'peer'] as const
 
 /** Query strings and paths are text: numbers in them are coerced; bodies never are. */
 const coercingAjv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
@@ -74,7 +79,10 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     forceCloseConnections: 'idle',
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Errors Node's HTTP parser finds before fastify sees a request (a 100 KB header: 431)
+    // leave in the contract's shape too.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Duplex) => clientErrorHandler(err, socket)
   })
   app.setValidatorCompiler(({ schema, httpPart }) =>
     httpPart === 'body' ? strictAjv.compile(schema) : coercingAjv.compile(schema))
@@ -83,11 +91,23 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
 
   // JSON only: any other body type is 415, not a confusing schema error.
   app.removeAllContentTypeParsers()
-  // An empty body with Content-Type: application/json is "no body", as curl users expect.
-  const defaultJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if ((body as string).trim() === '') return done(null, undefined)
-    defaultJson(req, body as string, done)
+  // Read as bytes: text that is not UTF-8 is refused, never decoded to U+FFFD and stored as
+  // something nobody wrote. An empty body is "no body", as curl users expect. A `__proto__`
+  // key (or `constructor.prototype`) is refused with a message that says so: it is valid JSON.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+    if (!isUtf8(body)) return done(new AppError('invalid_json', 'the body must be UTF-8: it has bytes that are not (JSON text is UTF-8, RFC 8259 §8.1)'))
+    // A leading byte order mark is allowed, as fastify's own parser allows it.
+    const text = body.toString('utf8').replace(/^\uFEFF/, '')
+    if (text.trim() === '') return done(null, undefined)
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (err) {
+      return done(new AppError('invalid_json', `the body is not valid JSON: ${(err as Error).message}`))
+    }
+    const key = forbiddenKey(value)
+    if (key !== null) return done(new AppError('invalid_request', `the body has a "${key}" key, which is never accepted (it would change what objects inherit)`))
+    done(null, value)
   })
 
   await app.register(swagger, {
@@ -103,6 +123,18 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     api.addHook('onRequest', async (req) => {
       if (req.routeOptions.url === '/api/v1/openapi.json') return
       req.principal = await authenticate(chat.domains, req)
+    })
+    // Paths and queries are coerced for their schemas, which would read "0x10", "1e3", "02"
+    // or "2.0" as a userid: a userid has one form everywhere, the canonical decimal MQTT takes.
+    api.addHook('preValidation', async (req) => {
+      for (const [part, values] of [['params', req.params], ['querystring', req.query]] as const) {
+        for (const name of USERID_FIELDS) {
+          const v = (values as Record<string, unknown> | undefined)?.[name]
+          if (v !== undefined && (typeof v !== 'string' || parseUserid(v) === null)) {
+            throw new AppError('invalid_request', `${part}.${name} must be a userid: an integer from 1 to 9007199254740991 in plain decimal`)
+          }
+        }
+      }
     })
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
     domainRoutes(api, chat)

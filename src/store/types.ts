@@ -219,6 +219,9 @@ export interface Store {
   ensureUser(domainId: string, userid: number, at: number): Promise<void>
   getPresence(domainId: string, userid: number): Promise<PresenceRow | null>
   listPresence(domainId: string, status?: PresenceStatus): Promise<PresenceRow[]>
+  /** The domain's users whose status is not `offline`, by userid: retained presence on the
+   *  wildcard (SPEC §3), which must not grow with every user who ever existed. */
+  listPresent(domainId: string): Promise<PresenceRow[]>
   /**
    * Users left present by a node that is gone (a crash, a kill): their last known status is
    * not `offline` and the node that wrote it is no longer alive. Never users of a live node.

@@ -214,6 +214,11 @@ export class PostgresStore implements Store {
       : await this.q<PresenceRow>('SELECT userid, status, changed_at AS "changedAt" FROM presence WHERE domain_id = $1 AND status = $2 ORDER BY userid', [domainId, status])).rows
   }
 
+  async listPresent (domainId: string): Promise<PresenceRow[]> {
+    return (await this.q<PresenceRow>(`SELECT userid, status, changed_at AS "changedAt" FROM presence
+      WHERE domain_id = $1 AND status <> 'offline' ORDER BY userid`, [domainId])).rows
+  }
+
   async listOrphanedPresence (): Promise<Array<PresenceRow & { domainId: string }>> {
     return (await this.q(`SELECT domain_id AS "domainId", userid, status, changed_at AS "changedAt" FROM presence p
       WHERE status <> 'offline' AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = p.node_id AND n.alive_until >= $1)`, [this.now()])).rows

@@ -132,6 +132,10 @@ export class SqliteStore implements Store {
       : this.q.listPresenceByStatus.all(domainId, status)) as PresenceRow[]
   }
 
+  async listPresent (domainId: string): Promise<PresenceRow[]> {
+    return this.q.listPresent.all(domainId) as PresenceRow[]
+  }
+
   /** The embedded database has one node, this process: whoever another node id left present was left so by a crash. */
   async listOrphanedPresence (): Promise<Array<PresenceRow & { domainId: string }>> {
     return this.q.orphaned.all(this.nodeId) as Array<PresenceRow & { domainId: string }>
@@ -283,6 +287,10 @@ function prepare (db: Database.Database) {
     getPresence: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? AND userid = ?'),
     listPresence: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? ORDER BY userid'),
     listPresenceByStatus: db.prepare('SELECT userid, status, changed_at AS changedAt FROM presence WHERE domain_id = ? AND status = ? ORDER BY userid'),
+    // INDEXED BY presence_present (003): left to itself, without statistics, the planner walks
+    // the primary key through every user the domain ever had (10,000 rows: 0.45 ms even when
+    // nobody is there); the partial index costs what is present, one primary-key look-up each.
+    listPresent: db.prepare("SELECT userid, status, changed_at AS changedAt FROM presence INDEXED BY presence_present WHERE domain_id = ? AND status <> 'offline' ORDER BY userid"),
     orphaned: db.prepare("SELECT domain_id AS domainId, userid, status, changed_at AS changedAt FROM presence WHERE status <> 'offline' AND node_id IS NOT ?"),
     upsertPresence: db.prepare(`INSERT INTO presence (domain_id, userid, status, changed_at, node_id) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (domain_id, userid) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at, node_id = excluded.node_id`),
