@@ -106,12 +106,15 @@ async function onStore (store: StoreKind, rx: Receiver, base: { perS: number }):
   const profDir = process.env.BENCH_CPU_PROF
   const mq = await startMqchatOn(store, { env: { MQCHAT_CALLBACK_ALLOW_PRIVATE: '1' }, ...(profDir === undefined ? {} : { cpuProfDir: profDir }) })
   try {
-    const m = await throughput(mq, rx)
+    // On PostgreSQL the replay drain below stands for "the dispatcher alone": both are 10,000
+    // pending events sent by the dispatcher with nothing else to do, and the run must stay
+    // within the deadline.
+    const m = await throughput(mq, rx, store === 'sqlite')
     console.log(`    ${name.padEnd(10)} ${int(m.perS).padStart(7)} deliveries/s  event → arrival p50 ${fixed(m.s.lagP50!).padStart(7)} ms  p99 ${fixed(m.s.lagP99!).padStart(7)} ms` +
       `   ratio ${name}/baseline ${fixed(m.perS / base.perS)}`)
     console.log(`    ${''.padEnd(10)} events created at ${int(m.createdPerS)}/s through the API (${CREATE_CONNECTIONS} connections) while delivered; ` +
       `${name} used ${m.corePct === null ? '?' : int(m.corePct)}% of a core`)
-    console.log(`    ${''.padEnd(10)} the dispatcher alone (the ${int(m.replayed)} events replayed): ${int(m.replayPerS)} deliveries/s, ratio ${fixed(m.replayPerS / base.perS)} of the baseline`)
+    if (m.replayed > 0) console.log(`    ${''.padEnd(10)} the dispatcher alone (the ${int(m.replayed)} events replayed): ${int(m.replayPerS)} deliveries/s, ratio ${fixed(m.replayPerS / base.perS)} of the baseline`)
     console.log(`    ${''.padEnd(10)} every delivery logged: ${int(m.logsOk)} ok + ${int(m.logsFailed)} failed attempts logged for ${int(WARMUP + EVENTS)} events, ${m.pending} pending; ` +
       `the receiver saw ${int(m.s.count)} requests, ${int(m.s.distinct)} distinct webhook-ids`)
     if (m.logsOk !== WARMUP + EVENTS || m.logsFailed !== 0 || m.pending !== 0 || m.s.distinct !== EVENTS) console.log('    NOT every delivery was made and logged exactly once: see above')
@@ -124,8 +127,9 @@ async function onStore (store: StoreKind, rx: Receiver, base: { perS: number }):
     if (d.queued !== EVENTS || d.logs.ok !== EVENTS || d.logs.failed !== 0 || d.pending !== 0 || d.s.distinct !== EVENTS) console.log('    NOT every replayed delivery was made and logged exactly once: see above')
 
     await isolation(mq, rx)
-    if (mq.child.problems.length > 0) console.log(`    ${name} logged ${mq.child.problems.length} warn/error lines, e.g. ${mq.child.problems[0]}`)
   } finally {
+    // Said on failure too: a failed API call's cause is in mqchat's log, not in its answer.
+    if (mq.child.problems.length > 0) console.log(`    ${name} logged ${mq.child.problems.length} warn/error lines, e.g. ${mq.child.problems.find((l) => l.includes('"level":50')) ?? mq.child.problems[0]}`)
     await mq.stop()
   }
   if (profDir !== undefined) console.log(`    ${name} CPU profile written to ${profDir}`)
@@ -231,7 +235,7 @@ async function setCallback (mq: Mqchat, domain: string, key: string, url: string
   await mq.api('PUT', `/domains/${domain}/callbacks/messages`, { url, enabled }, 200, key)
 }
 
-async function throughput (mq: Mqchat, rx: Receiver): Promise<{ perS: number, createdPerS: number, corePct: number | null, replayPerS: number, replayed: number, s: Stats, logsOk: number, logsFailed: number, pending: number }> {
+async function throughput (mq: Mqchat, rx: Receiver, replay: boolean): Promise<{ perS: number, createdPerS: number, corePct: number | null, replayPerS: number, replayed: number, s: Stats, logsOk: number, logsFailed: number, pending: number }> {
   const creator = new Creator(mq)
   try {
     await setCallback(mq, MQCHAT_DOMAIN, mq.apiKey, `${rx.origins[0]}/warm-mq`)
@@ -250,6 +254,7 @@ async function throughput (mq: Mqchat, rx: Receiver): Promise<{ perS: number, cr
     const perS = s.distinct / ((s.last - t0) / 1000)
     const corePct = cpu0 === null || cpu1 === null ? null : (100 * (cpu1 - cpu0)) / (s.last - t0)
 
+    if (!replay) return { perS, createdPerS, corePct, replayPerS: NaN, replayed: 0, s, logsOk, logsFailed, pending }
     // The dispatcher alone: the same events, already written, sent again with `replay`
     // (nothing else for mqchat to do meanwhile).
     await setCallback(mq, MQCHAT_DOMAIN, mq.apiKey, `${rx.origins[0]}/replay`)
