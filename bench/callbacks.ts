@@ -25,8 +25,8 @@
 // - Replay drain (issue 7's aim for PostgreSQL): EVENTS more events in a domain of their own,
 //   written while its callback is off (held, not sent); then the callback on and `replay`
 //   {"since":0}; deliveries/s = events / (last arrival − the replay call), every one logged.
-// - All of it on SQLite, then on a fresh PostgreSQL database, each with a receiver process of
-//   its own; one baseline, measured first, for both.
+// - All of it on SQLite, then on a fresh PostgreSQL database (isolation on SQLite only), each
+//   with a receiver process of its own; one baseline, measured first, for both.
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Agent, Pool } from 'undici'
@@ -126,7 +126,10 @@ async function onStore (store: StoreKind, rx: Receiver, base: { perS: number }):
       `the receiver saw ${int(d.s.count)} requests, ${int(d.s.distinct)} distinct webhook-ids`)
     if (d.queued !== EVENTS || d.logs.ok !== EVENTS || d.logs.failed !== 0 || d.pending !== 0 || d.s.distinct !== EVENTS) console.log('    NOT every replayed delivery was made and logged exactly once: see above')
 
-    await isolation(mq, rx)
+    // Isolation on SQLite only: its runs wait for lags of seconds on a store that delivers a
+    // few hundred a second, which took the whole bench past its deadline (issue 7's aims
+    // for PostgreSQL are the chat load and the drain).
+    if (store === 'sqlite') await isolation(mq, rx)
   } finally {
     // Said on failure too: a failed API call's cause is in mqchat's log, not in its answer.
     if (mq.child.problems.length > 0) console.log(`    ${name} logged ${mq.child.problems.length} warn/error lines, e.g. ${mq.child.problems.find((l) => l.includes('"level":50')) ?? mq.child.problems[0]}`)
