@@ -1,5 +1,6 @@
 // The chat load: "50 senders each sending 200 QoS 1 messages to 50 receivers", the same load
-// through a bare aedes broker, Mosquitto and mqchat, with the throughput and latency ratios.
+// through a bare aedes broker, Mosquitto and mqchat (on SQLite, then on a fresh PostgreSQL
+// database), with the throughput and latency ratios.
 //
 // - Senders are users 1..50, receivers 1001..1050. Sender i sends its k-th message to
 //   receiver 1001 + (i - 1 + k) % 50 (round-robin): each receiver gets 4 messages from each
@@ -17,7 +18,7 @@ import fs from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import mqtt, { type MqttClient } from 'mqtt'
 import {
-  answers, cpuMs, fixed, HOST, int, MOSQUITTO_PORT, MQCHAT_DOMAIN, startBareAedes, startMqchat
+  answers, cpuMs, fixed, HOST, int, MOSQUITTO_PORT, MQCHAT_DOMAIN, startBareAedes, startMqchatOn
 } from './lib.ts'
 
 const SENDERS = 50
@@ -35,6 +36,8 @@ const RUN_TIMEOUT_MS = 30_000
 const CONNECT_TIMEOUT_MS = 5000
 
 const TOTAL = SENDERS * MESSAGES_PER_SENDER
+/** How the mqchat lines are labelled: the SQLite line keeps its name from before PostgreSQL. */
+const MQCHAT_NAMES = { sqlite: 'mqchat', postgres: 'mqchat pg' } as const
 
 interface Target {
   name: string
@@ -104,29 +107,38 @@ export async function chatBench (): Promise<void> {
   }
 
   const profDir = process.env.BENCH_CPU_PROF
-  const mq = await startMqchat(profDir === undefined ? {} : { cpuProfDir: profDir })
-  try {
-    const r = await runLoad({
-      name: 'mqchat',
-      port: mq.mqttPort,
-      pid: mq.child.pid,
-      login: async (u) => ({ username: `${MQCHAT_DOMAIN}/${u}`, password: await mq.token(u) }),
-      sendTopic: (from) => `chat/${MQCHAT_DOMAIN}/${from}/send`,
-      textOf: (p) => p.message?.message,
-      ackTopic: (u) => `chat/${MQCHAT_DOMAIN}/${u}/ack`
-    })
-    const ratios = [...results].map(([name, base]) => `mqchat/${name.replace('bare ', '')} ${fixed(r.msgPerS / base.msgPerS)}`)
-    results.set('mqchat', report('mqchat', r, ratios.length === 0 ? '' : `ratio msg/s ${ratios.join(', ')}`))
-    if (r.ackErrors > 0) console.log(`    mqchat answered ${int(r.ackErrors)} sends with an error ack`)
-    if (mq.child.problems.length > 0) console.log(`    mqchat logged ${mq.child.problems.length} warn/error lines, e.g. ${mq.child.problems[0]}`)
-  } finally {
-    await mq.stop()
+  // mqchat on each store, each measured against the same baselines.
+  for (const store of ['sqlite', 'postgres'] as const) {
+    const name = MQCHAT_NAMES[store]
+    const mq = await startMqchatOn(store, profDir === undefined ? {} : { cpuProfDir: profDir })
+    try {
+      const r = await runLoad({
+        name,
+        port: mq.mqttPort,
+        pid: mq.child.pid,
+        login: async (u) => ({ username: `${MQCHAT_DOMAIN}/${u}`, password: await mq.token(u) }),
+        sendTopic: (from) => `chat/${MQCHAT_DOMAIN}/${from}/send`,
+        textOf: (p) => p.message?.message,
+        ackTopic: (u) => `chat/${MQCHAT_DOMAIN}/${u}/ack`
+      })
+      const ratios = [...results].filter(([other]) => !other.startsWith('mqchat'))
+        .map(([other, base]) => `${name}/${other.replace('bare ', '')} ${fixed(r.msgPerS / base.msgPerS)}`)
+      const sqlite = results.get(MQCHAT_NAMES.sqlite)
+      if (store === 'postgres' && sqlite !== undefined) ratios.push(`postgres/sqlite ${fixed(r.msgPerS / sqlite.msgPerS)}`)
+      results.set(name, report(name, r, ratios.length === 0 ? '' : `ratio msg/s ${ratios.join(', ')}`))
+      if (r.ackErrors > 0) console.log(`    ${name} answered ${int(r.ackErrors)} sends with an error ack`)
+      if (mq.child.problems.length > 0) console.log(`    ${name} logged ${mq.child.problems.length} warn/error lines, e.g. ${mq.child.problems[0]}`)
+    } finally {
+      await mq.stop()
+    }
   }
-  const m = results.get('mqchat')
   const a = results.get('bare aedes')
-  if (m !== undefined && a !== undefined) {
-    console.log(`    latency mqchat/aedes: p50 ${fixed(m.p50Ms / a.p50Ms, 1)}×, p99 ${fixed(m.p99Ms / a.p99Ms, 1)}×` +
-      (m.cpuUsPerMsg !== null && a.cpuUsPerMsg !== null ? `; server CPU per message ${fixed(m.cpuUsPerMsg / a.cpuUsPerMsg, 1)}×` : ''))
+  for (const name of Object.values(MQCHAT_NAMES)) {
+    const m = results.get(name)
+    if (m !== undefined && a !== undefined) {
+      console.log(`    latency ${name}/aedes: p50 ${fixed(m.p50Ms / a.p50Ms, 1)}×, p99 ${fixed(m.p99Ms / a.p99Ms, 1)}×` +
+        (m.cpuUsPerMsg !== null && a.cpuUsPerMsg !== null ? `; server CPU per message ${fixed(m.cpuUsPerMsg / a.cpuUsPerMsg, 1)}×` : ''))
+    }
   }
   if (profDir !== undefined) console.log(`    mqchat CPU profile written to ${profDir}`)
 }

@@ -9,6 +9,7 @@ import path from 'node:path'
 import { ROOT, spawnNode as spawnChild, STOP_GRACE_MS, type NodeChild } from '../test/helpers/child.ts'
 import { connectAccepted } from '../test/helpers/mqtt.ts'
 import { expectStatus, restClient } from '../test/helpers/rest.ts'
+import pg from 'pg'
 
 export { ROOT }
 export const HOST = '127.0.0.1'
@@ -42,9 +43,10 @@ export function killAllNow (): void {
   children.clear()
 }
 
-/** Every child still running, stopped (SIGTERM, then SIGKILL after a grace time). */
+/** Every child still running, stopped (SIGTERM, then SIGKILL after a grace time); then every bench database still there, dropped. */
 export async function stopAll (): Promise<void> {
   await Promise.all([...children].map((c) => c.stop()))
+  await Promise.all([...databases].map((db) => db.drop().catch((err) => console.error(`bench: could not drop database ${db.name}: ${(err as Error).message}`))))
 }
 
 process.on('exit', killAllNow)
@@ -219,6 +221,78 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
   } catch (err) {
     await stop()
     throw err
+  }
+}
+
+// --- PostgreSQL ----------------------------------------------------------------------------
+
+/** The machine's PostgreSQL (trust auth), where each mqchat child on PostgreSQL gets a fresh database. */
+export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
+
+export interface BenchDatabase {
+  name: string
+  url: string
+  /** Drops it (WITH (FORCE): a child that is still connected does not keep it); once. */
+  drop: () => Promise<void>
+}
+
+/** Databases created and not yet dropped: stopAll drops them (on error, Ctrl-C and the deadline too). */
+const databases = new Set<BenchDatabase>()
+let dbSeq = 0
+
+async function adminQuery (sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  try {
+    await admin.query(sql)
+  } finally {
+    await admin.end()
+  }
+}
+
+/** A new empty database on the machine's PostgreSQL: mqchat_bench_<pid>_<n>. */
+export async function freshDatabase (): Promise<BenchDatabase> {
+  const name = `mqchat_bench_${process.pid}_${++dbSeq}`
+  await adminQuery(`CREATE DATABASE ${name}`)
+  const url = new URL(PG_ADMIN_URL)
+  url.pathname = `/${name}`
+  const db: BenchDatabase = {
+    name,
+    url: url.toString(),
+    async drop () {
+      if (!databases.delete(db)) return
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    }
+  }
+  databases.add(db)
+  return db
+}
+
+export type StoreKind = 'sqlite' | 'postgres'
+
+/**
+ * startMqchat on the embedded SQLite, or on a fresh PostgreSQL database (MQCHAT_DATABASE_URL)
+ * that its stop() drops once the child has stopped.
+ */
+export async function startMqchatOn (store: StoreKind, opts: Parameters<typeof startMqchat>[0] = {}): Promise<Mqchat> {
+  if (store === 'sqlite') return startMqchat(opts)
+  const db = await freshDatabase()
+  let mq: Mqchat
+  try {
+    mq = await startMqchat({ ...opts, env: { ...opts.env, MQCHAT_DATABASE_URL: db.url } })
+  } catch (err) {
+    await db.drop()
+    throw err
+  }
+  return {
+    ...mq,
+    stop: async () => {
+      try {
+        await mq.stop()
+      } finally {
+        await db.drop()
+      }
+    }
   }
 }
 
