@@ -54,11 +54,13 @@ export class Writer {
     this.running = null
   }
 
-  private async flush (batch: Write[]): Promise<void> {
+  private async flush (batch: Write[], retried = false): Promise<void> {
     try {
       const results = await this.write(batch)
       batch.forEach((w, i) => (w.resolve as (v: unknown) => void)(results[i]))
     } catch (err) {
+      // A deadlock with another node's batch (PostgreSQL chose us to roll back): once more whole.
+      if ((err as { code?: string }).code === '40P01' && !retried) return this.flush(batch, true)
       if (isUnavailable(err) || batch.length === 1) {
         const e = isUnavailable(err) ? unavailable(err) : err
         for (const w of batch) w.reject(e)
@@ -77,7 +79,9 @@ export class Writer {
     try {
       await client.query('BEGIN')
       const users = [...new Set(batch.map((w) => w.kind === 'message' ? `${w.m.domainId}/${w.m.fromUserid}` : `${w.c.domainId}/${w.c.userid}`))].sort()
-      await client.query('SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) s', [users])
+      // COLLATE "C": the same order as the completions' locks (migration 002), whatever the
+      // database's collation.
+      await client.query('SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k COLLATE "C") s', [users])
 
       const messages = batch.filter((w): w is Extract<Write, { kind: 'message' }> => w.kind === 'message')
       const rows = new Map<Write, MessageRow>()

@@ -79,6 +79,11 @@ DECLARE
   out boolean[] := '{}';
   c jsonb;
 BEGIN
+  -- The users first, in the writer's order (see writer.ts): a batch of completions and a
+  -- batch of new events that touch the same users' queues then never deadlock.
+  PERFORM pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (
+    SELECT DISTINCT (x->>'domainId') || '/' || (x->>'userid') AS k FROM jsonb_array_elements(cs) AS x ORDER BY 1) s
+    ORDER BY k COLLATE "C";
   FOR c IN SELECT value FROM jsonb_array_elements(cs) LOOP
     out := out || mqchat_complete(c);
   END LOOP;
