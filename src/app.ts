@@ -71,7 +71,11 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   // The HTTP side carries MQTT over WebSocket, so it starts after the broker and stops first.
   const attach: Service = {
     name: 'cluster',
-    start: async () => { if (bus !== null) chat!.attach(clusterNotifier(broker!, bus)) },
+    start: async () => {
+      if (bus === null) return
+      chat!.attach(clusterNotifier(broker!, bus))
+      chat!.shareSendLimit((key, perSecond, burst) => bus.take(key, perSecond, burst))
+    },
     stop: async () => {}
   }
   const services: Service[] = [storeService, ...(bus === null ? [] : [bus]), callbacks, chat, broker, attach, http]

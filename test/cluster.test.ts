@@ -150,3 +150,23 @@ test('the bus\'s Redis connections killed mid-traffic: nothing accepted is lost,
   const texts = history.body.messages.map((m: any) => m.message.message)
   for (let i = 0; i < 20; i++) assert.ok(texts.includes(`during${i}`), `during${i} stored`)
 })
+
+test('the per-user send limit holds across nodes', async (t) => {
+  const c = await startCluster(t, 2, { MQCHAT_USER_RATE: '3/1m,burst=3' })
+  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+  const d = await domain(a, 'acme')
+  const onA = await c.connect(a, d, 1)
+  const onB = await c.connect(b, d, 1)
+  const acks = [new Inbox(onA), new Inbox(onB)]
+  await onA.subscribeAsync(`chat/${d.id}/1/ack`, { qos: 1 })
+  await onB.subscribeAsync(`chat/${d.id}/1/ack`, { qos: 1 })
+  // two tabs on two nodes, four sends: one bucket of three
+  for (const [i, client] of [onA, onB, onA, onB].entries()) await send(client, d, 1, 2, `s${i}`)
+  const results = async () => {
+    const seen = new Map<string, string>()
+    for (const inbox of acks) for (const m of inbox.received) seen.set(m.payload.cid, m.payload.error?.code ?? 'ok')
+    return seen
+  }
+  await waitFor(async () => (await results()).size === 4, 'four acks')
+  assert.deepEqual([...(await results()).values()].sort(), ['ok', 'ok', 'ok', 'rate_limited'])
+})

@@ -52,6 +52,8 @@ export class Chat implements Service {
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
   private pruneTimer: NodeJS.Timeout | null = null
+  private sharedTake: ((key: string, perSecond: number, burst: number) => Promise<boolean | null>) | null = null
+  private readonly userRate: { perSecond: number, burst: number }
 
   constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, onEvent: EventListener = () => {}) {
     // The notifier is attached later (the broker is built after chat); forward to it. Every
@@ -68,10 +70,19 @@ export class Chat implements Service {
       : new SharedPresence(store, store.sharedPresence, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
     this.messages = new Messages(store, notifier, userWrites)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
+    this.userRate = config.userRate
   }
 
   attach (notifier: Notifier): void {
     this.notifier = notifier
+  }
+
+  /**
+   * With several nodes, a user's sends also take a token from a bucket all nodes share (null:
+   * that bucket cannot be reached now, and this node's own is the limit meanwhile).
+   */
+  shareSendLimit (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
+    this.sharedTake = take
   }
 
   async start (): Promise<void> {
@@ -100,7 +111,7 @@ export class Chat implements Service {
     const input = parse(payload)
     const cid = cidOf(input)
     // Counted before validation: a flood of garbage is limited like a flood of messages.
-    if (!this.allow(domainId, userid, 'send')) {
+    if (!this.allow(domainId, userid, 'send') || await this.sharedTake?.(`${domainId}/${userid}`, this.userRate.perSecond, this.userRate.burst) === false) {
       return { cid, error: { code: 'rate_limited', message: 'too many messages: slow down' } }
     }
     if (!isUtf8(payload)) return { cid, error: notUtf8 }

@@ -17,6 +17,22 @@ import type { Service } from '../service.ts'
 const PING_EVERY_MS = 2_000
 const BUS_SILENT_MS = 6_000
 
+// Tokens refill at ARGV[1] per ms up to ARGV[2]; the key expires once it would be full again.
+const TAKE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local ok = 0
+if tokens >= 1 then tokens = tokens - 1; ok = 1 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+return ok`
+
 export type BusHandler = (method: string, args: unknown[]) => void
 
 export class RedisBus implements Service {
@@ -32,7 +48,7 @@ export class RedisBus implements Service {
   sent = 0
   received = 0
 
-  constructor (url: string, prefix: string, private readonly nodeId: string, private readonly log: Logger) {
+  constructor (url: string, private readonly prefix: string, private readonly nodeId: string, private readonly log: Logger) {
     this.channel = `${prefix}bus`
     // No offline queue: while Redis is away a publish fails at once instead of piling up in
     // memory; the node keeps serving its own users meanwhile.
@@ -74,6 +90,20 @@ export class RedisBus implements Service {
   /** True while this node hears its own pings: publishes reach the other nodes. */
   get healthy (): boolean {
     return this.up
+  }
+
+  /**
+   * One token of a user's send bucket shared by every node (SPEC §1: the limit holds across
+   * them): a token bucket in Redis, refilled by Redis's clock, in one atomic script. Without
+   * Redis it answers null, and each node's own bucket is the limit meanwhile.
+   */
+  async take (key: string, perSecond: number, burst: number): Promise<boolean | null> {
+    if (this.pub.status !== 'ready') return null
+    try {
+      return await this.pub.eval(TAKE_SCRIPT, 1, `${this.prefix}rate:${key}`, String(perSecond / 1000), String(burst)) === 1
+    } catch {
+      return null
+    }
   }
 
   publish (method: string, args: unknown[]): void {
