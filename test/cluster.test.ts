@@ -7,6 +7,7 @@ import { Redis } from 'ioredis'
 import { receiver } from './helpers/receiver.ts'
 import { REDIS_URL, startCluster, type Cluster, type ClusterNode } from './helpers/cluster.ts'
 import { Inbox } from './helpers/server.ts'
+import { TcpProxy } from './helpers/tcp-proxy.ts'
 import { waitFor } from './helpers/wait.ts'
 
 async function domain (node: ClusterNode, id: string): Promise<{ id: string, apiKey: string }> {
@@ -169,4 +170,25 @@ test('the per-user send limit holds across nodes', async (t) => {
   }
   await waitFor(async () => (await results()).size === 4, 'four acks')
   assert.deepEqual([...(await results()).values()].sort(), ['ok', 'ok', 'ok', 'rate_limited'])
+})
+
+test('the database cut off from every node: each answers 503 and refuses sends with unavailable, then recovers by itself', async (t) => {
+  const proxy = new TcpProxy()
+  const c = await startCluster(t, 2, {}, { databaseProxy: proxy })
+  const d = await domain(c.nodes[0]!, 'acme')
+  const health = async (n: ClusterNode) => (await fetch(`${n.httpUrl}/healthz`)).status
+  const sendVia = (n: ClusterNode, text: string) => n.api('POST', `/api/v1/domains/${d.id}/messages`, { from_userid: 1, to_userid: 2, message: text, type: 0 }, d.apiKey)
+  assert.equal((await sendVia(c.nodes[0]!, 'before')).status, 201)
+  proxy.cut()
+  for (const n of c.nodes) {
+    await waitFor(async () => await health(n) === 503, '503 while the database is cut off', 15_000).catch((err) => { throw new Error(err.message + n.proc.stdout().slice(-3000) + n.proc.stderr().slice(-3000)) })
+    const r = await sendVia(n, 'during')
+    assert.equal(r.status, 503)
+    assert.equal(r.body.error.code, 'unavailable')
+  }
+  proxy.restore()
+  for (const n of c.nodes) await waitFor(async () => await health(n) === 200, '200 once the database is back', 20_000)
+  assert.equal((await sendVia(c.nodes[1]!, 'after')).status, 201)
+  const history = await c.nodes[0]!.api('GET', `/api/v1/domains/${d.id}/messages?userid=1&peer=2`, undefined, d.apiKey)
+  assert.deepEqual(history.body.messages.map((m: any) => m.message.message), ['after', 'before'])
 })

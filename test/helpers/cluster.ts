@@ -5,6 +5,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { freshDatabase } from './postgres.ts'
 import { processApi, run, tempDir, type Proc } from './process.ts'
 import type { Rest } from './rest.ts'
+import type { TcpProxy } from './tcp-proxy.ts'
 
 export const REDIS_URL = process.env.MQCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 export const OPERATOR_KEY = 'test-operator-key-0123456789'
@@ -28,8 +29,15 @@ export interface Cluster {
 
 let seq = 0
 
-export async function startCluster (t: TestContext, n: number, env: Record<string, string> = {}): Promise<Cluster> {
-  const databaseUrl = await freshDatabase()
+export async function startCluster (t: TestContext, n: number, env: Record<string, string> = {}, opts: { databaseProxy?: TcpProxy } = {}): Promise<Cluster> {
+  let databaseUrl = await freshDatabase()
+  if (opts.databaseProxy !== undefined) {
+    // every node reaches the database through the test's proxy, which the test can cut
+    const u = new URL(databaseUrl)
+    await opts.databaseProxy.target(u.hostname, Number(u.port)).start(t)
+    u.host = `127.0.0.1:${opts.databaseProxy.port}`
+    databaseUrl = u.toString()
+  }
   const redisPrefix = `mqchat-test-${process.pid}-${Date.now().toString(36)}-${++seq}:`
   const clients = new Set<MqttClient>()
   t.after(async () => { await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => {}))) })

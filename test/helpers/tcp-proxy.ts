@@ -10,7 +10,7 @@ export class TcpProxy {
   private open = true
   port = 0
 
-  constructor (private readonly targetHost: string, private readonly targetPort: number) {
+  constructor (private targetHost = '127.0.0.1', private targetPort = 0) {
     this.server = net.createServer((client) => {
       if (!this.open) { client.destroy(); return }
       const upstream = net.connect(this.targetPort, this.targetHost)
@@ -24,6 +24,13 @@ export class TcpProxy {
       client.pipe(upstream)
       upstream.pipe(client)
     })
+  }
+
+  /** Where it forwards to (before start, when not given to the constructor). */
+  target (host: string, port: number): this {
+    this.targetHost = host
+    this.targetPort = port
+    return this
   }
 
   async start (t: TestContext): Promise<this> {

@@ -83,6 +83,10 @@ export class PostgresStore implements Store {
     })
     // An idle connection the database dropped: the pool replaces it. Not a crash (SPEC §6).
     this.pool.on('error', (err) => this.log.warn({ err: err.message }, 'database connection lost'))
+    // A connection checked out but between two statements when it drops emits 'error' with
+    // nobody listening, which would end the process: each connection gets a listener of its
+    // own (the next statement on it then fails, and the caller answers `unavailable`).
+    this.pool.on('connect', (client) => client.on('error', (err) => this.log.debug({ err: err.message }, 'database connection lost mid-use')))
     this.writer = new Writer(this.pool, nodeId, () => this.now())
     this.sharedPresence = new PgPresence(this.pool, nodeId, () => this.now(), (n) => this.log.warn({ nodes: n }, 'nodes that stopped answering were reaped'))
   }

@@ -51,6 +51,7 @@ export class SqliteStore implements Store {
   private q!: ReturnType<typeof prepare>
   private outbox!: OutboxSql
   readonly file: string
+  private rebuilt = false
 
   constructor (dataDir: string, readonly nodeId: string, private readonly log: Logger) {
     this.file = path.join(dataDir, 'mqchat.sqlite')
@@ -221,7 +222,11 @@ export class SqliteStore implements Store {
 
   async recoverOutbox (nowMs: number): Promise<number> {
     for (const cb of this.outbox.offWithPending()) await this.holdPending(cb.domainId, cb.kind)
-    return this.outbox.recover(this.nodeId, nowMs)
+    // The rebuild reads every pending event: once per process is enough (queues are kept in
+    // the same transactions as their events; this is a safety net after a crash).
+    const n = this.outbox.recover(this.nodeId, nowMs, !this.rebuilt)
+    this.rebuilt = true
+    return n
   }
 
   async nextDueAt (): Promise<number | null> {

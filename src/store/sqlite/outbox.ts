@@ -217,10 +217,10 @@ export class OutboxSql {
    * from a process that is gone. Queues are only an index of the pending events: any
    * pending event's user without one gets one.
    */
-  recover (nodeId: string, now: number): number {
+  recover (nodeId: string, now: number, rebuild: boolean): number {
     return this.db.transaction(() => {
-      this.q.freeLeases.run(nodeId)
-      return this.q.rebuildQueues.run(now).changes
+      const freed = this.q.freeLeases.run(nodeId).changes
+      return freed + (rebuild ? this.q.rebuildQueues.run(now).changes : 0)
     })()
   }
 
