@@ -484,4 +484,21 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.equal(delivered.length, 300)
     assert.deepEqual(delivered, [...delivered].sort((a, b) => a - b), 'delivered in id order')
   })
+
+  test(`${name}: an event whose attempt ends while a replay runs is sent again`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    await presence(s, d, 1, 0, 1000)
+    const [ev] = await s.claimEvents(d, 'n', 10_000, 99_000, 10)
+    // behind it, enough of user 2's events for the replay to take several batches
+    const n = 12_000
+    await Promise.all(Array.from({ length: n }, (_, i) => s.changePresence({ domainId: d, userid: 2, status: 'online', at: 2000 + i, event: { webhookId: `u2-${i}`, body: '{}' } })))
+    // the attempt ends while the replay runs (between its batches)
+    const replaying = s.replay(d, 'presence', 0, 10_000)
+    assert.equal(await s.complete(done(ev!, 'n', 'delivered')), true)
+    assert.equal(await replaying, n + 1)
+    const heads = await s.claimEvents(d, 'n', 10_001, 99_000, 10)
+    assert.ok(heads.some((e) => e.id === ev!.id), 'sent again')
+  })
 }

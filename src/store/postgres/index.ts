@@ -47,6 +47,9 @@ const LOG_COLS = `id, domain_id AS "domainId", kind, event_id AS "eventId", webh
 const CB_COLS = `domain_id AS "domainId", kind, url, enabled, disabled_reason AS "disabledReason", disabled_at AS "disabledAt",
   signing_secret AS "signingSecret", previous_secret AS "previousSecret", previous_secret_until AS "previousSecretUntil",
   last_success_at AS "lastSuccessAt", last_failure_at AS "lastFailureAt"`
+/** A replay's events in flight: pending again once their attempt ends (they go out again in turn). */
+const REQUEUE_IN_FLIGHT = `UPDATE events SET requeued = true WHERE state = 'pending' AND created_at >= $3 AND id IN (
+  SELECT head_id FROM outbox_queues WHERE domain_id = $1 AND kind = $2 AND locked_by IS NOT NULL)`
 const PATCH_COLUMNS: Record<keyof CallbackPatch, string> = {
   url: 'url',
   enabled: 'enabled',
@@ -422,7 +425,14 @@ export class PostgresStore implements Store {
   }
 
   async replay (domainId: string, kind: EventKind, sinceMs: number, nowMs: number): Promise<number> {
-    const start = (await this.q('SELECT min(id) AS id FROM events WHERE domain_id = $1 AND kind = $2 AND created_at >= $3', [domainId, kind, sinceMs])).rows[0].id as number | null
+    // The replay begins: claims pause, and an event in flight since then is marked to be
+    // pending again when its attempt ends (were it marked only at the end, an attempt ending
+    // between the batches would finish it for good).
+    const start = await this.tx(async (c) => {
+      await c.query('UPDATE callbacks SET paused_until = $3 WHERE domain_id = $1 AND kind = $2', [domainId, kind, this.now() + REPLAY_PAUSE_MS])
+      await c.query(REQUEUE_IN_FLIGHT, [domainId, kind, sinceMs])
+      return (await c.query('SELECT min(id) AS id FROM events WHERE domain_id = $1 AND kind = $2 AND created_at >= $3', [domainId, kind, sinceMs])).rows[0].id as number | null
+    })
     if (start !== null) {
       let from = start - 1
       for (;;) {
@@ -440,8 +450,7 @@ export class PostgresStore implements Store {
     }
     return this.tx(async (c) => {
       // A queue in flight keeps its head: when that attempt ends it moves to the oldest pending.
-      await c.query(`UPDATE events SET requeued = true WHERE state = 'pending' AND created_at >= $3 AND id IN (
-        SELECT head_id FROM outbox_queues WHERE domain_id = $1 AND kind = $2 AND locked_by IS NOT NULL)`, [domainId, kind, sinceMs])
+      await c.query(REQUEUE_IN_FLIGHT, [domainId, kind, sinceMs])
       await c.query(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
         SELECT domain_id, kind, userid, min(id), $3 FROM events WHERE domain_id = $1 AND kind = $2 AND state = 'pending' GROUP BY domain_id, kind, userid
         ON CONFLICT (domain_id, kind, userid) DO UPDATE SET head_id = least(outbox_queues.head_id, excluded.head_id), ready_at = least(outbox_queues.ready_at, excluded.ready_at)

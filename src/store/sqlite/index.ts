@@ -234,7 +234,7 @@ export class SqliteStore implements Store {
   }
 
   async replay (domainId: string, kind: EventKind, sinceMs: number, nowMs: number): Promise<number> {
-    let from = this.outbox.replayStart(domainId, kind, sinceMs)
+    let from = this.outbox.replayStart(domainId, kind, sinceMs, this.now())
     while (from !== null) {
       from = this.outbox.replayBatch(domainId, kind, sinceMs, from, this.now())
       await yieldToOthers()

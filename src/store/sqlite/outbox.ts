@@ -233,10 +233,19 @@ export class OutboxSql {
    * next REPLAY_BATCH events since `sinceMs` pending again and answers the last id it
    * reached (null: none left). Then `finishReplay` reopens the queues and lifts the pause.
    */
-  /** The id a replay starts after (null: nothing to replay). */
-  replayStart (domainId: string, kind: EventKind, sinceMs: number): number | null {
-    const r = this.q.replayStart.get(domainId, kind, sinceMs) as { id: number | null }
-    return r.id === null ? null : r.id - 1
+  /**
+   * A replay begins: the callback's claims pause, and an event in flight since then is marked
+   * to be pending again when its attempt ends (were it marked only at the end, an attempt
+   * ending between the batches would finish it for good). Answers the id the batches start
+   * after (null: nothing to replay).
+   */
+  replayStart (domainId: string, kind: EventKind, sinceMs: number, now: number): number | null {
+    return this.db.transaction(() => {
+      this.q.pause.run(now + REPLAY_PAUSE_MS, domainId, kind)
+      this.q.requeueInFlight.run({ domainId, kind, since: sinceMs })
+      const r = this.q.replayStart.get(domainId, kind, sinceMs) as { id: number | null }
+      return r.id === null ? null : r.id - 1
+    })()
   }
 
   replayBatch (domainId: string, kind: EventKind, sinceMs: number, fromId: number, now: number): number | null {
