@@ -157,7 +157,9 @@ export class Broker implements Service, Notifier {
       done(err, false)
     }
     if (username === undefined || password === undefined) return refuse('no username or password')
-    this.chat.domains.checkConnect(username, password.toString('utf8')).then((r) => {
+    // Over WebSocket, the page's Origin is checked against the domain's allowedOrigins (SPEC §3).
+    const headers = (client as { req?: IncomingMessage }).req?.headers
+    this.chat.domains.checkConnect(username, password.toString('utf8'), Date.now(), { origin: headers?.origin, host: headers?.host }).then((r) => {
       if (!r.ok) return refuse(r.reason)
       client.mq = { domainId: r.domainId, userid: r.userid }
       // Client ids live in the user's own namespace: a client cannot take over (and so

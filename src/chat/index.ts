@@ -10,6 +10,7 @@ import type { MessageEvent } from './events.ts'
 import { Messages } from './messages.ts'
 import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
 import { Presence } from './presence.ts'
+import { Profiles } from './profiles.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { KeyedSerial } from './serial.ts'
 import {
@@ -19,6 +20,7 @@ import {
 export { Domains, parseUserid, parseUsername, type Principal } from './domains.ts'
 export type { MessageEvent, PresenceEvent } from './events.ts'
 export type { Notifier } from './notifier.ts'
+export { userView, type UserView } from './profiles.ts'
 
 /** What the server answers on `chat/D/U/ack` (SPEC §3). */
 export type Ack =
@@ -47,6 +49,7 @@ export class Chat implements Service {
   readonly domains: Domains
   readonly presence: Presence
   readonly messages: Messages
+  readonly profiles: Profiles
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
   private pruneTimer: NodeJS.Timeout | null = null
@@ -62,6 +65,7 @@ export class Chat implements Service {
     const userWrites = new KeyedSerial()
     this.presence = new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
     this.messages = new Messages(store, notifier, userWrites)
+    this.profiles = new Profiles(store)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
   }
 

@@ -17,6 +17,7 @@ import { listen } from '../net.ts'
 import type { Service } from '../service.ts'
 import { adminRoutes } from './admin.ts'
 import { authenticate } from './auth.ts'
+import { corsRoutes } from './cors.ts'
 import { callbackRoutes } from './api/callbacks.ts'
 import { domainRoutes } from './api/domains.ts'
 import { messageRoutes } from './api/messages.ts'
@@ -96,6 +97,8 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }]
     }
   })
+
+  corsRoutes(app, chat.store)
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
