@@ -119,19 +119,22 @@ test('userids and usernames: one canonical form', () => {
   for (const u of ['acme', 'acme/', '/2', 'Acme/2', 'acme/2/3', 'acme/x']) assert.equal(parseUsername(u), null, u)
 })
 
-test('topic ACL: own inbox and ack, presence of the own domain; nothing else', () => {
+test('topic ACL: own inbox, ack and signal, presence of the own domain; nothing else', () => {
   const me = { domainId: 'acme', userid: 2 }
   const subs: Array<[string, boolean]> = [
     ['chat/acme/2/inbox', true], ['chat/acme/2/ack', true], ['chat/acme/+/presence', true], ['chat/acme/3601/presence', true],
     ['chat/acme/3/inbox', false], ['chat/acme/3/ack', false], ['chat/acme/+/inbox', false], ['chat/acme/#', false], ['#', false],
     ['chat/beta/+/presence', false], ['chat/acme/2/send', false], ['chat/acme/2/status', false], ['$SYS/#', false],
-    ['chat/acme/02/inbox', false], ['chat/acme/0/presence', false], ['chat/acme/2/inbox/x', false], ['chat/acme/x/presence', false]
+    ['chat/acme/02/inbox', false], ['chat/acme/0/presence', false], ['chat/acme/2/inbox/x', false], ['chat/acme/x/presence', false],
+    ['chat/acme/2/signal', true], ['chat/acme/3/signal', false], ['chat/acme/+/signal', false], ['chat/acme/2/typing', false], ['chat/acme/2/read', false]
   ]
   for (const [topic, ok] of subs) assert.equal(canSubscribe(topic, me), ok, topic)
   const pubs: Array<[string, string | null]> = [
     ['chat/acme/2/send', 'send'], ['chat/acme/2/status', 'status'], ['chat/acme/2/history', 'history'],
     ['chat/acme/3/send', null], ['chat/acme/2/inbox', null], ['chat/acme/2/presence', null], ['chat/beta/2/send', null],
-    ['chat/acme/2/ack', null], ['foo', null], ['chat/acme/02/send', null]
+    ['chat/acme/2/ack', null], ['foo', null], ['chat/acme/02/send', null],
+    ['chat/acme/2/typing', 'typing'], ['chat/acme/2/read', 'read'], ['chat/acme/3/typing', null], ['chat/acme/3/read', null],
+    ['chat/acme/2/signal', null], ['chat/beta/2/read', null]
   ]
   for (const [topic, action] of pubs) assert.equal(clientAction(topic, me), action, topic)
   assert.deepEqual(presenceFilter('chat/acme/+/presence'), { domainId: 'acme', userid: null })
@@ -180,4 +183,44 @@ test('SSRF: local-use NAT64 and the 3fff::/20 documentation range are refused; o
     ['::ffff:8.8.8.8', true], ['2606:4700::1111', true]
   ]
   for (const [ip, ok] of table) assert.equal(isPublicAddress(ip), ok, ip)
+})
+
+test('origins: the allowed list, any while empty, same-origin always; PATCH accepts origins only', async () => {
+  const { originAllowed, originProblem } = await import('../src/chat/origins.ts')
+  const list = ['https://www.acme.test', 'http://localhost:3000']
+  const cases: Array<[string, readonly string[], string | undefined, boolean]> = [
+    ['https://evil.test', [], undefined, true],
+    ['https://www.acme.test', list, undefined, true],
+    ['http://localhost:3000', list, 'chat.acme.test', true],
+    ['https://acme.test', list, undefined, false],
+    ['http://www.acme.test', list, undefined, false],
+    ['https://www.acme.test:8443', list, undefined, false],
+    ['null', list, 'chat.acme.test', false],
+    ['https://chat.acme.test', list, 'chat.acme.test', true],
+    ['https://chat.acme.test', list, 'CHAT.acme.test', true],
+    ['https://chat.acme.test.evil', list, 'chat.acme.test', false]
+  ]
+  for (const [origin, allowed, host, want] of cases) assert.equal(originAllowed(origin, allowed, host), want, `${origin} ${host}`)
+  const problems: Array<[string, RegExp | null]> = [
+    ['https://www.acme.test', null], ['http://localhost:3000', null],
+    ['https://www.acme.test/', /origin only/], ['https://www.acme.test/path', /origin only/], ['HTTPS://WWW.ACME.TEST', /origin only/],
+    ['ftp://acme.test', /http or https/], ['javascript:alert(1)', /http or https/], ['www.acme.test', /not a URL/]
+  ]
+  for (const [o, want] of problems) {
+    const p = originProblem(o)
+    if (want === null) assert.equal(p, null, o)
+    else assert.match(p ?? '', want, o)
+  }
+})
+
+test('profiles: http(s) URLs only, empty clears, token claims that do not fit are left out', async () => {
+  const { profilePatch, profileFromClaims } = await import('../src/chat/profiles.ts')
+  assert.deepEqual(profilePatch({ name: 'Ada', avatar: 'https://a.test/x.png', link: '' }), { name: 'Ada', avatar: 'https://a.test/x.png', link: null })
+  for (const bad of ['javascript:alert(1)', 'data:image/png;base64,AA', 'ftp://a.test/x', '//a.test/x', 'a.test/x']) {
+    assert.throws(() => profilePatch({ avatar: bad }), (e: { code?: string, message: string }) => e.code === 'invalid_url' && /avatar/.test(e.message), bad)
+  }
+  assert.deepEqual(profileFromClaims({ name: 'Grace', picture: 'https://a.test/g.png', profile: 'http://a.test/g' }), { name: 'Grace', avatar: 'https://a.test/g.png', link: 'http://a.test/g' })
+  assert.deepEqual(profileFromClaims({ name: 7, picture: 'javascript:x', profile: ['x'] }), {})
+  assert.deepEqual(profileFromClaims({ name: 'x'.repeat(201) }), {})
+  assert.deepEqual(profileFromClaims({ sub: '1' }), {})
 })

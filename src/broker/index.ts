@@ -10,7 +10,8 @@ import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import { FrameLimit } from './frame-limit.ts'
 import { persistenceWithPresence } from './retained.ts'
-import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, type Me } from './topics.ts'
+import { handleSignalRequest } from './signals.ts'
+import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, signalTopic, type Me } from './topics.ts'
 import { listen } from '../net.ts'
 
 /** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
@@ -134,6 +135,10 @@ export class Broker implements Service, Notifier {
     this.publish(presenceTopic(domainId, userid), body, true)
   }
 
+  signal (domainId: string, userid: number, body: string): void {
+    this.publish(signalTopic(domainId, userid), body, false)
+  }
+
   /** Answers on the user's `ack` topic; `sent` runs once the answer is written out. */
   private ack (me: Me, ack: Ack, sent?: () => void): void {
     this.publish(ackTopic(me.domainId, me.userid), JSON.stringify(ack), false, sent)
@@ -210,6 +215,9 @@ export class Broker implements Service, Notifier {
         this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(me, ack, () => done(null)),
           (err) => { this.log.error({ err }, 'history failed'); done(null) })
         return
+      case 'typing':
+      case 'read':
+        handleSignalRequest(this.chat, this.log, me, action, payload, (a) => this.ack(me, a), () => done(null))
     }
   }
 }

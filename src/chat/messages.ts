@@ -1,5 +1,6 @@
 // Messages (SPEC §3): stored with their event in one transaction, then delivered to the
 // recipient's inbox. The same path serves MQTT sends and sends from the customer's server.
+import { AppError } from '../errors.ts'
 import type { MessageQuery, MessageRow, Store } from '../store/index.ts'
 import { messageEvent, type MessageEvent } from './events.ts'
 import { newWebhookId } from './ids.ts'
@@ -27,6 +28,10 @@ export class Messages {
    * sender's messages are stored one after another, so their ids and callbacks keep its order.
    */
   async send (domainId: string, fromUserid: number, m: OutgoingMessage): Promise<MessageEvent> {
+    // SPEC §3: a user who blocked the sender gets nothing from it (an index lookup per send).
+    if (m.to_userid !== fromUserid && await this.store.isBlocked(domainId, m.to_userid, fromUserid)) {
+      throw new AppError('blocked', `user ${m.to_userid} does not accept your messages`)
+    }
     const row = await this.userWrites.run(`${domainId}/${fromUserid}`, () => this.store.appendMessage({
       domainId,
       fromUserid,

@@ -7,6 +7,8 @@ export interface Notifier {
   messageStored(domainId: string, event: MessageEvent): void
   /** A committed presence change (its retained `presence` topic). */
   presenceChanged(domainId: string, userid: number, body: string): void
+  /** A signal for `userid` (its `signal` topic, every connection): typing, read markers. */
+  signal(domainId: string, userid: number, body: string): void
 }
 
 /** Told after every commit that wrote an event, so the outbox is delivered at once. */
@@ -15,5 +17,6 @@ export type EventListener = (domainId: string) => void
 /** Until a transport is attached (and in tests of chat/ alone). */
 export const nullNotifier: Notifier = {
   messageStored () {},
-  presenceChanged () {}
+  presenceChanged () {},
+  signal () {}
 }

@@ -19,6 +19,7 @@ import { adminRoutes } from './admin.ts'
 import { authenticate } from './auth.ts'
 import { corsRoutes } from './cors.ts'
 import { callbackRoutes } from './api/callbacks.ts'
+import { conversationRoutes } from './api/conversations.ts'
 import { domainRoutes } from './api/domains.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
@@ -108,6 +109,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
     domainRoutes(api, chat)
     userRoutes(api, chat)
+    conversationRoutes(api, chat)
     messageRoutes(api, chat)
     callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })

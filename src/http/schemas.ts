@@ -111,3 +111,19 @@ export const CallbackParams = Type.Object({ domain: DomainId, kind: CallbackKind
 export function withErrors (ok: Record<number, TSchema>): Record<number, TSchema> {
   return { ...ok, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
 }
+
+export const CONVERSATIONS_MAX_LIMIT = 200
+export const ConversationsQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: CONVERSATIONS_MAX_LIMIT, default: 50 })),
+  before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the next page: conversations whose last message id is below this (the last one\'s `last.message.id`)' }))
+}, { additionalProperties: false })
+export const ConversationList = Type.Object({
+  conversations: Type.Array(Type.Object({
+    peer: UserSchema,
+    last: Type.Union([MessageEventSchema, Type.Null()]),
+    unread: Type.Integer({ description: 'the peer\'s messages above readUpTo' }),
+    readUpTo: Type.Integer({ description: 'this user has read the peer\'s messages up to this id' }),
+    peerReadUpTo: Type.Integer({ description: 'the peer has read this user\'s messages up to this id' })
+  }))
+})
+export const BlockParams = Type.Object({ domain: DomainId, userid: UserId, peer: UserId })
