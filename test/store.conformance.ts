@@ -142,6 +142,62 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.equal(await s.isBlocked(d, 1, 2), false)
   })
 
+  test(`${name}: retention deletes a domain's old messages in batches; conversations and unread counts follow`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    const other = await withDomain(s, 'other')
+    const DAY = 86_400_000
+    // 1 and 2 talked long ago only; 1 and 3 long ago and recently; 4 wrote 5000 old ones to 5
+    await s.appendMessage(msg(d, 1, 2, 'old 1->2', 1 * DAY), eventFor)
+    const old13 = await s.appendMessage(msg(d, 3, 1, 'old 3->1', 2 * DAY), eventFor)
+    for (let i = 0; i < 5000; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, j) => s.appendMessage(msg(d, 4, 5, `bulk ${i + j}`, 3 * DAY), eventFor)))
+    }
+    await s.appendMessage(msg(other, 1, 2, 'other domain, old', 1 * DAY), eventFor)
+    const new31 = await s.appendMessage(msg(d, 3, 1, 'new 3->1', 10 * DAY), eventFor)
+    await s.appendMessage(msg(d, 3, 1, 'newer 3->1', 11 * DAY), eventFor)
+    assert.deepEqual(await s.markRead(d, 1, 3, old13.id), { ok: true, changed: true, readUpTo: old13.id, unread: 2 })
+    await s.appendMessage(msg(d, 4, 5, 'new bulk', 12 * DAY), eventFor)
+    assert.equal((await s.listConversations(d, 5, { limit: 5 }))[0]!.unread, 5001)
+
+    assert.equal(await s.pruneMessages(d, 5 * DAY), 5002)
+    assert.deepEqual((await s.listMessages({ domainId: d, limit: 50 })).map((m) => m.message), ['new bulk', 'newer 3->1', 'new 3->1'])
+    assert.equal((await s.listMessages({ domainId: other, limit: 50 })).length, 1, 'another domain keeps its own')
+    const one = await s.listConversations(d, 1, { limit: 10 })
+    assert.deepEqual(one.map((c) => [c.peer.userid, c.unread, c.last?.message]), [[3, 2, 'newer 3->1']], 'the conversation with 2 is gone')
+    assert.deepEqual((await s.listConversations(d, 2, { limit: 10 })), [])
+    assert.deepEqual((await s.listConversations(d, 5, { limit: 10 })).map((c) => [c.peer.userid, c.unread]), [[4, 1]])
+    // the marker still moves on from where it was
+    assert.deepEqual(await s.markRead(d, 1, 3, new31.id), { ok: true, changed: true, readUpTo: new31.id, unread: 1 })
+    assert.equal(await s.pruneMessages(d, 5 * DAY), 0)
+  })
+
+  test(`${name}: erasing a user removes its messages both ways, conversations on both sides, profile, presence and blocks`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await s.setProfile(d, 1, { name: 'Gone soon' }, 1)
+    await s.setProfile(d, 2, { name: 'Stays' }, 1)
+    await s.setBlock(d, 1, 3, true, 1)
+    await s.setBlock(d, 3, 1, true, 1)
+    await s.setBlock(d, 2, 3, true, 1)
+    for (let i = 0; i < 30; i++) await s.appendMessage(msg(d, i % 2 === 0 ? 1 : 2, i % 2 === 0 ? 2 : 1, `m${i}`), eventFor)
+    await s.appendMessage(msg(d, 2, 3, 'not about 1'), eventFor)
+    await s.appendMessage(msg(d, 1, 1, 'note to self'), eventFor)
+    assert.equal(await s.erasedAt(d, 1), null)
+
+    assert.equal(await s.eraseUser(d, 1, 5000), 31)
+    assert.equal(await s.erasedAt(d, 1), 5000)
+    assert.deepEqual(await s.listMessages({ domainId: d, userid: 1, limit: 50 }), [])
+    assert.deepEqual((await s.listMessages({ domainId: d, limit: 50 })).map((m) => m.message), ['not about 1'])
+    assert.deepEqual(await s.listConversations(d, 1, { limit: 10 }), [])
+    assert.deepEqual((await s.listConversations(d, 2, { limit: 10 })).map((c) => c.peer.userid), [3])
+    assert.equal(await s.getUser(d, 1), null)
+    assert.equal((await s.getUser(d, 2))!.name, 'Stays')
+    assert.equal(await s.isBlocked(d, 1, 3), false)
+    assert.equal(await s.isBlocked(d, 3, 1), false)
+    assert.equal(await s.isBlocked(d, 2, 3), true)
+  })
+
   test(`${name}: presence changes write the row and an event, in call order`, async (t) => {
     const s = await fresh(t)
     const d = await withDomain(s)

@@ -278,6 +278,24 @@ export interface Store {
   /** Has `userid` blocked `peer`? */
   isBlocked(domainId: string, userid: number, peer: number): Promise<boolean>
 
+  // --- retention and erasure ---
+
+  /**
+   * Retention: deletes the domain's messages older than `olderThanMs`, oldest first, in
+   * batches that do not hold the database (or the event loop) for long; conversation rows
+   * follow (a conversation with no message left goes, unread counts are recounted). Events
+   * already written stay until their own retention. Answers how many messages went.
+   */
+  pruneMessages(domainId: string, olderThanMs: number): Promise<number>
+  /**
+   * Erases a user: every message from or to it (in batches), its conversations (and its
+   * peers' rows of them), profile, presence and blocks; records `at` so that its tokens
+   * minted before stop working. Answers how many messages went.
+   */
+  eraseUser(domainId: string, userid: number, at: number): Promise<number>
+  /** When the user was last erased (unix ms), or null. */
+  erasedAt(domainId: string, userid: number): Promise<number | null>
+
   /**
    * The message and its event, in one transaction; `eventFor` builds the event from the row
    * once the id is known. Ids increase in commit order for one sender (its user is locked

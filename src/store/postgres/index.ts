@@ -26,6 +26,8 @@ const QUERY_TIMEOUT_MS = 10_000
 const CONNECT_TIMEOUT_MS = 5_000
 /** Events removed in one retention batch. */
 const PRUNE_BATCH = 5000
+/** Messages removed in one batch (retention, erasure): one short transaction each. */
+const MESSAGE_BATCH = 2000
 
 // bigint columns hold ids and unix ms, all below 2^53: read them as numbers.
 const types = {
@@ -256,6 +258,18 @@ export class PostgresStore implements Store {
 
   isBlocked (domainId: string, userid: number, peer: number): Promise<boolean> {
     return this.people.isBlocked(domainId, userid, peer)
+  }
+
+  pruneMessages (domainId: string, olderThanMs: number): Promise<number> {
+    return this.people.pruneMessages(domainId, olderThanMs, MESSAGE_BATCH)
+  }
+
+  eraseUser (domainId: string, userid: number, at: number): Promise<number> {
+    return this.people.eraseUser(domainId, userid, at, MESSAGE_BATCH)
+  }
+
+  erasedAt (domainId: string, userid: number): Promise<number | null> {
+    return this.people.erasedAt(domainId, userid)
   }
 
   async listMessages (q: MessageQuery): Promise<MessageRow[]> {

@@ -90,6 +90,68 @@ export class PeoplePg {
     })
   }
 
+  /**
+   * Retention: the domain's oldest messages, in batches of `limit`, as long as they are
+   * older than `olderThanMs`. Trade-off: taken in id order, which follows time, so a batch
+   * is a short range of messages_domain with no index on time and nothing scanned past the
+   * cut; a message whose id is out of time order (clock skew between nodes) waits for the
+   * next pass behind the first newer one.
+   */
+  async pruneMessages (domainId: string, olderThanMs: number, limit: number): Promise<number> {
+    let deleted = 0
+    for (;;) {
+      const n = await this.tx(async (c) => {
+        const rows = (await c.query('SELECT id, created_at AS at, from_userid AS "from", to_userid AS "to" FROM messages WHERE domain_id = $1 ORDER BY id LIMIT $2',
+          [domainId, limit])).rows as Array<{ id: number, at: number, from: number, to: number }>
+        let n = 0
+        while (n < rows.length && rows[n]!.at < olderThanMs) n++
+        if (n === 0) return 0
+        const upTo = rows[n - 1]!.id
+        const pairs = new Map<string, [number, number]>()
+        for (const r of rows.slice(0, n)) pairs.set(`${r.from}/${r.to}`, [r.from, r.to])
+        // Both users of each pair, as the writer locks senders: no message of theirs
+        // commits between the recount and this commit.
+        await lockUsers(c, domainId, [...pairs.values()].flat())
+        await c.query('DELETE FROM messages WHERE domain_id = $1 AND id <= $2', [domainId, upTo])
+        const [from, to] = [[...pairs.values()].map((p) => p[0]), [...pairs.values()].map((p) => p[1])]
+        await c.query(`DELETE FROM conversations c USING unnest($2::bigint[], $3::bigint[]) AS x(f, t)
+          WHERE c.domain_id = $1 AND ((c.userid = x.f AND c.peer = x.t) OR (c.userid = x.t AND c.peer = x.f)) AND c.last_id <= $4`, [domainId, from, to, upTo])
+        await c.query(`UPDATE conversations c SET unread = (SELECT count(*) FROM messages m
+            WHERE m.domain_id = c.domain_id AND m.from_userid = c.peer AND m.to_userid = c.userid AND m.id > c.read_up_to)
+          FROM unnest($2::bigint[], $3::bigint[]) AS x(f, t)
+          WHERE c.domain_id = $1 AND c.userid = x.t AND c.peer = x.f AND x.f <> x.t AND c.read_up_to < $4`, [domainId, from, to, upTo])
+        return n
+      })
+      deleted += n
+      if (n < limit) return deleted
+    }
+  }
+
+  async eraseUser (domainId: string, userid: number, at: number, limit: number): Promise<number> {
+    await this.q('INSERT INTO erased_users (domain_id, userid, erased_at) VALUES ($1, $2, $3) ON CONFLICT (domain_id, userid) DO UPDATE SET erased_at = excluded.erased_at', [domainId, userid, at])
+    let deleted = 0
+    for (const col of ['from_userid', 'to_userid']) {
+      for (;;) {
+        const n = (await this.q(`DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE domain_id = $1 AND ${col} = $2 LIMIT $3)`, [domainId, userid, limit])).rowCount ?? 0
+        deleted += n
+        if (n < limit) break
+      }
+    }
+    await this.tx(async (c) => {
+      await c.query(`DELETE FROM conversations c USING (SELECT peer FROM conversations WHERE domain_id = $1 AND userid = $2) p
+        WHERE c.domain_id = $1 AND c.userid = p.peer AND c.peer = $2`, [domainId, userid])
+      await c.query('DELETE FROM conversations WHERE domain_id = $1 AND userid = $2', [domainId, userid])
+      await c.query('DELETE FROM profiles WHERE domain_id = $1 AND userid = $2', [domainId, userid])
+      await c.query('DELETE FROM presence WHERE domain_id = $1 AND userid = $2', [domainId, userid])
+      await c.query('DELETE FROM blocks WHERE domain_id = $1 AND (userid = $2 OR peer = $2)', [domainId, userid])
+    })
+    return deleted
+  }
+
+  async erasedAt (domainId: string, userid: number): Promise<number | null> {
+    return (await this.q('SELECT erased_at AS at FROM erased_users WHERE domain_id = $1 AND userid = $2', [domainId, userid])).rows[0]?.at ?? null
+  }
+
   async setBlock (domainId: string, userid: number, peer: number, blocked: boolean, at: number): Promise<void> {
     if (blocked) await this.q('INSERT INTO blocks (domain_id, userid, peer, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [domainId, userid, peer, at])
     else await this.q('DELETE FROM blocks WHERE domain_id = $1 AND userid = $2 AND peer = $3', [domainId, userid, peer])
@@ -98,6 +160,12 @@ export class PeoplePg {
   async isBlocked (domainId: string, userid: number, peer: number): Promise<boolean> {
     return (await this.q('SELECT 1 FROM blocks WHERE domain_id = $1 AND userid = $2 AND peer = $3', [domainId, userid, peer])).rowCount! > 0
   }
+}
+
+/** The writer's advisory locks of these users, taken in its sorted order (no deadlock). */
+async function lockUsers (client: pg.ClientBase, domainId: string, userids: number[]): Promise<void> {
+  const keys = [...new Set(userids.map((u) => userLockKey(domainId, u)))].sort()
+  await client.query('SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) s', [keys])
 }
 
 /**

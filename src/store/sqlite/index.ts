@@ -16,6 +16,8 @@ import { REPLAY_BATCH } from '../outbox-rules.ts'
 
 /** Events removed in one retention batch. */
 const PRUNE_BATCH = 5000
+/** Messages removed in one batch (retention, erasure): a few ms of the writer each. */
+const MESSAGE_BATCH = 2000
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
 
@@ -195,6 +197,34 @@ export class SqliteStore implements Store {
 
   async isBlocked (domainId: string, userid: number, peer: number): Promise<boolean> {
     return this.people.isBlocked(domainId, userid, peer)
+  }
+
+  async pruneMessages (domainId: string, olderThanMs: number): Promise<number> {
+    let deleted = 0
+    for (;;) {
+      // Each batch is one write of the group commit: it never interleaves with a message.
+      const r = await this.writes.add(() => this.people.pruneBatch(domainId, olderThanMs, MESSAGE_BATCH))
+      deleted += r.deleted
+      if (!r.more) return deleted
+      await yieldToOthers()
+    }
+  }
+
+  async eraseUser (domainId: string, userid: number, at: number): Promise<number> {
+    await this.writes.add(() => this.people.markErased(domainId, userid, at))
+    let deleted = 0
+    for (;;) {
+      const n = await this.writes.add(() => this.people.eraseMessagesBatch(domainId, userid, MESSAGE_BATCH))
+      deleted += n
+      if (n === 0) break
+      await yieldToOthers()
+    }
+    await this.writes.add(() => this.people.eraseRest(domainId, userid))
+    return deleted
+  }
+
+  async erasedAt (domainId: string, userid: number): Promise<number | null> {
+    return this.people.erasedAt(domainId, userid)
   }
 
   async listMessages (q: MessageQuery): Promise<MessageRow[]> {

@@ -56,6 +56,24 @@ export class PeopleSql {
       countUnread: db.prepare('SELECT count(*) AS n FROM messages WHERE domain_id = ? AND from_userid = ? AND to_userid = ? AND id > ?'),
       setRead: db.prepare('UPDATE conversations SET read_up_to = ?, unread = ? WHERE domain_id = ? AND userid = ? AND peer = ?'),
 
+      oldest: db.prepare('SELECT id, created_at AS at, from_userid AS "from", to_userid AS "to" FROM messages WHERE domain_id = ? ORDER BY id LIMIT ?'),
+      deleteUpTo: db.prepare('DELETE FROM messages WHERE domain_id = ? AND id <= ?'),
+      dropConversation: db.prepare('DELETE FROM conversations WHERE domain_id = ? AND userid = ? AND peer = ? AND last_id <= ?'),
+      // After messages went: what is left above the marker (an index range of messages_pair).
+      recount: db.prepare(`UPDATE conversations SET unread = (SELECT count(*) FROM messages m
+          WHERE m.domain_id = conversations.domain_id AND m.from_userid = conversations.peer AND m.to_userid = conversations.userid AND m.id > conversations.read_up_to)
+        WHERE domain_id = ? AND userid = ? AND peer = ? AND read_up_to < ?`),
+      markErased: db.prepare('INSERT INTO erased_users (domain_id, userid, erased_at) VALUES (?, ?, ?) ON CONFLICT (domain_id, userid) DO UPDATE SET erased_at = excluded.erased_at'),
+      erasedAt: db.prepare('SELECT erased_at AS at FROM erased_users WHERE domain_id = ? AND userid = ?'),
+      eraseSent: db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE domain_id = ? AND from_userid = ? LIMIT ?)'),
+      eraseReceived: db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE domain_id = ? AND to_userid = ? LIMIT ?)'),
+      peersOf: db.prepare('SELECT peer FROM conversations WHERE domain_id = ? AND userid = ?'),
+      eraseConversations: db.prepare('DELETE FROM conversations WHERE domain_id = ? AND userid = ?'),
+      erasePeerConversation: db.prepare('DELETE FROM conversations WHERE domain_id = ? AND userid = ? AND peer = ?'),
+      eraseProfile: db.prepare('DELETE FROM profiles WHERE domain_id = ? AND userid = ?'),
+      erasePresence: db.prepare('DELETE FROM presence WHERE domain_id = ? AND userid = ?'),
+      eraseBlocks: db.prepare('DELETE FROM blocks WHERE domain_id = ? AND (userid = ? OR peer = ?)'),
+
       block: db.prepare('INSERT INTO blocks (domain_id, userid, peer, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       unblock: db.prepare('DELETE FROM blocks WHERE domain_id = ? AND userid = ? AND peer = ?'),
       isBlocked: db.prepare('SELECT 1 FROM blocks WHERE domain_id = ? AND userid = ? AND peer = ?')
@@ -119,6 +137,54 @@ export class PeopleSql {
     if (upTo === c.readUpTo) return { ok: true, changed: false, readUpTo: upTo, unread }
     this.q.setRead.run(upTo, unread, domainId, userid, peer)
     return { ok: true, changed: true, readUpTo: upTo, unread }
+  }
+
+  /**
+   * One retention batch: the domain's oldest `limit` messages, of which the run older than
+   * `olderThanMs` goes. Trade-off: messages are taken in id order, which follows time, so a
+   * batch is a short range of messages_domain (no index on time, nothing scanned past the
+   * cut); a message whose id is out of time order (clock skew between nodes) waits for the
+   * next pass behind the first newer one.
+   */
+  pruneBatch (domainId: string, olderThanMs: number, limit: number): { deleted: number, more: boolean } {
+    const rows = this.q.oldest.all(domainId, limit) as Array<{ id: number, at: number, from: number, to: number }>
+    let n = 0
+    while (n < rows.length && rows[n]!.at < olderThanMs) n++
+    if (n === 0) return { deleted: 0, more: false }
+    const upTo = rows[n - 1]!.id
+    this.q.deleteUpTo.run(domainId, upTo)
+    const pairs = new Map<string, [number, number]>()
+    for (const r of rows.slice(0, n)) pairs.set(`${r.from}/${r.to}`, [r.from, r.to])
+    for (const [from, to] of pairs.values()) {
+      this.q.dropConversation.run(domainId, from, to, upTo)
+      if (from === to) continue
+      this.q.dropConversation.run(domainId, to, from, upTo)
+      this.q.recount.run(domainId, to, from, upTo)
+    }
+    return { deleted: n, more: n === limit }
+  }
+
+  /** Erasure, first step: from now on the user's older tokens are refused. */
+  markErased (domainId: string, userid: number, at: number): void {
+    this.q.markErased.run(domainId, userid, at)
+  }
+
+  /** Erasure: up to `limit` of the user's messages each way; answers how many went. */
+  eraseMessagesBatch (domainId: string, userid: number, limit: number): number {
+    return this.q.eraseSent.run(domainId, userid, limit).changes + this.q.eraseReceived.run(domainId, userid, limit).changes
+  }
+
+  /** Erasure, last step: conversations (both sides), profile, presence, blocks. */
+  eraseRest (domainId: string, userid: number): void {
+    for (const { peer } of this.q.peersOf.all(domainId, userid) as Array<{ peer: number }>) this.q.erasePeerConversation.run(domainId, peer, userid)
+    this.q.eraseConversations.run(domainId, userid)
+    this.q.eraseProfile.run(domainId, userid)
+    this.q.erasePresence.run(domainId, userid)
+    this.q.eraseBlocks.run(domainId, userid, userid)
+  }
+
+  erasedAt (domainId: string, userid: number): number | null {
+    return (this.q.erasedAt.get(domainId, userid) as { at: number } | undefined)?.at ?? null
   }
 
   setBlock (domainId: string, userid: number, peer: number, blocked: boolean, at: number): void {

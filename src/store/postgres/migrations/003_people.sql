@@ -40,3 +40,11 @@ CREATE TABLE blocks (
   created_at  bigint NOT NULL,
   PRIMARY KEY (domain_id, userid, peer)
 );
+
+-- Users erased: their tokens minted before erased_at stop working.
+CREATE TABLE erased_users (
+  domain_id   text NOT NULL,
+  userid      bigint NOT NULL,
+  erased_at   bigint NOT NULL,
+  PRIMARY KEY (domain_id, userid)
+);

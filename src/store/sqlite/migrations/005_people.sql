@@ -49,3 +49,12 @@ CREATE TABLE blocks (
   created_at  INTEGER NOT NULL,
   PRIMARY KEY (domain_id, userid, peer)
 ) WITHOUT ROWID;
+
+-- Users erased (DELETE …/users/{userid}): their tokens minted before this time stop working.
+-- One row per erased user: bounded by the erasures asked for.
+CREATE TABLE erased_users (
+  domain_id   TEXT NOT NULL,
+  userid      INTEGER NOT NULL,
+  erased_at   INTEGER NOT NULL,               -- unix ms
+  PRIMARY KEY (domain_id, userid)
+) WITHOUT ROWID;
