@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { Broker } from './broker/index.ts'
 import { Callbacks } from './callbacks/index.ts'
 import { Chat } from './chat/index.ts'
+import { Retention } from './chat/retention.ts'
 import type { Config } from './config.ts'
 import { Http } from './http/index.ts'
 import type { Logger } from './log.ts'
@@ -17,6 +18,7 @@ export interface App {
   config: Config
   store: Store
   chat: Chat
+  retention: Retention
   callbacks: Callbacks
   broker: Broker
   http: Http
@@ -52,12 +54,13 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   }, metrics.deliveries, log.child({ module: 'callbacks' }))
   chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId))
   broker = new Broker(config, chat, log.child({ module: 'broker' }))
+  const retention = new Retention(store, config.retentionDays, log.child({ module: 'retention' }))
   const http = new Http({ config, chat, callbacks, broker, metrics: metrics.registry, ready: () => ready, log, version: VERSION })
 
   const storeService: Service = { name: 'store', start: () => store.open(), stop: () => store.close() }
   // Callbacks stop after chat, so the offline events of the users it disconnects go out too.
   // The HTTP side carries MQTT over WebSocket, so it starts after the broker and stops first.
-  const services: Service[] = [storeService, callbacks, chat, broker, http]
+  const services: Service[] = [storeService, callbacks, chat, retention, broker, http]
   const started: Service[] = []
   const stop = async (): Promise<void> => {
     ready = false
@@ -82,7 +85,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   ready = true
   log.info({ mqttPort: broker.port, httpPort: http.port, host: config.host, dataDir: config.dataDir, version: VERSION }, 'mqchat ready')
   return {
-    config, store, chat, callbacks, broker, http, operatorKey: operator.key,
+    config, store, chat, retention, callbacks, broker, http, operatorKey: operator.key,
     get mqttPort () { return broker.port },
     get httpPort () { return http.port },
     stop

@@ -113,7 +113,7 @@ test('the OpenAPI document describes every call of the API', async (t) => {
   const calls = [
     'get /api/v1/me', 'post /api/v1/domains', 'get /api/v1/domains', 'get /api/v1/domains/{domain}', 'post /api/v1/domains/{domain}/keys/rotate',
     'post /api/v1/domains/{domain}/users/{userid}/token', 'patch /api/v1/domains/{domain}',
-    'put /api/v1/domains/{domain}/users/{userid}', 'get /api/v1/domains/{domain}/users/{userid}', 'get /api/v1/domains/{domain}/users',
+    'put /api/v1/domains/{domain}/users/{userid}', 'get /api/v1/domains/{domain}/users/{userid}', 'get /api/v1/domains/{domain}/users', 'delete /api/v1/domains/{domain}/users/{userid}',
     'get /api/v1/domains/{domain}/users/{userid}/conversations', 'put /api/v1/domains/{domain}/users/{userid}/blocks/{peer}',
     'delete /api/v1/domains/{domain}/users/{userid}/blocks/{peer}',
     'get /api/v1/domains/{domain}/callbacks/{kind}', 'put /api/v1/domains/{domain}/callbacks/{kind}',

@@ -19,6 +19,8 @@ test('settings: defaults are those of SPEC §1', () => {
   assert.equal(c.callbackTimeoutMs, 5000)
   assert.equal(c.presenceGraceMs, 3000)
   assert.deepEqual(c.userRate, { perSecond: 20, burst: 60, text: '20/1s,burst=60' })
+  assert.equal(c.retentionDays, 0)
+  assert.equal(loadConfig({ MQCHAT_RETENTION_DAYS: '30' }).retentionDays, 30)
   assert.ok(Object.isFrozen(c))
 })
 
@@ -32,7 +34,8 @@ test('settings: every bad one is reported at once, each naming its variable', ()
     MQCHAT_USER_RATE: 'lots',
     MQCHAT_ADMIN_KEY: 'short',
     MQCHAT_DATABASE_URL: 'mysql://x',
-    MQCHAT_REDIS_URL: 'http://x'
+    MQCHAT_REDIS_URL: 'http://x',
+    MQCHAT_RETENTION_DAYS: '-3'
   }
   assert.throws(() => loadConfig(bad), (err: unknown) => {
     assert.ok(err instanceof ConfigError)
@@ -223,4 +226,24 @@ test('profiles: http(s) URLs only, empty clears, token claims that do not fit ar
   assert.deepEqual(profileFromClaims({ name: 7, picture: 'javascript:x', profile: ['x'] }), {})
   assert.deepEqual(profileFromClaims({ name: 'x'.repeat(201) }), {})
   assert.deepEqual(profileFromClaims({ sub: '1' }), {})
+})
+
+test('erasure: tokens minted up to the erasure\'s second stop working; tokens minted after it work', async () => {
+  const { tokenErased, issuedAt } = await import('../src/chat/erasure.ts')
+  const erased = 1_700_000_000_500
+  const cases: Array<[unknown, number | null, boolean]> = [
+    [1_699_999_999, erased, true], [1_700_000_000, erased, true], [1_700_000_001, erased, false],
+    [undefined, erased, true], ['1700000001', erased, true], [1_600_000_000, null, false], [undefined, null, false]
+  ]
+  for (const [iat, at, want] of cases) assert.equal(tokenErased(iat, at), want, `${String(iat)} ${String(at)}`)
+  assert.equal(issuedAt(1_700_000_000_900, erased), 1_700_000_001)
+  assert.equal(issuedAt(1_700_000_005_000, erased), 1_700_000_005)
+  assert.equal(issuedAt(1_700_000_000_900, null), 1_700_000_000)
+  assert.equal(tokenErased(issuedAt(erased + 1, erased), erased), false)
+})
+
+test('retention: a domain\'s own days, else the server\'s; 0 keeps forever', async () => {
+  const { retentionDaysOf } = await import('../src/chat/retention.ts')
+  const cases: Array<[number, number, number]> = [[0, 0, 0], [0, 30, 30], [7, 30, 7], [7, 0, 7], [400, 30, 400]]
+  for (const [domain, server, want] of cases) assert.equal(retentionDaysOf(domain, server), want, `${domain} ${server}`)
 })

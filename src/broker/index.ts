@@ -135,6 +135,19 @@ export class Broker implements Service, Notifier {
     this.publish(presenceTopic(domainId, userid), body, true)
   }
 
+  userErased (domainId: string, userid: number): number {
+    // Client ids are namespaced `<domain>/<userid>/…` (see authenticate).
+    const prefix = `${domainId}/${userid}/`
+    let closed = 0
+    // aedes keeps its connected clients by id (not in its types).
+    for (const client of Object.values((this.aedes as unknown as { clients: Record<string, Client> }).clients)) {
+      if (!client.id.startsWith(prefix)) continue
+      client.close()
+      closed++
+    }
+    return closed
+  }
+
   signal (domainId: string, userid: number, body: string): void {
     this.publish(signalTopic(domainId, userid), body, false)
   }

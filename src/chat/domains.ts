@@ -4,6 +4,7 @@ import { AppError } from '../errors.ts'
 import type { DomainPatch, DomainRow, ProfilePatch, Store } from '../store/index.ts'
 import { hashKey, newApiKey, newTokenSecret } from './ids.ts'
 import { originAllowed, originProblem } from './origins.ts'
+import { issuedAt, tokenErased } from './erasure.ts'
 import { isEmptyPatch, profileFromClaims } from './profiles.ts'
 import { readClaims, signToken, verifyToken, type TokenCheck } from './tokens.ts'
 
@@ -68,7 +69,9 @@ export class Domains {
       if (typeof aud !== 'string' || !DOMAIN_ID_RE.test(aud)) continue
       const d = await this.store.getDomain(aud)
       if (d === null) continue
-      if (verifyToken(token, d.tokenSecret, d.id, sub, Math.floor(nowMs / 1000)).ok) return { kind: 'user', domainId: d.id, userid: sub }
+      if (!verifyToken(token, d.tokenSecret, d.id, sub, Math.floor(nowMs / 1000)).ok) continue
+      if (tokenErased(claims.iat, await this.store.erasedAt(d.id, sub))) return null
+      return { kind: 'user', domainId: d.id, userid: sub }
     }
     return null
   }
@@ -112,7 +115,8 @@ export class Domains {
     const expiresAt = nowSec + ttlSeconds
     if (isEmptyPatch(profile)) await this.store.ensureUser(id, userid, nowMs)
     else await this.store.setProfile(id, userid, profile, nowMs)
-    return { token: signToken(d.tokenSecret, { sub: String(userid), aud: id, exp: expiresAt, iat: nowSec }), expiresAt }
+    const iat = issuedAt(nowMs, await this.store.erasedAt(id, userid))
+    return { token: signToken(d.tokenSecret, { sub: String(userid), aud: id, exp: expiresAt, iat }), expiresAt }
   }
 
   /**
@@ -128,10 +132,12 @@ export class Domains {
     if (d === null) return { ok: false, reason: 'no such domain' }
     const check: TokenCheck = verifyToken(password, d.tokenSecret, d.id, user.userid, Math.floor(nowMs / 1000))
     if (!check.ok) return check
+    const claims = readClaims(password) ?? {}
+    if (tokenErased(claims.iat, await this.store.erasedAt(d.id, user.userid))) return { ok: false, reason: 'the user was erased after this token was minted' }
     if (browser.origin !== undefined && !originAllowed(browser.origin, d.allowedOrigins, browser.host)) {
       return { ok: false, reason: `origin ${browser.origin} is not in the domain's allowedOrigins` }
     }
-    const profile = profileFromClaims(readClaims(password) ?? {})
+    const profile = profileFromClaims(claims)
     if (!isEmptyPatch(profile)) await this.store.setProfile(d.id, user.userid, profile, nowMs)
     return { ok: true, ...user }
   }

@@ -7,6 +7,7 @@ import type { Service } from '../service.ts'
 import type { Store } from '../store/index.ts'
 import { Conversations, readRefusal } from './conversations.ts'
 import { Domains } from './domains.ts'
+import { Erasure } from './erasure.ts'
 import type { MessageEvent } from './events.ts'
 import { Messages } from './messages.ts'
 import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
@@ -55,6 +56,7 @@ export class Chat implements Service {
   readonly messages: Messages
   readonly profiles: Profiles
   readonly conversations: Conversations
+  readonly erasure: Erasure
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
   private pruneTimer: NodeJS.Timeout | null = null
@@ -65,13 +67,15 @@ export class Chat implements Service {
     const notifier: Notifier = {
       messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
       presenceChanged: (d, u, b) => { onEvent(d); this.notifier.presenceChanged(d, u, b) },
-      signal: (d, u, b) => this.notifier.signal(d, u, b)
+      signal: (d, u, b) => this.notifier.signal(d, u, b),
+      userErased: (d, u) => this.notifier.userErased(d, u)
     }
     this.domains = new Domains(store, operatorKey)
     const userWrites = new KeyedSerial()
     this.presence = new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
     this.messages = new Messages(store, notifier, userWrites)
     this.profiles = new Profiles(store)
+    this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
     this.conversations = new Conversations(store, notifier)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
   }

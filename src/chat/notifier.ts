@@ -9,6 +9,8 @@ export interface Notifier {
   presenceChanged(domainId: string, userid: number, body: string): void
   /** A signal for `userid` (its `signal` topic, every connection): typing, read markers. */
   signal(domainId: string, userid: number, body: string): void
+  /** The user was erased: close its connections here; answers how many were open. */
+  userErased(domainId: string, userid: number): number
 }
 
 /** Told after every commit that wrote an event, so the outbox is delivered at once. */
@@ -18,5 +20,6 @@ export type EventListener = (domainId: string) => void
 export const nullNotifier: Notifier = {
   messageStored () {},
   presenceChanged () {},
-  signal () {}
+  signal () {},
+  userErased () { return 0 }
 }

@@ -1,6 +1,6 @@
 // Users: tokens, profiles, the user list and presence (SPEC §2).
 import type { FastifyInstance } from 'fastify'
-import type { Static } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import type { Chat } from '../../chat/index.ts'
 import { profilePatch } from '../../chat/profiles.ts'
 import { requireDomainKey } from '../auth.ts'
@@ -39,6 +39,21 @@ export function userRoutes (app: FastifyInstance, chat: Chat): void {
     await chat.domains.get(req.principal!, req.params.domain)
     await chat.profiles.set(req.params.domain, req.params.userid, profilePatch(req.body))
     return chat.profiles.get(req.params.domain, req.params.userid)
+  })
+
+  app.delete<{ Params: Static<typeof UserParams> }>('/domains/:domain/users/:userid', {
+    schema: {
+      summary: 'Erase a user',
+      description: 'Its profile, presence, every message from or to it (and their files), its conversations and blocks; its tokens stop working (tokens minted afterwards work again: the user exists anew). Callback events already written stay until their own retention. A connected user is disconnected and goes offline first.',
+      tags: ['users'],
+      params: UserParams,
+      response: withErrors({ 204: Type.Null({ description: 'erased' }), 403: ErrorBody })
+    }
+  }, async (req, reply) => {
+    requireDomainKey(req.principal!)
+    await chat.domains.get(req.principal!, req.params.domain)
+    await chat.erasure.erase(req.params.domain, req.params.userid)
+    return reply.status(204).send()
   })
 
   app.get<{ Params: Static<typeof UserParams> }>('/domains/:domain/users/:userid', {
