@@ -141,9 +141,9 @@ test('stopping the server takes everyone offline with an event each', async (t) 
   const store = s.app.store
   // Read what stop() wrote through a fresh store on the same data dir.
   await s.stop()
-  const { SqliteStore } = await import('../src/store/sqlite/index.ts')
+  const { createStore } = await import('../src/store/index.ts')
   const { createLogger } = await import('../src/log.ts')
-  const again = new SqliteStore(s.dataDir, 'reader', createLogger('silent'))
+  const again = createStore(s.app.config, 'reader', createLogger('silent'))
   await again.open()
   t.after(() => again.close())
   assert.deepEqual((await again.listPresence(d.id)).map((p) => p.status), ['offline', 'offline'])

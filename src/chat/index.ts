@@ -11,8 +11,9 @@ import { Erasure } from './erasure.ts'
 import type { MessageEvent } from './events.ts'
 import { Messages } from './messages.ts'
 import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
-import { Presence } from './presence.ts'
+import { Presence, type PresenceTracker } from './presence.ts'
 import { Profiles } from './profiles.ts'
+import { SharedPresence } from './shared-presence.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { KeyedSerial } from './serial.ts'
 import {
@@ -52,7 +53,7 @@ export type UserRequest = 'send' | 'status' | 'history' | 'subscribe' | 'typing'
 export class Chat implements Service {
   readonly name = 'chat'
   readonly domains: Domains
-  readonly presence: Presence
+  readonly presence: PresenceTracker
   readonly messages: Messages
   readonly profiles: Profiles
   readonly conversations: Conversations
@@ -72,7 +73,10 @@ export class Chat implements Service {
     }
     this.domains = new Domains(store, operatorKey)
     const userWrites = new KeyedSerial()
-    this.presence = new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
+    // A store that several nodes can share keeps one presence for all of them.
+    this.presence = store.sharedPresence === undefined
+      ? new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
+      : new SharedPresence(store, store.sharedPresence, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
     this.messages = new Messages(store, notifier, userWrites)
     this.profiles = new Profiles(store)
     this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))

@@ -21,7 +21,21 @@ interface UserState {
 
 const key = (domainId: string, userid: number): string => `${domainId}/${userid}`
 
-export class Presence {
+/** What the transports tell presence, and what chat asks of it; one node or several. */
+export interface PresenceTracker {
+  /** Users left present by a node that is gone go offline; answers how many. */
+  recover(): Promise<number>
+  connected(domainId: string, userid: number): void
+  disconnected(domainId: string, userid: number): void
+  setStatus(domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): void
+  stop(): Promise<void>
+  /** This node was taken for gone: forget its sockets (they are being closed). */
+  forget(): void
+  readonly size: number
+}
+
+/** Presence counted in this process's memory: one node (the embedded store). */
+export class Presence implements PresenceTracker {
   /** Users with a connection here or within their grace time. Offline users are not kept. */
   private users = new Map<string, UserState>()
   private writes = new Set<Promise<void>>()
@@ -91,6 +105,8 @@ export class Presence {
     this.users.clear()
     await Promise.all(this.writes)
   }
+
+  forget (): void {}
 
   /** How many users are online (any status but offline) here. */
   get size (): number {

@@ -213,6 +213,28 @@ export interface MessageQuery {
   limit: number
 }
 
+/**
+ * Presence shared by several nodes (stores that several nodes can share: PostgreSQL). Each
+ * node counts its own sockets per user; a user is present while any node has one. Every
+ * transition re-checks its condition under the user's row lock, so it happens once.
+ */
+export interface SharedPresenceStore {
+  /** A socket opened here; true when the user came online (with `event`). */
+  connect(domainId: string, userid: number, at: number, event: EventDraft): Promise<boolean>
+  /** A socket closed here; its last anywhere: the user is due offline at `dueAt` (unix ms, database clock). */
+  disconnect(domainId: string, userid: number, dueAt: number): Promise<void>
+  /** The user's own status, while it has a socket somewhere; true when changed (with `event`). */
+  setStatus(domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>, at: number, event: EventDraft): Promise<boolean>
+  /** Offline at `at` if it has no socket anywhere (and, with `dueOnly`, its grace ran out); true when changed. */
+  offline(domainId: string, userid: number, at: number, dueOnly: boolean, event: EventDraft): Promise<boolean>
+  /** Reaps nodes that are gone (their sockets with them); answers the users who should now go offline. */
+  due(): Promise<Array<{ domainId: string, userid: number, dueAt: number | null }>>
+  /** This node's sockets as it counts them, written anew (after a write was lost). */
+  resync(counts: Array<{ domainId: string, userid: number, sockets: number }>): Promise<void>
+  /** This node stops: its sockets are gone. */
+  leave(): Promise<void>
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   /** This process's node id: it holds the outbox leases it takes and writes presence. */
@@ -225,6 +247,10 @@ export interface Store {
    * graphile-worker use the database's clock for the same reason).
    */
   now(): number
+  /** Present when several nodes may share this store: their one presence (else chat counts in memory). */
+  readonly sharedPresence?: SharedPresenceStore
+  /** Called when this node finds it was taken for gone (paused past its liveness limit). */
+  onReaped?: () => void
   /** Throws when the database cannot answer. */
   ping(): Promise<void>
   /** Writes what is queued, then closes. */

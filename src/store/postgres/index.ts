@@ -13,6 +13,7 @@ import type {
 import { PeoplePg } from './people.ts'
 import { isUnavailable, unavailable } from './errors.ts'
 import { migrate } from './migrate.ts'
+import { PgPresence } from './presence.ts'
 import { Writer } from './writer.ts'
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
@@ -64,6 +65,8 @@ export class PostgresStore implements Store {
   private heartbeat: NodeJS.Timeout | null = null
   private rebuilt = false
   private readonly people = new PeoplePg((sql, params) => this.q(sql, params), (fn) => this.tx(fn))
+  readonly sharedPresence: PgPresence
+  onReaped?: () => void
 
   constructor (url: string, poolSize: number, readonly nodeId: string, private readonly log: Logger) {
     this.pool = new pg.Pool({
@@ -78,6 +81,7 @@ export class PostgresStore implements Store {
     // An idle connection the database dropped: the pool replaces it. Not a crash (SPEC §6).
     this.pool.on('error', (err) => this.log.warn({ err: err.message }, 'database connection lost'))
     this.writer = new Writer(this.pool, nodeId, () => this.now())
+    this.sharedPresence = new PgPresence(this.pool, nodeId, () => this.now(), (n) => this.log.warn({ nodes: n }, 'nodes that stopped answering were reaped'))
   }
 
   async open (): Promise<void> {
@@ -123,6 +127,8 @@ export class PostgresStore implements Store {
       if (r.rowCount === 0) {
         this.log.warn('this node was taken for gone (paused past its liveness limit); joining again')
         await this.q('INSERT INTO nodes (id, started_at, alive_until) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until', [this.nodeId, this.now(), this.now() + NODE_TTL_MS])
+        // Its sockets were counted gone and its users sent offline: they connect again.
+        this.onReaped?.()
       }
       await this.q('DELETE FROM nodes WHERE alive_until < $1', [this.now() - NODE_ROW_KEEP_MS])
     } catch (err) {

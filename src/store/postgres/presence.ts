@@ -1,0 +1,83 @@
+// One presence per user across the nodes sharing the database (SPEC §3, §6): the SQL side of
+// chat/'s shared presence. Every transition is one call of a function of migration
+// 005_presence.sql, which locks the user's row and re-checks its condition, so two nodes
+// never write the same change twice.
+import type pg from 'pg'
+import type { EventDraft, PresenceStatus, SharedPresenceStore } from '../types.ts'
+import { isUnavailable, unavailable } from './errors.ts'
+
+export class PgPresence implements SharedPresenceStore {
+  constructor (
+    private readonly pool: pg.Pool,
+    private readonly nodeId: string,
+    private readonly now: () => number,
+    private readonly reaped: (nodes: number) => void
+  ) {}
+
+  private async q (sql: string, params: unknown[]): Promise<pg.QueryResult> {
+    try {
+      return await this.pool.query(sql, params)
+    } catch (err) {
+      throw isUnavailable(err) ? unavailable(err) : err
+    }
+  }
+
+  async connect (domainId: string, userid: number, at: number, event: EventDraft): Promise<boolean> {
+    const r = await this.q('SELECT mqchat_presence_connect($1, $2, $3, $4, $5, $6, $7) AS changed', [domainId, userid, this.nodeId, at, event.webhookId, event.body, this.now()])
+    return r.rows[0].changed
+  }
+
+  async disconnect (domainId: string, userid: number, dueAt: number): Promise<void> {
+    await this.q('SELECT mqchat_presence_disconnect($1, $2, $3, $4)', [domainId, userid, this.nodeId, dueAt])
+  }
+
+  async setStatus (domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>, at: number, event: EventDraft): Promise<boolean> {
+    const r = await this.q('SELECT mqchat_presence_status($1, $2, $3, $4, $5, $6, $7, $8) AS changed', [domainId, userid, status, this.nodeId, at, event.webhookId, event.body, this.now()])
+    return r.rows[0].changed
+  }
+
+  async offline (domainId: string, userid: number, at: number, dueOnly: boolean, event: EventDraft): Promise<boolean> {
+    const r = await this.q('SELECT mqchat_presence_offline($1, $2, $3, $4, $5, $6, $7, $8) AS changed', [domainId, userid, at, dueOnly, this.now(), event.webhookId, event.body, this.now()])
+    return r.rows[0].changed
+  }
+
+  async due (): Promise<Array<{ domainId: string, userid: number, dueAt: number | null }>> {
+    const now = this.now()
+    // Nodes whose row ran out are gone: their sockets with them. The WHERE is evaluated at
+    // the moment of the delete, so a node that renewed its row meanwhile is kept.
+    const gone = await this.q(`WITH gone AS (DELETE FROM nodes WHERE alive_until < $1 AND id <> $2 RETURNING id)
+      DELETE FROM connections c USING gone WHERE c.node_id = gone.id`, [now, this.nodeId])
+    if ((gone.rowCount ?? 0) > 0) this.reaped(gone.rowCount ?? 0)
+    // Users whose grace time ran out, and users present with no socket anywhere (their node
+    // is gone, or it died before it could count them).
+    return (await this.q(`SELECT domain_id AS "domainId", userid, offline_due_at AS "dueAt" FROM presence p
+      WHERE status <> 'offline' AND (offline_due_at <= $1
+        OR (offline_due_at IS NULL AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.domain_id = p.domain_id AND c.userid = p.userid)))
+      ORDER BY offline_due_at NULLS LAST LIMIT 5000`, [now])).rows
+  }
+
+  async resync (counts: Array<{ domainId: string, userid: number, sockets: number }>): Promise<void> {
+    const client = await this.pool.connect().catch((err) => { throw unavailable(err) })
+    let broken = false
+    try {
+      await client.query('BEGIN')
+      await client.query('DELETE FROM connections WHERE node_id = $1', [this.nodeId])
+      if (counts.length > 0) {
+        await client.query(`INSERT INTO connections (domain_id, userid, node_id, sockets)
+          SELECT d, u, $4, s FROM unnest($1::text[], $2::bigint[], $3::int[]) AS x(d, u, s)`,
+        [counts.map((c) => c.domainId), counts.map((c) => c.userid), counts.map((c) => c.sockets), this.nodeId])
+      }
+      await client.query('COMMIT')
+    } catch (err) {
+      broken = isUnavailable(err)
+      if (!broken) await client.query('ROLLBACK').catch(() => { broken = true })
+      throw broken ? unavailable(err) : err
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  async leave (): Promise<void> {
+    await this.q('DELETE FROM connections WHERE node_id = $1', [this.nodeId])
+  }
+}
