@@ -116,9 +116,15 @@ test('a user\'s token makes the user calls for itself: another user\'s data is 4
     assert.equal(r.body.error.code, 'forbidden')
   }
   // another domain's paths are not revealed, whatever the call
-  for (const path of [`/api/v1/domains/${other.id}/users/2`, `/api/v1/domains/${other.id}/presence`, `/api/v1/domains/${other.id}/callbacks/messages`]) {
-    const r = await s.api('GET', path, undefined, token)
-    assert.equal(r.status, 404, path)
+  const elsewhere: Array<[string, string]> = [
+    ['GET', `/api/v1/domains/${other.id}/users/2`], ['GET', `/api/v1/domains/${other.id}/presence`],
+    ['GET', `/api/v1/domains/${other.id}/callbacks/messages`], ['GET', `/api/v1/domains/${other.id}/users/3/conversations`],
+    ['GET', `/api/v1/domains/${other.id}/users/2/conversations`], ['PUT', `/api/v1/domains/${other.id}/users/3/blocks/2`],
+    ['GET', `/api/v1/domains/${other.id}/messages?userid=3`], ['PATCH', `/api/v1/domains/${other.id}`]
+  ]
+  for (const [method, path] of elsewhere) {
+    const r = await s.api(method, path, method === 'PATCH' ? { name: 'x' } : undefined, token)
+    assert.equal(r.status, 404, `${method} ${path}`)
   }
   // a token signed with another secret, expired, or for nobody
   const forged = jwt.sign({ sub: '2', aud: d.id, exp: Math.floor(Date.now() / 1000) + 60 }, other.tokenSecret, { algorithm: 'HS256' })

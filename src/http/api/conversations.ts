@@ -17,8 +17,9 @@ export function conversationRoutes (app: FastifyInstance, chat: Chat): void {
       response: withErrors({ 200: ConversationList, 403: ErrorBody })
     }
   }, async (req) => {
-    requireSelf(req.principal!, req.params.userid)
+    // Another domain is not found before anything else is said about it.
     await chat.domains.get(req.principal!, req.params.domain)
+    requireSelf(req.principal!, req.params.userid)
     return { conversations: await chat.conversations.list(req.params.domain, req.params.userid, { limit: req.query.limit ?? 50, before: req.query.before }) }
   })
 
@@ -34,8 +35,8 @@ export function conversationRoutes (app: FastifyInstance, chat: Chat): void {
         response: withErrors({ 204: Type.Null({ description: 'done' }), 403: ErrorBody })
       },
       handler: async (req, reply) => {
-        requireSelf(req.principal!, req.params.userid)
         await chat.domains.get(req.principal!, req.params.domain)
+        requireSelf(req.principal!, req.params.userid)
         await chat.store.setBlock(req.params.domain, req.params.userid, req.params.peer, method === 'PUT', Date.now())
         return reply.status(204).send()
       }
