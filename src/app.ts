@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import { Broker } from './broker/index.ts'
 import { Callbacks } from './callbacks/index.ts'
+import { RedisBus } from './cluster/bus.ts'
+import { clusterNotifier } from './cluster/fanout.ts'
 import { Chat } from './chat/index.ts'
 import { Retention } from './chat/retention.ts'
 import type { Config } from './config.ts'
@@ -41,10 +43,14 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   const store = createStore(config, nodeId, log)
   let broker: Broker | null = null
   let chat: Chat | null = null
+  // Several nodes (MQCHAT_REDIS_URL): the bus carries each node's publishes to the others.
+  const bus = config.redisUrl === null ? null : new RedisBus(config.redisUrl, config.redisPrefix, nodeId, log.child({ module: 'bus' }))
+  const shared = store.sharedPresence
   const metrics = createMetrics({
     connections: () => broker?.connections ?? 0,
     messages: () => chat?.messages.sent ?? 0,
-    pendingByKind: () => store.countPendingByKind()
+    pendingByKind: () => store.countPendingByKind(),
+    cluster: bus === null || shared === undefined ? undefined : { nodes: () => shared.countNodes(), busUp: () => bus.healthy }
   })
   const callbacks = new Callbacks(store, {
     timeoutMs: config.callbackTimeoutMs,
@@ -55,12 +61,23 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId))
   broker = new Broker(config, chat, log.child({ module: 'broker' }))
   const retention = new Retention(store, config.retentionDays, log.child({ module: 'retention' }))
-  const http = new Http({ config, chat, callbacks, broker, metrics: metrics.registry, ready: () => ready, log, version: VERSION })
+  const http = new Http({ config, chat, callbacks, broker, metrics: metrics.registry, ready: () => ready, bus, log, version: VERSION })
+  // A node taken for gone (paused past its liveness limit) had its users sent offline by the
+  // others: it lets their sockets go, and they connect again as new.
+  store.onReaped = () => {
+    chat!.presence.forget()
+    broker!.dropAll()
+  }
 
   const storeService: Service = { name: 'store', start: () => store.open(), stop: () => store.close() }
   // Callbacks stop after chat, so the offline events of the users it disconnects go out too.
   // The HTTP side carries MQTT over WebSocket, so it starts after the broker and stops first.
-  const services: Service[] = [storeService, callbacks, chat, retention, broker, http]
+  const attach: Service = {
+    name: 'cluster',
+    start: async () => { if (bus !== null) chat!.attach(clusterNotifier(broker!, bus)) },
+    stop: async () => {}
+  }
+  const services: Service[] = [storeService, ...(bus === null ? [] : [bus]), callbacks, chat, retention, broker, attach, http]
   const started: Service[] = []
   const stop = async (): Promise<void> => {
     ready = false

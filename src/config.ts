@@ -22,6 +22,9 @@ export interface Config {
   /** connections to PostgreSQL this node may hold */
   databasePoolSize: number
   redisUrl: string | null
+  redisPrefix: string
+  /** a node that has not renewed its row for this long is gone (its users offline, its leases free) */
+  nodeTtlMs: number
   callbackAllowPrivate: boolean
   callbackTimeoutMs: number
   /** the waits between a failed attempt and the next, then the callback is switched off */
@@ -41,7 +44,7 @@ export class ConfigError extends Error {
 
 const KNOWN = new Set([
   'MQCHAT_HTTP_PORT', 'MQCHAT_MQTT_PORT', 'MQCHAT_HOST', 'MQCHAT_DATA_DIR', 'MQCHAT_ADMIN_KEY',
-  'MQCHAT_DATABASE_URL', 'MQCHAT_DATABASE_POOL_SIZE', 'MQCHAT_REDIS_URL', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
+  'MQCHAT_DATABASE_URL', 'MQCHAT_DATABASE_POOL_SIZE', 'MQCHAT_REDIS_URL', 'MQCHAT_REDIS_PREFIX', 'MQCHAT_NODE_TTL_MS', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
   'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_CALLBACK_RETRY_DELAYS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL',
   'MQCHAT_RETENTION_DAYS'
 ])
@@ -113,10 +116,16 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
   if (redisUrl !== null) {
     if (!/^rediss?:\/\//.test(redisUrl)) {
       problems.push('MQCHAT_REDIS_URL must be a redis:// URL, or unset for a single node')
-    } else {
-      problems.push('MQCHAT_REDIS_URL: several nodes are not supported in this version yet; unset it to run one node')
+    } else if (databaseUrl === null) {
+      // SPEC §6: PostgreSQL holds what must last; the embedded database is one node's only.
+      problems.push('MQCHAT_REDIS_URL needs MQCHAT_DATABASE_URL: several nodes share one PostgreSQL database')
     }
   }
+  // SPEC §6: a dead node's users go offline within 30 s: the default 20 s, plus a sweep.
+  const nodeTtlMs = int('MQCHAT_NODE_TTL_MS', 20_000, 2_000, 600_000, 'milliseconds')
+  // Keys and channels of this cluster in Redis: several clusters (or test runs) may share one Redis.
+  const redisPrefix = get('MQCHAT_REDIS_PREFIX') ?? 'mqchat:'
+  if (!/^[\w.:-]{1,64}$/.test(redisPrefix)) problems.push(`MQCHAT_REDIS_PREFIX must be 1 to 64 letters, digits, '.', ':', '_' or '-', got "${redisPrefix}"`)
 
   const callbackAllowPrivate = bool('MQCHAT_CALLBACK_ALLOW_PRIVATE', false)
   const callbackTimeoutMs = int('MQCHAT_CALLBACK_TIMEOUT_MS', 5000, 100, 600_000, 'milliseconds')
@@ -152,6 +161,8 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     databaseUrl,
     databasePoolSize,
     redisUrl,
+    redisPrefix,
+    nodeTtlMs,
     callbackAllowPrivate,
     callbackTimeoutMs,
     callbackRetryDelaysMs,

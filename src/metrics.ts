@@ -8,6 +8,8 @@ export interface MetricSources {
   connections: () => number
   messages: () => number
   pendingByKind: () => Promise<Record<EventKind, number>>
+  /** With several nodes: the nodes alive, and whether this node's bus is up. */
+  cluster?: { nodes: () => Promise<number>, busUp: () => boolean }
 }
 
 export interface Metrics {
@@ -43,6 +45,21 @@ export function createMetrics (src: MetricSources): Metrics {
       for (const kind of ['presence', 'messages'] as const) this.set({ kind }, pending[kind])
     }
   })
+  if (src.cluster !== undefined) {
+    const cluster = src.cluster
+    new Gauge({
+      name: 'mqchat_cluster_nodes',
+      help: 'nodes alive in the cluster (by the database)',
+      registers: [registry],
+      async collect () { this.set(await cluster.nodes()) }
+    })
+    new Gauge({
+      name: 'mqchat_cluster_bus_up',
+      help: '1 while this node hears its own pings through Redis (publishes reach the other nodes)',
+      registers: [registry],
+      collect () { this.set(cluster.busUp() ? 1 : 0) }
+    })
+  }
   const deliveries = new Counter({ name: 'mqchat_callback_deliveries_total', help: 'delivery attempts', labelNames: ['kind', 'result'], registers: [registry] })
   const seconds = new Histogram({
     name: 'mqchat_callback_delivery_seconds',

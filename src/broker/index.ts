@@ -117,6 +117,11 @@ export class Broker implements Service, Notifier {
     })
   }
 
+  /** Closes every client connection (they connect again); the server keeps accepting. */
+  dropAll (): void {
+    for (const s of this.sockets) s.destroy()
+  }
+
   async stop (): Promise<void> {
     // Stop accepting, then close every client: their presence goes offline in chat.stop().
     const closed = this.tcp === null ? Promise.resolve() : new Promise<void>((resolve) => this.tcp!.close(() => resolve()))

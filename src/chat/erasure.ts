@@ -34,19 +34,21 @@ export class Erasure {
 
   /** Erases the user; answers how many messages went. */
   async erase (domainId: string, userid: number): Promise<number> {
+    const present = ((await this.store.getPresence(domainId, userid))?.status ?? 'offline') !== 'offline'
     // Its tokens are refused from here on, then its data goes.
     let messages = await this.store.eraseUser(domainId, userid, Date.now())
-    const open = this.notifier.userErased(domainId, userid)
-    if (open > 0) {
-      // Its connections close like any others: its `offline` is written (and called back)
-      // after the grace time; then that last row goes too, with anything sent meanwhile.
+    // Its connections close (on every node: the notifier carries it) like any others.
+    this.notifier.userErased(domainId, userid)
+    if (present) {
+      // Its `offline` is written (and called back) after the grace time; then that last row
+      // goes too, with anything it sent meanwhile.
       const deadline = Date.now() + this.graceMs + OFFLINE_WAIT_EXTRA_MS
       while (Date.now() < deadline && (await this.store.getPresence(domainId, userid))?.status !== 'offline') {
         await new Promise((resolve) => setTimeout(resolve, OFFLINE_POLL_MS))
       }
       messages += await this.store.eraseUser(domainId, userid, Date.now())
     }
-    this.log.info({ domainId, userid, messages, connections: open }, 'user erased')
+    this.log.info({ domainId, userid, messages, wasPresent: present }, 'user erased')
     return messages
   }
 }

@@ -9,8 +9,8 @@ export interface Notifier {
   presenceChanged(domainId: string, userid: number, body: string): void
   /** A signal for `userid` (its `signal` topic, every connection): typing, read markers. */
   signal(domainId: string, userid: number, body: string): void
-  /** The user was erased: close its connections here; answers how many were open. */
-  userErased(domainId: string, userid: number): number
+  /** The user was erased: close its connections (on every node). */
+  userErased(domainId: string, userid: number): void
 }
 
 /** Told after every commit that wrote an event, so the outbox is delivered at once. */
@@ -21,5 +21,5 @@ export const nullNotifier: Notifier = {
   messageStored () {},
   presenceChanged () {},
   signal () {},
-  userErased () { return 0 }
+  userErased () {}
 }

@@ -39,6 +39,8 @@ export interface HttpDeps {
   metrics: Registry
   /** true once every service has started, false again when stopping */
   ready: () => boolean
+  /** with several nodes: the bus between them (its state is shown, it does not fail the probe) */
+  bus?: { readonly healthy: boolean } | null
   log: Logger
   version: string
 }
@@ -124,7 +126,8 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     } catch {
       return reply.status(503).send({ status: 'database unreachable' })
     }
-    return { status: 'ok' }
+    // SPEC §6: without Redis a node still serves its own users: shown, not a failure.
+    return deps.bus == null ? { status: 'ok' } : { status: 'ok', bus: deps.bus.healthy ? 'up' : 'down' }
   })
 
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {

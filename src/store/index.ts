@@ -10,9 +10,9 @@ export * from './types.ts'
 export { activeSecrets } from './secrets.ts'
 export { DatabaseUnreachable } from './postgres/index.ts'
 
-export function createStore (config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databasePoolSize'>, nodeId: string, log: Logger): Store {
+export function createStore (config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databasePoolSize' | 'nodeTtlMs'>, nodeId: string, log: Logger): Store {
   const storeLog = log.child({ module: 'store' })
   return config.databaseUrl === null
     ? new SqliteStore(config.dataDir, nodeId, storeLog)
-    : new PostgresStore(config.databaseUrl, config.databasePoolSize, nodeId, storeLog)
+    : new PostgresStore(config.databaseUrl, config.databasePoolSize, nodeId, storeLog, config.nodeTtlMs)
 }

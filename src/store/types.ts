@@ -233,6 +233,8 @@ export interface SharedPresenceStore {
   resync(counts: Array<{ domainId: string, userid: number, sockets: number }>): Promise<void>
   /** This node stops: its sockets are gone. */
   leave(): Promise<void>
+  /** Nodes alive now. */
+  countNodes(): Promise<number>
 }
 
 export interface Store {

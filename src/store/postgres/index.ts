@@ -17,9 +17,9 @@ import { PgPresence } from './presence.ts'
 import { Writer } from './writer.ts'
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
-/** How often a node renews its row; it is gone when the row is NODE_TTL_MS old. */
-const HEARTBEAT_MS = 5_000
-export const NODE_TTL_MS = 20_000
+/** A node renews its row four times per liveness limit (MQCHAT_NODE_TTL_MS, default 20 s). */
+const DEFAULT_NODE_TTL_MS = 20_000
+const HEARTBEATS_PER_TTL = 4
 /** Rows of nodes gone this long are removed. */
 const NODE_ROW_KEEP_MS = 24 * 3600 * 1000
 /** A statement that takes longer than this fails (a database that went silent). */
@@ -68,7 +68,7 @@ export class PostgresStore implements Store {
   readonly sharedPresence: PgPresence
   onReaped?: () => void
 
-  constructor (url: string, poolSize: number, readonly nodeId: string, private readonly log: Logger) {
+  constructor (url: string, poolSize: number, readonly nodeId: string, private readonly log: Logger, private readonly nodeTtlMs = DEFAULT_NODE_TTL_MS) {
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
@@ -93,8 +93,8 @@ export class PostgresStore implements Store {
       client.release()
     }
     await this.syncClock()
-    await this.q('INSERT INTO nodes (id, started_at, alive_until) VALUES ($1, $2, $3)', [this.nodeId, this.now(), this.now() + NODE_TTL_MS])
-    this.heartbeat = setInterval(() => { void this.beat() }, HEARTBEAT_MS).unref()
+    await this.q('INSERT INTO nodes (id, started_at, alive_until) VALUES ($1, $2, $3)', [this.nodeId, this.now(), this.now() + this.nodeTtlMs])
+    this.heartbeat = setInterval(() => { void this.beat() }, this.nodeTtlMs / HEARTBEATS_PER_TTL).unref()
   }
 
   now (): number {
@@ -123,10 +123,10 @@ export class PostgresStore implements Store {
   private async beat (): Promise<void> {
     try {
       await this.syncClock()
-      const r = await this.q('UPDATE nodes SET alive_until = $2 WHERE id = $1', [this.nodeId, this.now() + NODE_TTL_MS])
+      const r = await this.q('UPDATE nodes SET alive_until = $2 WHERE id = $1', [this.nodeId, this.now() + this.nodeTtlMs])
       if (r.rowCount === 0) {
         this.log.warn('this node was taken for gone (paused past its liveness limit); joining again')
-        await this.q('INSERT INTO nodes (id, started_at, alive_until) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until', [this.nodeId, this.now(), this.now() + NODE_TTL_MS])
+        await this.q('INSERT INTO nodes (id, started_at, alive_until) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until', [this.nodeId, this.now(), this.now() + this.nodeTtlMs])
         // Its sockets were counted gone and its users sent offline: they connect again.
         this.onReaped?.()
       }

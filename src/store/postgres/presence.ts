@@ -77,6 +77,10 @@ export class PgPresence implements SharedPresenceStore {
     }
   }
 
+  async countNodes (): Promise<number> {
+    return Number((await this.q('SELECT count(*) AS n FROM nodes WHERE alive_until >= $1', [this.now()])).rows[0].n)
+  }
+
   async leave (): Promise<void> {
     await this.q('DELETE FROM connections WHERE node_id = $1', [this.nodeId])
   }

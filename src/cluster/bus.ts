@@ -1,0 +1,122 @@
+// The Redis bus between nodes (SPEC §6): what one node publishes to its MQTT clients (a
+// message for an inbox, a presence change) reaches the clients of every other node. Redis
+// carries only what is live: nothing accepted depends on it (PostgreSQL is the truth; a
+// client that missed a publish while the bus was down catches up with `history` `after`).
+//
+// One channel for the cluster: every node hears every publish and hands it to its local
+// broker, which delivers it to whoever is subscribed there (nobody, most often). That costs
+// one Redis round trip per publish and a parse per node; see README "Several nodes" for the
+// arithmetic. A subscriber connection can go silent after a Redis restart without an error
+// (Centrifugo #1189): each node pings itself through the bus, and one that stops hearing its
+// own pings reconnects.
+import { Redis } from 'ioredis'
+import type { Logger } from '../log.ts'
+import type { Service } from '../service.ts'
+
+/** How often a node pings itself through the bus; silence for BUS_SILENT_MS means reconnect. */
+const PING_EVERY_MS = 2_000
+const BUS_SILENT_MS = 6_000
+
+export type BusHandler = (method: string, args: unknown[]) => void
+
+export class RedisBus implements Service {
+  readonly name = 'bus'
+  private readonly pub: Redis
+  private readonly sub: Redis
+  private readonly channel: string
+  private timer: NodeJS.Timeout | null = null
+  private lastHeardAt = 0
+  private up = false
+  private handler: BusHandler = () => {}
+  /** bus messages sent and received, for metrics */
+  sent = 0
+  received = 0
+
+  constructor (url: string, prefix: string, private readonly nodeId: string, private readonly log: Logger) {
+    this.channel = `${prefix}bus`
+    // No offline queue: while Redis is away a publish fails at once instead of piling up in
+    // memory; the node keeps serving its own users meanwhile.
+    const opts = { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n: number) => Math.min(100 * n, 2000) }
+    this.pub = new Redis(url, { ...opts, lazyConnect: true, connectionName: `${prefix}pub:${nodeId}` })
+    this.sub = new Redis(url, { ...opts, lazyConnect: true, connectionName: `${prefix}sub:${nodeId}` })
+    for (const [name, c] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
+      c.on('error', (err: Error) => this.log.debug({ err: err.message, connection: name }, 'redis error'))
+    }
+    this.sub.on('ready', () => {
+      // ioredis subscribes again on reconnect; this is the safety net if it did not.
+      this.sub.subscribe(this.channel).catch((err: Error) => this.log.warn({ err: err.message }, 'bus subscribe failed'))
+    })
+    this.sub.on('message', (_channel: string, text: string) => this.onMessage(text))
+  }
+
+  onReceive (handler: BusHandler): void {
+    this.handler = handler
+  }
+
+  async start (): Promise<void> {
+    // Redis that is down at start is not fatal: each node serves its own users, and the bus
+    // joins when Redis comes (SPEC §6).
+    await Promise.all([this.pub.connect(), this.sub.connect()]).catch((err: Error) => {
+      this.log.warn({ err: err.message }, 'Redis is not reachable; serving this node\'s users alone until it is')
+    })
+    this.lastHeardAt = Date.now()
+    this.timer = setInterval(() => this.ping(), PING_EVERY_MS)
+    this.timer.unref()
+    this.ping()
+  }
+
+  async stop (): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.pub.disconnect()
+    this.sub.disconnect()
+  }
+
+  /** True while this node hears its own pings: publishes reach the other nodes. */
+  get healthy (): boolean {
+    return this.up
+  }
+
+  publish (method: string, args: unknown[]): void {
+    if (this.pub.status !== 'ready') return
+    this.sent++
+    this.pub.publish(this.channel, JSON.stringify({ o: this.nodeId, m: method, a: args })).catch((err: Error) => {
+      this.log.debug({ err: err.message }, 'bus publish failed')
+    })
+  }
+
+  private onMessage (text: string): void {
+    let msg: { o: string, m: string, a: unknown[] }
+    try {
+      msg = JSON.parse(text)
+    } catch {
+      return
+    }
+    if (msg.o === this.nodeId) {
+      if (msg.m === '$ping') this.heard()
+      return
+    }
+    this.received++
+    this.handler(msg.m, msg.a)
+  }
+
+  private heard (): void {
+    this.lastHeardAt = Date.now()
+    if (!this.up) {
+      this.up = true
+      this.log.info('the bus between nodes is up')
+    }
+  }
+
+  private ping (): void {
+    if (Date.now() - this.lastHeardAt > BUS_SILENT_MS) {
+      if (this.up) this.log.warn('the bus between nodes went silent; reconnecting to Redis')
+      this.up = false
+      this.lastHeardAt = Date.now()
+      // A silent subscriber: drop the connection; ioredis reconnects and subscribes again.
+      this.sub.disconnect(true)
+    }
+    if (this.pub.status === 'ready') {
+      this.pub.publish(this.channel, JSON.stringify({ o: this.nodeId, m: '$ping', a: [] })).catch(() => {})
+    }
+  }
+}
