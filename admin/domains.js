@@ -97,9 +97,11 @@ export async function domainPage (shell, me, domainId) {
   const online = h('ul', { class: 'online' })
   const messages = h('tbody')
   view = { kind: 'domain', base, sections, online, messages }
+  const title = h('h1', {}, `${domain.name} `, h('span', { class: 'muted' }, `(${domain.id})`))
   clear(app,
-    h('h1', {}, `${domain.name} `, h('span', { class: 'muted' }, `(${domain.id})`)),
+    title,
     h('div', { class: 'callbacks' }, sections.map((s) => s.el)),
+    settingsSection(base, domain, (d) => clear(title, `${d.name} `, h('span', { class: 'muted' }, `(${d.id})`))),
     h('section', { 'aria-labelledby': 'online-h' }, h('h2', { id: 'online-h' }, 'Online now'), online),
     h('section', { 'aria-labelledby': 'recent-h' }, h('h2', { id: 'recent-h' }, 'Recent messages'),
       h('div', { class: 'table-wrap' }, h('table', {},
@@ -110,17 +112,53 @@ export async function domainPage (shell, me, domainId) {
   refreshTimer = setInterval(() => { refreshDomain().catch(() => {}) }, REFRESH_MS)
 }
 
+/** The domain's settings: name, retention, the origins allowed to use it from a browser. */
+function settingsSection (base, domain, saved) {
+  const name = h('input', { id: 'settings-name', type: 'text', required: true, maxlength: 200, value: domain.name })
+  const retention = h('input', { id: 'settings-retention', type: 'number', min: 0, max: 36500, step: 1, required: true, value: String(domain.retentionDays ?? 0), 'aria-describedby': 'settings-retention-help' })
+  const origins = h('textarea', { id: 'settings-origins', rows: 3, placeholder: 'https://www.example.com', 'aria-describedby': 'settings-origins-help' })
+  origins.value = (domain.allowedOrigins ?? []).join('\n')
+  const error = h('p', { class: 'error', role: 'alert' })
+  const done = h('p', { class: 'muted', role: 'status' })
+  const form = h('form', {
+    onsubmit: async (e) => {
+      e.preventDefault()
+      clear(done)
+      await busy(form.querySelector('button'), async () => {
+        const allowedOrigins = origins.value.split(/[\s,]+/).map((o) => o.trim()).filter((o) => o !== '')
+        const d = await api('PATCH', base, { name: name.value.trim(), retentionDays: Number(retention.value), allowedOrigins })
+        origins.value = d.allowedOrigins.join('\n')
+        saved(d)
+        clear(done, 'Saved.')
+      }, error)
+    }
+  },
+  h('div', { class: 'field' }, h('label', { for: 'settings-name' }, 'Name'), name),
+  h('div', { class: 'field' }, h('label', { for: 'settings-retention' }, 'Retention (days)'), retention,
+    h('p', { id: 'settings-retention-help', class: 'muted' }, 'Messages older than this are deleted; 0 keeps them as long as the server does.')),
+  h('div', { class: 'field' }, h('label', { for: 'settings-origins' }, 'Allowed origins'), origins,
+    h('p', { id: 'settings-origins-help', class: 'muted' }, 'One per line, such as https://www.example.com: only pages there may use the chat from a browser. Empty: any.')),
+  error,
+  h('button', { type: 'submit' }, 'Save settings'),
+  done)
+  return h('section', { 'aria-labelledby': 'settings-h' }, h('h2', { id: 'settings-h' }, 'Settings'), form)
+}
+
 async function refreshDomain () {
   if (view?.kind !== 'domain') return
   const { base, sections, online, messages } = view
   const [users, recent] = await Promise.all([
-    Promise.all(['online', 'away', 'busy'].map((s) => api('GET', `${base}/presence?status=${s}`).then((r) => r.users))),
+    // the user list: presence with the profile beside it
+    Promise.all(['online', 'away', 'busy'].map((s) => api('GET', `${base}/users?status=${s}&limit=1000`).then((r) => r.users))),
     api('GET', `${base}/messages?limit=20`)
   ])
   const present = users.flat().sort((a, b) => a.userid - b.userid)
   clear(online, present.length === 0
     ? h('li', { class: 'muted' }, 'Nobody is online.')
-    : present.map((u) => h('li', { title: `since ${when(u.timestamp)}` }, `${u.userid}`, u.status === 'online' ? '' : ` (${u.status})`)))
+    : present.map((u) => h('li', { title: `since ${when(u.timestamp)}` },
+      `${u.userid}`,
+      u.name ? [' ', u.link ? h('a', { href: u.link, target: '_blank', rel: 'noopener noreferrer' }, u.name) : h('span', {}, u.name)] : '',
+      u.status === 'online' ? '' : ` (${u.status})`)))
   clear(messages, recent.messages.length === 0
     ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No messages yet.'))
     : recent.messages.map((m) => h('tr', {},

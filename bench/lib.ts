@@ -166,6 +166,8 @@ export interface Mqchat {
   api: (method: string, p: string, body: unknown, expect: number, key?: string) => Promise<any>
   /** the operator key */
   adminKey: string
+  /** its data dir (the embedded database is `mqchat.sqlite` there) */
+  dataDir: string
   /** Stops the child and removes its data dir. */
   stop: () => Promise<void>
 }
@@ -216,6 +218,7 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
       token: async (userid) => (await call('POST', `/domains/${MQCHAT_DOMAIN}/users/${userid}/token`, { ttlSeconds: 3600 }, 200, apiKey)).token,
       api: (method, p, body, expect, key = apiKey) => call(method, p, body, expect, key),
       adminKey: ADMIN_KEY,
+      dataDir,
       stop
     }
   } catch (err) {

@@ -6,6 +6,7 @@
 import os from 'node:os'
 import { callbacksBench } from './callbacks.ts'
 import { chatBench } from './chat.ts'
+import { conversationsBench } from './conversations.ts'
 import { idleBench } from './idle.ts'
 import { stopAll } from './lib.ts'
 
@@ -15,7 +16,8 @@ const OVERALL_DEADLINE_MS = 240_000
 const benches: Array<[string, () => Promise<void>]> = [
   ['chat', chatBench],
   ['idle', idleBench],
-  ['callbacks', callbacksBench]
+  ['callbacks', callbacksBench],
+  ['conversations', conversationsBench]
 ]
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -49,7 +49,13 @@ const TABLES: Table[] = [
   { name: 'callbacks', orderBy: 'domain_id, kind' },
   // A lease held by the old server would keep the queue locked until it ran out.
   { name: 'outbox_queues', orderBy: 'domain_id, kind, userid', reset: { locked_by: null, locked_until: null } },
-  { name: 'callback_logs', orderBy: 'id' }
+  { name: 'callback_logs', orderBy: 'id' },
+  // People (migrations 005_people.sql / 003_people.sql): profiles, the conversation rows kept
+  // with each message (with their read markers), blocks, erased users.
+  { name: 'profiles', orderBy: 'domain_id, userid' },
+  { name: 'conversations', orderBy: 'domain_id, userid, peer' },
+  { name: 'blocks', orderBy: 'domain_id, userid, peer' },
+  { name: 'erased_users', orderBy: 'domain_id, userid' }
 ]
 /** Tables whose id is a bigserial in PostgreSQL: new ids must continue above the old ones. */
 const SERIAL_TABLES = ['messages', 'events', 'callback_logs']

@@ -6,6 +6,7 @@ import { Callbacks } from './callbacks/index.ts'
 import { RedisBus } from './cluster/bus.ts'
 import { clusterNotifier } from './cluster/fanout.ts'
 import { Chat } from './chat/index.ts'
+import { Retention } from './chat/retention.ts'
 import type { Config } from './config.ts'
 import { Http } from './http/index.ts'
 import type { Logger } from './log.ts'
@@ -19,6 +20,7 @@ export interface App {
   config: Config
   store: Store
   chat: Chat
+  retention: Retention
   callbacks: Callbacks
   broker: Broker
   http: Http
@@ -58,6 +60,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   }, metrics.deliveries, log.child({ module: 'callbacks' }))
   chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId))
   broker = new Broker(config, chat, log.child({ module: 'broker' }))
+  const retention = new Retention(store, config.retentionDays, log.child({ module: 'retention' }))
   const http = new Http({ config, chat, callbacks, broker, metrics: metrics.registry, ready: () => ready, bus, log, version: VERSION })
   // A node taken for gone (paused past its liveness limit) had its users sent offline by the
   // others: it lets their sockets go, and they connect again as new.
@@ -78,7 +81,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     },
     stop: async () => {}
   }
-  const services: Service[] = [storeService, ...(bus === null ? [] : [bus]), callbacks, chat, broker, attach, http]
+  const services: Service[] = [storeService, ...(bus === null ? [] : [bus]), callbacks, chat, retention, broker, attach, http]
   const started: Service[] = []
   const stop = async (): Promise<void> => {
     ready = false
@@ -103,7 +106,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   ready = true
   log.info({ mqttPort: broker.port, httpPort: http.port, host: config.host, dataDir: config.dataDir, version: VERSION }, 'mqchat ready')
   return {
-    config, store, chat, callbacks, broker, http, operatorKey: operator.key,
+    config, store, chat, retention, callbacks, broker, http, operatorKey: operator.key,
     get mqttPort () { return broker.port },
     get httpPort () { return http.port },
     stop

@@ -31,6 +31,8 @@ export interface Config {
   callbackRetryDelaysMs: readonly number[]
   presenceGraceMs: number
   userRate: RateLimit
+  /** messages older than this many days are deleted; 0 keeps them (a domain may set its own) */
+  retentionDays: number
   logLevel: string
 }
 
@@ -43,7 +45,8 @@ export class ConfigError extends Error {
 const KNOWN = new Set([
   'MQCHAT_HTTP_PORT', 'MQCHAT_MQTT_PORT', 'MQCHAT_HOST', 'MQCHAT_DATA_DIR', 'MQCHAT_ADMIN_KEY',
   'MQCHAT_DATABASE_URL', 'MQCHAT_DATABASE_POOL_SIZE', 'MQCHAT_REDIS_URL', 'MQCHAT_REDIS_PREFIX', 'MQCHAT_NODE_TTL_MS', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
-  'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_CALLBACK_RETRY_DELAYS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL'
+  'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_CALLBACK_RETRY_DELAYS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL',
+  'MQCHAT_RETENTION_DAYS'
 ])
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -143,6 +146,8 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     else userRate = parsed
   }
 
+  const retentionDays = int('MQCHAT_RETENTION_DAYS', 0, 0, 36_500, 'a number of days, 0 to keep messages forever')
+
   const logLevel = (get('MQCHAT_LOG_LEVEL') ?? 'info').toLowerCase()
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`MQCHAT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
 
@@ -163,6 +168,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     callbackRetryDelaysMs,
     presenceGraceMs,
     userRate: Object.freeze(userRate),
+    retentionDays,
     logLevel,
     ...overrides
   })

@@ -8,6 +8,8 @@ export const STATUS_BY_CODE = {
   forbidden_target: 400,
   unauthorized: 401,
   forbidden: 403,
+  // SPEC §3: the recipient blocked the sender
+  blocked: 403,
   not_found: 404,
   domain_exists: 409,
   callback_disabled: 409,

@@ -74,3 +74,22 @@ test('the README mqtt.js snippet runs as pasted: token, SUBACK before the send, 
   assert.match(stdout, /^history: 1 messages$/m)
   assert.match(stdout, /^chat\/acme\/2\/presence \{"userid":2,"status":"away","timestamp":\d+\}$/m, 'its own status change, seen on the wildcard')
 })
+
+test('the README people snippet runs as pasted: names, typing, unread count and the read tick', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain('acme')
+  const code = block('### Names, typing, read ticks and unread counts', 'js')
+  const here = code.replace("'http://localhost:8080'", `'${s.httpUrl}'`).replace("'ws://localhost:8080/mqtt'", `'${s.wsUrl}'`)
+  assert.notEqual(here, code, 'the snippet names the server as the README says')
+  const { stdout } = await run(process.execPath, ['--input-type=module', '--eval', here], {
+    cwd: ROOT, timeout: 20_000, env: { PATH: process.env.PATH, KEY: d.apiKey }
+  })
+  assert.match(stdout, /^Bob sees \{"kind":"typing","from_userid":2\}$/m)
+  assert.match(stdout, /^Bob: Ada wrote "hello Bob", 1 unread$/m)
+  const tick = /^Ada sees (\{"kind":"read".*)$/m.exec(stdout)
+  assert.ok(tick, stdout)
+  const read = JSON.parse(tick[1]!)
+  assert.deepEqual(Object.keys(read), ['kind', 'userid', 'peer', 'up_to', 'timestamp'])
+  assert.deepEqual([read.userid, read.peer], [3601, 2])
+  assert.match(stdout, new RegExp(`^Ada: Bob has read up to ${read.up_to}$`, 'm'))
+})

@@ -38,13 +38,164 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     await withDomain(s, 'beta')
     await assert.rejects(s.createDomain({ id: 'acme', name: 'again', apiKeyHash: 'hash-other', tokenSecret: 'x', createdAt: 1 }),
       (err: { code?: string }) => err.code === 'domain_exists')
-    assert.deepEqual(await s.getDomain('acme'), { id: 'acme', name: 'ACME', tokenSecret: 'secret-acme', createdAt: 1_700_000_000_000 })
+    assert.deepEqual(await s.getDomain('acme'), { id: 'acme', name: 'ACME', tokenSecret: 'secret-acme', createdAt: 1_700_000_000_000, retentionDays: 0, allowedOrigins: [] })
     assert.equal(await s.getDomain('nope'), null)
     assert.deepEqual((await s.listDomains()).map((d) => d.id), ['acme', 'beta'])
     assert.equal(await s.domainIdByKeyHash('hash-beta'), 'beta')
     await s.setDomainKeyHash('beta', 'hash-beta-2')
     assert.equal(await s.domainIdByKeyHash('hash-beta'), null)
     assert.equal(await s.domainIdByKeyHash('hash-beta-2'), 'beta')
+  })
+
+  test(`${name}: a domain's settings are patched field by field`, async (t) => {
+    const s = await fresh(t)
+    await withDomain(s, 'acme')
+    const patched = await s.updateDomain('acme', { retentionDays: 30, allowedOrigins: ['https://www.acme.test', 'http://localhost:3000'] })
+    assert.deepEqual(patched, { id: 'acme', name: 'ACME', tokenSecret: 'secret-acme', createdAt: 1_700_000_000_000, retentionDays: 30, allowedOrigins: ['https://www.acme.test', 'http://localhost:3000'] })
+    await s.updateDomain('acme', { name: 'Acme Ltd' })
+    assert.deepEqual(await s.getDomain('acme'), { ...patched, name: 'Acme Ltd' })
+    await s.updateDomain('acme', { allowedOrigins: [], retentionDays: 0 })
+    const d = await s.getDomain('acme')
+    assert.deepEqual([d!.allowedOrigins, d!.retentionDays, d!.name], [[], 0, 'Acme Ltd'])
+    assert.equal(await s.updateDomain('nope', { name: 'x' }), null)
+  })
+
+  test(`${name}: profiles are created with the user, patched field by field, listed with presence by userid`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    const other = await withDomain(s, 'other')
+    await s.setProfile(d, 5, { name: 'Ada', avatar: 'https://a.test/ada.png' }, 1000)
+    assert.deepEqual(await s.getUser(d, 5), { userid: 5, status: 'offline', changedAt: 1000, name: 'Ada', avatar: 'https://a.test/ada.png', link: null })
+    await s.setProfile(d, 5, { link: 'https://a.test/ada' }, 2000)
+    await s.setProfile(d, 5, { avatar: null }, 3000)
+    assert.deepEqual(await s.getUser(d, 5), { userid: 5, status: 'offline', changedAt: 1000, name: 'Ada', avatar: null, link: 'https://a.test/ada' })
+    // presence is the user's own, untouched by its profile
+    await s.changePresence({ domainId: d, userid: 5, status: 'online', at: 4000, event: { webhookId: 'p5', body: '{}' } })
+    await s.setProfile(d, 5, { name: 'Ada L.' }, 5000)
+    assert.deepEqual(await s.getUser(d, 5), { userid: 5, status: 'online', changedAt: 4000, name: 'Ada L.', avatar: null, link: 'https://a.test/ada' })
+    await s.ensureUser(d, 2, 10)
+    await s.ensureUser(d, 9, 10)
+    await s.setProfile(other, 3, { name: 'elsewhere' }, 10)
+    assert.deepEqual(await s.getUser(d, 2), { userid: 2, status: 'offline', changedAt: 10, name: null, avatar: null, link: null })
+    assert.equal(await s.getUser(d, 3), null)
+    assert.deepEqual((await s.listUsers(d, { limit: 10 })).map((u) => u.userid), [2, 5, 9])
+    assert.deepEqual((await s.listUsers(d, { limit: 2 })).map((u) => u.userid), [2, 5])
+    assert.deepEqual((await s.listUsers(d, { after: 5, limit: 2 })).map((u) => u.userid), [9])
+    assert.deepEqual((await s.listUsers(d, { status: 'online', limit: 10 })).map((u) => [u.userid, u.name]), [[5, 'Ada L.']])
+    assert.deepEqual((await s.listUsers(other, { limit: 10 })).map((u) => u.userid), [3])
+  })
+
+  test(`${name}: conversations follow each message: last message, most recent first, unread and both read markers`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await s.setProfile(d, 2, { name: 'Bob' }, 1)
+    const m1 = await s.appendMessage(msg(d, 1, 2, 'hi bob'), eventFor)
+    const m2 = await s.appendMessage(msg(d, 2, 1, 'hi'), eventFor)
+    const m3 = await s.appendMessage(msg(d, 2, 1, 'how are you?'), eventFor)
+    const m4 = await s.appendMessage(msg(d, 3, 1, 'from carol'), eventFor)
+    await s.appendMessage(msg(d, 1, 1, 'note to self'), eventFor)
+    const list = await s.listConversations(d, 1, { limit: 10 })
+    assert.deepEqual(list.map((c) => [c.peer.userid, c.last?.message, c.unread, c.readUpTo, c.peerReadUpTo]),
+      [[1, 'note to self', 0, 0, 0], [3, 'from carol', 1, 0, 0], [2, 'how are you?', 2, 0, 0]])
+    assert.deepEqual(list[2]!.peer, { userid: 2, status: 'offline', changedAt: 1, name: 'Bob', avatar: null, link: null })
+    assert.deepEqual(list[2]!.last, m3)
+    // a peer that never had a presence row (a send from the customer's server) is offline
+    assert.deepEqual(list[1]!.peer, { userid: 3, status: 'offline', changedAt: 0, name: null, avatar: null, link: null })
+    assert.deepEqual((await s.listConversations(d, 1, { limit: 1, before: m4.id })).map((c) => c.peer.userid), [2])
+
+    // reading moves only forward, never past the last message, and recounts what is unread
+    assert.deepEqual(await s.markRead(d, 1, 2, m2.id), { ok: true, changed: true, readUpTo: m2.id, unread: 1 })
+    assert.deepEqual(await s.markRead(d, 1, 2, m2.id), { ok: true, changed: false, readUpTo: m2.id, unread: 1 })
+    assert.deepEqual(await s.markRead(d, 1, 2, m1.id), { ok: false, reason: 'backwards', readUpTo: m2.id, lastId: m3.id })
+    assert.deepEqual(await s.markRead(d, 1, 2, m3.id + 100), { ok: false, reason: 'beyond_last', readUpTo: m2.id, lastId: m3.id })
+    assert.deepEqual(await s.markRead(d, 1, 7, 1), { ok: false, reason: 'no_conversation', readUpTo: 0, lastId: 0 })
+    assert.deepEqual(await s.markRead(d, 2, 1, m1.id), { ok: true, changed: true, readUpTo: m1.id, unread: 0 })
+    const one = (await s.listConversations(d, 1, { limit: 10 })).find((c) => c.peer.userid === 2)!
+    assert.deepEqual([one.unread, one.readUpTo, one.peerReadUpTo], [1, m2.id, m1.id])
+    const two = (await s.listConversations(d, 2, { limit: 10 }))
+    assert.deepEqual(two.map((c) => [c.peer.userid, c.unread, c.readUpTo, c.peerReadUpTo]), [[1, 0, m1.id, m2.id]])
+    // a new message raises the count; the conversation moves to the top
+    await s.appendMessage(msg(d, 2, 1, 'still there?'), eventFor)
+    const top = (await s.listConversations(d, 1, { limit: 10 }))[0]!
+    assert.deepEqual([top.peer.userid, top.unread, top.last?.message], [2, 2, 'still there?'])
+  })
+
+  test(`${name}: many messages of a pair written at once count every unread one`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await Promise.all(Array.from({ length: 200 }, (_, i) => s.appendMessage(msg(d, 1 + (i % 2), 2 - (i % 2), `m${i}`), eventFor)))
+    const [c] = await s.listConversations(d, 2, { limit: 10 })
+    assert.deepEqual([c!.peer.userid, c!.unread, c!.last?.message], [1, 100, 'm199'])
+    const [c1] = await s.listConversations(d, 1, { limit: 10 })
+    assert.equal(c1!.unread, 100)
+  })
+
+  test(`${name}: blocks are per direction and undone by unblocking`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    assert.equal(await s.isBlocked(d, 1, 2), false)
+    await s.setBlock(d, 1, 2, true, 1)
+    await s.setBlock(d, 1, 2, true, 2)
+    assert.equal(await s.isBlocked(d, 1, 2), true)
+    assert.equal(await s.isBlocked(d, 2, 1), false)
+    await s.setBlock(d, 1, 2, false, 3)
+    assert.equal(await s.isBlocked(d, 1, 2), false)
+  })
+
+  test(`${name}: retention deletes a domain's old messages in batches; conversations and unread counts follow`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    const other = await withDomain(s, 'other')
+    const DAY = 86_400_000
+    // 1 and 2 talked long ago only; 1 and 3 long ago and recently; 4 wrote 5000 old ones to 5
+    await s.appendMessage(msg(d, 1, 2, 'old 1->2', 1 * DAY), eventFor)
+    const old13 = await s.appendMessage(msg(d, 3, 1, 'old 3->1', 2 * DAY), eventFor)
+    for (let i = 0; i < 5000; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, j) => s.appendMessage(msg(d, 4, 5, `bulk ${i + j}`, 3 * DAY), eventFor)))
+    }
+    await s.appendMessage(msg(other, 1, 2, 'other domain, old', 1 * DAY), eventFor)
+    const new31 = await s.appendMessage(msg(d, 3, 1, 'new 3->1', 10 * DAY), eventFor)
+    await s.appendMessage(msg(d, 3, 1, 'newer 3->1', 11 * DAY), eventFor)
+    assert.deepEqual(await s.markRead(d, 1, 3, old13.id), { ok: true, changed: true, readUpTo: old13.id, unread: 2 })
+    await s.appendMessage(msg(d, 4, 5, 'new bulk', 12 * DAY), eventFor)
+    assert.equal((await s.listConversations(d, 5, { limit: 5 }))[0]!.unread, 5001)
+
+    assert.equal(await s.pruneMessages(d, 5 * DAY), 5002)
+    assert.deepEqual((await s.listMessages({ domainId: d, limit: 50 })).map((m) => m.message), ['new bulk', 'newer 3->1', 'new 3->1'])
+    assert.equal((await s.listMessages({ domainId: other, limit: 50 })).length, 1, 'another domain keeps its own')
+    const one = await s.listConversations(d, 1, { limit: 10 })
+    assert.deepEqual(one.map((c) => [c.peer.userid, c.unread, c.last?.message]), [[3, 2, 'newer 3->1']], 'the conversation with 2 is gone')
+    assert.deepEqual((await s.listConversations(d, 2, { limit: 10 })), [])
+    assert.deepEqual((await s.listConversations(d, 5, { limit: 10 })).map((c) => [c.peer.userid, c.unread]), [[4, 1]])
+    // the marker still moves on from where it was
+    assert.deepEqual(await s.markRead(d, 1, 3, new31.id), { ok: true, changed: true, readUpTo: new31.id, unread: 1 })
+    assert.equal(await s.pruneMessages(d, 5 * DAY), 0)
+  })
+
+  test(`${name}: erasing a user removes its messages both ways, conversations on both sides, profile, presence and blocks`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await s.setProfile(d, 1, { name: 'Gone soon' }, 1)
+    await s.setProfile(d, 2, { name: 'Stays' }, 1)
+    await s.setBlock(d, 1, 3, true, 1)
+    await s.setBlock(d, 3, 1, true, 1)
+    await s.setBlock(d, 2, 3, true, 1)
+    for (let i = 0; i < 30; i++) await s.appendMessage(msg(d, i % 2 === 0 ? 1 : 2, i % 2 === 0 ? 2 : 1, `m${i}`), eventFor)
+    await s.appendMessage(msg(d, 2, 3, 'not about 1'), eventFor)
+    await s.appendMessage(msg(d, 1, 1, 'note to self'), eventFor)
+    assert.equal(await s.erasedAt(d, 1), null)
+
+    assert.equal(await s.eraseUser(d, 1, 5000), 31)
+    assert.equal(await s.erasedAt(d, 1), 5000)
+    assert.deepEqual(await s.listMessages({ domainId: d, userid: 1, limit: 50 }), [])
+    assert.deepEqual((await s.listMessages({ domainId: d, limit: 50 })).map((m) => m.message), ['not about 1'])
+    assert.deepEqual(await s.listConversations(d, 1, { limit: 10 }), [])
+    assert.deepEqual((await s.listConversations(d, 2, { limit: 10 })).map((c) => c.peer.userid), [3])
+    assert.equal(await s.getUser(d, 1), null)
+    assert.equal((await s.getUser(d, 2))!.name, 'Stays')
+    assert.equal(await s.isBlocked(d, 1, 3), false)
+    assert.equal(await s.isBlocked(d, 3, 1), false)
+    assert.equal(await s.isBlocked(d, 2, 3), true)
   })
 
   test(`${name}: presence changes write the row and an event, in call order`, async (t) => {

@@ -19,6 +19,8 @@ test('settings: defaults are those of SPEC §1', () => {
   assert.equal(c.callbackTimeoutMs, 5000)
   assert.equal(c.presenceGraceMs, 3000)
   assert.deepEqual(c.userRate, { perSecond: 20, burst: 60, text: '20/1s,burst=60' })
+  assert.equal(c.retentionDays, 0)
+  assert.equal(loadConfig({ MQCHAT_RETENTION_DAYS: '30' }).retentionDays, 30)
   assert.ok(Object.isFrozen(c))
 })
 
@@ -32,7 +34,8 @@ test('settings: every bad one is reported at once, each naming its variable', ()
     MQCHAT_USER_RATE: 'lots',
     MQCHAT_ADMIN_KEY: 'short',
     MQCHAT_DATABASE_URL: 'mysql://x',
-    MQCHAT_REDIS_URL: 'http://x'
+    MQCHAT_REDIS_URL: 'http://x',
+    MQCHAT_RETENTION_DAYS: '-3'
   }
   assert.throws(() => loadConfig(bad), (err: unknown) => {
     assert.ok(err instanceof ConfigError)
@@ -119,19 +122,22 @@ test('userids and usernames: one canonical form', () => {
   for (const u of ['acme', 'acme/', '/2', 'Acme/2', 'acme/2/3', 'acme/x']) assert.equal(parseUsername(u), null, u)
 })
 
-test('topic ACL: own inbox and ack, presence of the own domain; nothing else', () => {
+test('topic ACL: own inbox, ack and signal, presence of the own domain; nothing else', () => {
   const me = { domainId: 'acme', userid: 2 }
   const subs: Array<[string, boolean]> = [
     ['chat/acme/2/inbox', true], ['chat/acme/2/ack', true], ['chat/acme/+/presence', true], ['chat/acme/3601/presence', true],
     ['chat/acme/3/inbox', false], ['chat/acme/3/ack', false], ['chat/acme/+/inbox', false], ['chat/acme/#', false], ['#', false],
     ['chat/beta/+/presence', false], ['chat/acme/2/send', false], ['chat/acme/2/status', false], ['$SYS/#', false],
-    ['chat/acme/02/inbox', false], ['chat/acme/0/presence', false], ['chat/acme/2/inbox/x', false], ['chat/acme/x/presence', false]
+    ['chat/acme/02/inbox', false], ['chat/acme/0/presence', false], ['chat/acme/2/inbox/x', false], ['chat/acme/x/presence', false],
+    ['chat/acme/2/signal', true], ['chat/acme/3/signal', false], ['chat/acme/+/signal', false], ['chat/acme/2/typing', false], ['chat/acme/2/read', false]
   ]
   for (const [topic, ok] of subs) assert.equal(canSubscribe(topic, me), ok, topic)
   const pubs: Array<[string, string | null]> = [
     ['chat/acme/2/send', 'send'], ['chat/acme/2/status', 'status'], ['chat/acme/2/history', 'history'],
     ['chat/acme/3/send', null], ['chat/acme/2/inbox', null], ['chat/acme/2/presence', null], ['chat/beta/2/send', null],
-    ['chat/acme/2/ack', null], ['foo', null], ['chat/acme/02/send', null]
+    ['chat/acme/2/ack', null], ['foo', null], ['chat/acme/02/send', null],
+    ['chat/acme/2/typing', 'typing'], ['chat/acme/2/read', 'read'], ['chat/acme/3/typing', null], ['chat/acme/3/read', null],
+    ['chat/acme/2/signal', null], ['chat/beta/2/read', null]
   ]
   for (const [topic, action] of pubs) assert.equal(clientAction(topic, me), action, topic)
   assert.deepEqual(presenceFilter('chat/acme/+/presence'), { domainId: 'acme', userid: null })
@@ -180,4 +186,64 @@ test('SSRF: local-use NAT64 and the 3fff::/20 documentation range are refused; o
     ['::ffff:8.8.8.8', true], ['2606:4700::1111', true]
   ]
   for (const [ip, ok] of table) assert.equal(isPublicAddress(ip), ok, ip)
+})
+
+test('origins: the allowed list, any while empty, same-origin always; PATCH accepts origins only', async () => {
+  const { originAllowed, originProblem } = await import('../src/chat/origins.ts')
+  const list = ['https://www.acme.test', 'http://localhost:3000']
+  const cases: Array<[string, readonly string[], string | undefined, boolean]> = [
+    ['https://evil.test', [], undefined, true],
+    ['https://www.acme.test', list, undefined, true],
+    ['http://localhost:3000', list, 'chat.acme.test', true],
+    ['https://acme.test', list, undefined, false],
+    ['http://www.acme.test', list, undefined, false],
+    ['https://www.acme.test:8443', list, undefined, false],
+    ['null', list, 'chat.acme.test', false],
+    ['https://chat.acme.test', list, 'chat.acme.test', true],
+    ['https://chat.acme.test', list, 'CHAT.acme.test', true],
+    ['https://chat.acme.test.evil', list, 'chat.acme.test', false]
+  ]
+  for (const [origin, allowed, host, want] of cases) assert.equal(originAllowed(origin, allowed, host), want, `${origin} ${host}`)
+  const problems: Array<[string, RegExp | null]> = [
+    ['https://www.acme.test', null], ['http://localhost:3000', null],
+    ['https://www.acme.test/', /origin only/], ['https://www.acme.test/path', /origin only/], ['HTTPS://WWW.ACME.TEST', /origin only/],
+    ['ftp://acme.test', /http or https/], ['javascript:alert(1)', /http or https/], ['www.acme.test', /not a URL/]
+  ]
+  for (const [o, want] of problems) {
+    const p = originProblem(o)
+    if (want === null) assert.equal(p, null, o)
+    else assert.match(p ?? '', want, o)
+  }
+})
+
+test('profiles: http(s) URLs only, empty clears, token claims that do not fit are left out', async () => {
+  const { profilePatch, profileFromClaims } = await import('../src/chat/profiles.ts')
+  assert.deepEqual(profilePatch({ name: 'Ada', avatar: 'https://a.test/x.png', link: '' }), { name: 'Ada', avatar: 'https://a.test/x.png', link: null })
+  for (const bad of ['javascript:alert(1)', 'data:image/png;base64,AA', 'ftp://a.test/x', '//a.test/x', 'a.test/x']) {
+    assert.throws(() => profilePatch({ avatar: bad }), (e: { code?: string, message: string }) => e.code === 'invalid_url' && /avatar/.test(e.message), bad)
+  }
+  assert.deepEqual(profileFromClaims({ name: 'Grace', picture: 'https://a.test/g.png', profile: 'http://a.test/g' }), { name: 'Grace', avatar: 'https://a.test/g.png', link: 'http://a.test/g' })
+  assert.deepEqual(profileFromClaims({ name: 7, picture: 'javascript:x', profile: ['x'] }), {})
+  assert.deepEqual(profileFromClaims({ name: 'x'.repeat(201) }), {})
+  assert.deepEqual(profileFromClaims({ sub: '1' }), {})
+})
+
+test('erasure: tokens minted up to the erasure\'s second stop working; tokens minted after it work', async () => {
+  const { tokenErased, issuedAt } = await import('../src/chat/erasure.ts')
+  const erased = 1_700_000_000_500
+  const cases: Array<[unknown, number | null, boolean]> = [
+    [1_699_999_999, erased, true], [1_700_000_000, erased, true], [1_700_000_001, erased, false],
+    [undefined, erased, true], ['1700000001', erased, true], [1_600_000_000, null, false], [undefined, null, false]
+  ]
+  for (const [iat, at, want] of cases) assert.equal(tokenErased(iat, at), want, `${String(iat)} ${String(at)}`)
+  assert.equal(issuedAt(1_700_000_000_900, erased), 1_700_000_001)
+  assert.equal(issuedAt(1_700_000_005_000, erased), 1_700_000_005)
+  assert.equal(issuedAt(1_700_000_000_900, null), 1_700_000_000)
+  assert.equal(tokenErased(issuedAt(erased + 1, erased), erased), false)
+})
+
+test('retention: a domain\'s own days, else the server\'s; 0 keeps forever', async () => {
+  const { retentionDaysOf } = await import('../src/chat/retention.ts')
+  const cases: Array<[number, number, number]> = [[0, 0, 0], [0, 30, 30], [7, 30, 7], [7, 0, 7], [400, 30, 400]]
+  for (const [domain, server, want] of cases) assert.equal(retentionDaysOf(domain, server), want, `${domain} ${server}`)
 })

@@ -12,7 +12,8 @@ import { FrameLimit } from './frame-limit.ts'
 import { HeldAnswers } from './held-answers.ts'
 import { strictPackets } from './packets.ts'
 import { persistenceWithPresence } from './retained.ts'
-import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, type Me } from './topics.ts'
+import { handleSignalRequest } from './signals.ts'
+import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, signalTopic, type Me } from './topics.ts'
 import { listen } from '../net.ts'
 
 /** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
@@ -190,6 +191,23 @@ export class Broker implements Service, Notifier {
     this.publish(presenceTopic(domainId, userid), body, true)
   }
 
+  userErased (domainId: string, userid: number): number {
+    // Client ids are namespaced `<domain>/<userid>/…` (see authenticate).
+    const prefix = `${domainId}/${userid}/`
+    let closed = 0
+    // aedes keeps its connected clients by id (not in its types).
+    for (const client of Object.values((this.aedes as unknown as { clients: Record<string, Client> }).clients)) {
+      if (!client.id.startsWith(prefix)) continue
+      client.close()
+      closed++
+    }
+    return closed
+  }
+
+  signal (domainId: string, userid: number, body: string): void {
+    this.publish(signalTopic(domainId, userid), body, false)
+  }
+
   /** Answers on the user's `ack` topic; `sent` runs once the answer is written out. */
   private ack (client: MqClient | null, me: Me, ack: Ack, sent?: () => void): void {
     const topic = ackTopic(me.domainId, me.userid)
@@ -217,7 +235,9 @@ export class Broker implements Service, Notifier {
       done(err, false)
     }
     if (username === undefined || password === undefined) return refuse('no username or password')
-    this.chat.domains.checkConnect(username, password.toString('utf8')).then((r) => {
+    // Over WebSocket, the page's Origin is checked against the domain's allowedOrigins (SPEC §3).
+    const headers = (client as { req?: IncomingMessage }).req?.headers
+    this.chat.domains.checkConnect(username, password.toString('utf8'), Date.now(), { origin: headers?.origin, host: headers?.host }).then((r) => {
       if (!r.ok) return refuse(r.reason)
       client.mq = { domainId: r.domainId, userid: r.userid }
       client.mqHeld = new HeldAnswers()
@@ -269,6 +289,9 @@ export class Broker implements Service, Notifier {
         this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(client, me, ack, () => done(null)),
           (err) => { this.log.error({ err }, 'history failed'); done(null) })
         return
+      case 'typing':
+      case 'read':
+        handleSignalRequest(this.chat, this.log, me, action, payload, (a) => this.ack(me, a), () => done(null))
     }
   }
 }

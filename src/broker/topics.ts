@@ -3,6 +3,8 @@
 //   chat/D/U/status    client → server        chat/D/U/inbox  server → U
 //   chat/D/U/send      client → server        chat/D/U/ack    server → U
 //   chat/D/U/history   client → server
+//   chat/D/U/typing    client → server        chat/D/U/signal server → U
+//   chat/D/U/read      client → server
 import { parseUserid } from '../chat/index.ts'
 
 export interface Me {
@@ -10,10 +12,11 @@ export interface Me {
   userid: number
 }
 
-export type ClientAction = 'send' | 'status' | 'history'
+export type ClientAction = 'send' | 'status' | 'history' | 'typing' | 'read'
 
 export const inboxTopic = (d: string, u: number): string => `chat/${d}/${u}/inbox`
 export const ackTopic = (d: string, u: number): string => `chat/${d}/${u}/ack`
+export const signalTopic = (d: string, u: number): string => `chat/${d}/${u}/signal`
 export const presenceTopic = (d: string, u: number): string => `chat/${d}/${u}/presence`
 
 /** Splits `chat/D/U/leaf`; U may be `+` (only subscriptions may use it). */
@@ -23,20 +26,22 @@ function split (topic: string): { domainId: string, user: string, leaf: string }
   return { domainId: parts[1]!, user: parts[2]!, leaf: parts[3]! }
 }
 
-/** May `me` subscribe to `filter`? Its own inbox and ack, and presence in its own domain. */
+/** May `me` subscribe to `filter`? Its own inbox, ack and signal, and presence in its own domain. */
 export function canSubscribe (filter: string, me: Me): boolean {
   const t = split(filter)
   if (t === null || t.domainId !== me.domainId) return false
-  if (t.leaf === 'inbox' || t.leaf === 'ack') return t.user === String(me.userid)
+  if (t.leaf === 'inbox' || t.leaf === 'ack' || t.leaf === 'signal') return t.user === String(me.userid)
   if (t.leaf === 'presence') return t.user === '+' || parseUserid(t.user) !== null
   return false
 }
+
+const CLIENT_ACTIONS = new Set<string>(['send', 'status', 'history', 'typing', 'read'])
 
 /** What a publish by `me` to `topic` asks for; null when it is not allowed. */
 export function clientAction (topic: string, me: Me): ClientAction | null {
   const t = split(topic)
   if (t === null || t.domainId !== me.domainId || t.user !== String(me.userid)) return null
-  return t.leaf === 'send' || t.leaf === 'status' || t.leaf === 'history' ? t.leaf : null
+  return CLIENT_ACTIONS.has(t.leaf) ? t.leaf as ClientAction : null
 }
 
 /** For retained presence: the domain and the user (null for `+`) a filter asks about. */

@@ -1,11 +1,18 @@
 // Domains (tenants), their keys and the users' tokens (SPEC §2).
 import { timingSafeEqual } from 'node:crypto'
 import { AppError } from '../errors.ts'
-import type { DomainRow, Store } from '../store/index.ts'
+import type { DomainPatch, DomainRow, ProfilePatch, Store } from '../store/index.ts'
 import { hashKey, newApiKey, newTokenSecret } from './ids.ts'
-import { signToken, verifyToken, type TokenCheck } from './tokens.ts'
+import { originAllowed, originProblem } from './origins.ts'
+import { issuedAt, tokenErased } from './erasure.ts'
+import { isEmptyPatch, profileFromClaims } from './profiles.ts'
+import { readClaims, signToken, verifyToken, type TokenCheck } from './tokens.ts'
 
-export type Principal = { kind: 'operator' } | { kind: 'domain', domainId: string }
+/**
+ * Who makes a REST call: the operator, a domain (its key), or a user of a domain (its token:
+ * SPEC §2, the calls marked *user*, for itself only).
+ */
+export type Principal = { kind: 'operator' } | { kind: 'domain', domainId: string } | { kind: 'user', domainId: string, userid: number }
 
 export const DOMAIN_ID_PATTERN = '^[a-z0-9][a-z0-9.-]{0,62}$'
 const DOMAIN_ID_RE = new RegExp(DOMAIN_ID_PATTERN)
@@ -47,9 +54,31 @@ export class Domains {
     return this.store.listDomains()
   }
 
+  /**
+   * A user's token as a REST credential: checked with the secret of the domain it names
+   * (`aud`), so that a valid token used on another domain's path is told not_found there,
+   * as a domain key would be. Null when it is not a valid token.
+   */
+  async authenticateToken (token: string, nowMs = Date.now()): Promise<Principal | null> {
+    const claims = readClaims(token)
+    if (claims === null) return null
+    const sub = parseUserid(String(claims.sub))
+    const auds = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
+    if (sub === null) return null
+    for (const aud of auds.slice(0, 4)) {
+      if (typeof aud !== 'string' || !DOMAIN_ID_RE.test(aud)) continue
+      const d = await this.store.getDomain(aud)
+      if (d === null) continue
+      if (!verifyToken(token, d.tokenSecret, d.id, sub, Math.floor(nowMs / 1000)).ok) continue
+      if (tokenErased(claims.iat, await this.store.erasedAt(d.id, sub))) return null
+      return { kind: 'user', domainId: d.id, userid: sub }
+    }
+    return null
+  }
+
   /** The domain, if `who` may act on it; otherwise not_found (another domain's is not revealed). */
   async get (who: Principal, id: string): Promise<DomainRow> {
-    if (who.kind === 'domain' && who.domainId !== id) throw notFound(id)
+    if (who.kind !== 'operator' && who.domainId !== id) throw notFound(id)
     const d = await this.store.getDomain(id)
     if (d === null) throw notFound(id)
     return d
@@ -63,22 +92,54 @@ export class Domains {
     return apiKey
   }
 
-  /** Mints a token for `userid`, which from then on exists (with an offline presence). */
-  async mintToken (who: Principal, id: string, userid: number, ttlSeconds: number, nowMs = Date.now()): Promise<{ token: string, expiresAt: number }> {
-    const d = await this.get(who, id)
-    const expiresAt = Math.floor(nowMs / 1000) + ttlSeconds
-    await this.store.ensureUser(id, userid, nowMs)
-    return { token: signToken(d.tokenSecret, { sub: String(userid), aud: id, exp: expiresAt }), expiresAt }
+  /** Changes a domain's settings (SPEC §2 PATCH); origins are checked here. */
+  async update (who: Principal, id: string, patch: DomainPatch): Promise<DomainRow> {
+    await this.get(who, id)
+    patch.allowedOrigins?.forEach((o, i) => {
+      const problem = originProblem(o)
+      if (problem !== null) throw new AppError('invalid_request', `body.allowedOrigins.${i} ${problem}`)
+    })
+    if (patch.allowedOrigins !== undefined) patch = { ...patch, allowedOrigins: [...new Set(patch.allowedOrigins)] }
+    const d = await this.store.updateDomain(id, patch)
+    if (d === null) throw notFound(id)
+    return d
   }
 
-  /** Checks an MQTT CONNECT: username `<domain>/<userid>`, password the token. */
-  async checkConnect (username: string, password: string, nowMs = Date.now()): Promise<{ ok: true, domainId: string, userid: number } | { ok: false, reason: string }> {
+  /**
+   * Mints a token for `userid`, which from then on exists (with an offline presence); the
+   * profile fields given with the call are saved as with PUT.
+   */
+  async mintToken (who: Principal, id: string, userid: number, ttlSeconds: number, nowMs = Date.now(), profile: ProfilePatch = {}): Promise<{ token: string, expiresAt: number }> {
+    const d = await this.get(who, id)
+    const nowSec = Math.floor(nowMs / 1000)
+    const expiresAt = nowSec + ttlSeconds
+    if (isEmptyPatch(profile)) await this.store.ensureUser(id, userid, nowMs)
+    else await this.store.setProfile(id, userid, profile, nowMs)
+    const iat = issuedAt(nowMs, await this.store.erasedAt(id, userid))
+    return { token: signToken(d.tokenSecret, { sub: String(userid), aud: id, exp: expiresAt, iat }), expiresAt }
+  }
+
+  /**
+   * Checks an MQTT CONNECT: username `<domain>/<userid>`, password the token; over WebSocket
+   * the page's `origin` against the domain's allowedOrigins (SPEC §3). The profile claims
+   * of an accepted token are saved (SPEC §2) before the user is let in, so that whoever it
+   * talks to next sees its name.
+   */
+  async checkConnect (username: string, password: string, nowMs = Date.now(), browser: { origin?: string, host?: string } = {}): Promise<{ ok: true, domainId: string, userid: number } | { ok: false, reason: string }> {
     const user = parseUsername(username)
     if (user === null) return { ok: false, reason: 'username must be <domain>/<userid>' }
     const d = await this.store.getDomain(user.domainId)
     if (d === null) return { ok: false, reason: 'no such domain' }
     const check: TokenCheck = verifyToken(password, d.tokenSecret, d.id, user.userid, Math.floor(nowMs / 1000))
-    return check.ok ? { ok: true, ...user } : check
+    if (!check.ok) return check
+    const claims = readClaims(password) ?? {}
+    if (tokenErased(claims.iat, await this.store.erasedAt(d.id, user.userid))) return { ok: false, reason: 'the user was erased after this token was minted' }
+    if (browser.origin !== undefined && !originAllowed(browser.origin, d.allowedOrigins, browser.host)) {
+      return { ok: false, reason: `origin ${browser.origin} is not in the domain's allowedOrigins` }
+    }
+    const profile = profileFromClaims(claims)
+    if (!isEmptyPatch(profile)) await this.store.setProfile(d.id, user.userid, profile, nowMs)
+    return { ok: true, ...user }
   }
 }
 

@@ -6,21 +6,26 @@ import { isAppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { Store } from '../store/index.ts'
+import { Conversations, readRefusal } from './conversations.ts'
 import { Domains } from './domains.ts'
+import { Erasure } from './erasure.ts'
 import type { MessageEvent } from './events.ts'
 import { Messages } from './messages.ts'
 import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
 import { Presence, type PresenceTracker } from './presence.ts'
+import { Profiles } from './profiles.ts'
 import { SharedPresence } from './shared-presence.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { KeyedSerial } from './serial.ts'
 import {
-  compile, describeValidationError, HISTORY_DEFAULT_LIMIT, MqttHistory, MqttSend, MqttStatus
+  compile, describeValidationError, HISTORY_DEFAULT_LIMIT, MqttHistory, MqttRead, MqttSend, MqttStatus, MqttTyping
 } from './schemas.ts'
 
 export { Domains, parseUserid, parseUsername, type Principal } from './domains.ts'
 export type { MessageEvent, PresenceEvent } from './events.ts'
 export type { Notifier } from './notifier.ts'
+export type { ConversationView } from './conversations.ts'
+export { userView, type UserView } from './profiles.ts'
 
 /** What the server answers on `chat/D/U/ack` (SPEC §3). */
 export type Ack =
@@ -31,6 +36,8 @@ export type Ack =
 const validSend = compile(MqttSend)
 const validStatus = compile(MqttStatus)
 const validHistory = compile(MqttHistory)
+const validTyping = compile(MqttTyping)
+const validRead = compile(MqttRead)
 
 /** How often idle rate-limit buckets are forgotten. */
 const RATE_PRUNE_INTERVAL_MS = 60_000
@@ -42,13 +49,16 @@ const RATE_PRUNE_INTERVAL_MS = 60_000
 export const HISTORY_MAX_BYTES = 1024 * 1024
 
 /** What a user asks of the server over MQTT; each has its own bucket at MQCHAT_USER_RATE. */
-export type UserRequest = 'send' | 'status' | 'history' | 'subscribe'
+export type UserRequest = 'send' | 'status' | 'history' | 'subscribe' | 'typing' | 'read'
 
 export class Chat implements Service {
   readonly name = 'chat'
   readonly domains: Domains
   readonly presence: PresenceTracker
   readonly messages: Messages
+  readonly profiles: Profiles
+  readonly conversations: Conversations
+  readonly erasure: Erasure
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
   private pruneTimer: NodeJS.Timeout | null = null
@@ -60,7 +70,9 @@ export class Chat implements Service {
     // commit that wrote an event also tells the outbox.
     const notifier: Notifier = {
       messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
-      presenceChanged: (d, u, b) => { onEvent(d); this.notifier.presenceChanged(d, u, b) }
+      presenceChanged: (d, u, b) => { onEvent(d); this.notifier.presenceChanged(d, u, b) },
+      signal: (d, u, b) => this.notifier.signal(d, u, b),
+      userErased: (d, u) => this.notifier.userErased(d, u)
     }
     this.domains = new Domains(store, operatorKey)
     const userWrites = new KeyedSerial()
@@ -69,6 +81,9 @@ export class Chat implements Service {
       ? new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
       : new SharedPresence(store, store.sharedPresence, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
     this.messages = new Messages(store, notifier, userWrites)
+    this.profiles = new Profiles(store)
+    this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
+    this.conversations = new Conversations(store, notifier)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
     this.userRate = config.userRate
   }
@@ -88,7 +103,7 @@ export class Chat implements Service {
   async start (): Promise<void> {
     const recovered = await this.presence.recover()
     if (recovered > 0) this.log.info({ users: recovered }, 'users left present by an unclean stop are now offline')
-    this.pruneTimer = setInterval(() => this.rate.prune(), RATE_PRUNE_INTERVAL_MS).unref()
+    this.pruneTimer = setInterval(() => { this.rate.prune(); this.conversations.prune() }, RATE_PRUNE_INTERVAL_MS).unref()
   }
 
   async stop (): Promise<void> {
@@ -120,6 +135,7 @@ export class Chat implements Service {
     try {
       return { cid, event: await this.messages.send(domainId, userid, input) }
     } catch (err) {
+      if (isAppError(err) && err.code === 'blocked') return { cid, error: err.toJSON() }
       if (isAppError(err) && err.code === 'unavailable') {
         this.log.warn({ domainId, userid }, 'message not stored: database unreachable')
         return { cid, error: { code: 'unavailable', message: 'the message was not stored (the database cannot be reached); send it again' } }
@@ -140,6 +156,39 @@ export class Chat implements Service {
     if (!validStatus(input)) return { cid: cidOf(input), error: { code: 'invalid_request', message: describeValidationError(validStatus.errors) } }
     this.presence.setStatus(domainId, userid, input.status)
     return null
+  }
+
+  /**
+   * `chat/D/U/typing`: relayed to the peer as a signal (SPEC §3); null unless refused. A
+   * repeat within the second is not an error: clients repeat it while the user types.
+   */
+  async typingFromUser (domainId: string, userid: number, payload: Buffer): Promise<Ack | null> {
+    const input = parse(payload)
+    if (!this.allow(domainId, userid, 'typing')) {
+      return { cid: cidOf(input), error: { code: 'rate_limited', message: 'too many typing notices: slow down' } }
+    }
+    if (input === NOT_JSON) return { cid: null, error: notJson }
+    if (!validTyping(input)) return { cid: cidOf(input), error: { code: 'invalid_request', message: describeValidationError(validTyping.errors) } }
+    await this.conversations.typing(domainId, userid, input.to_userid)
+    return null
+  }
+
+  /** `chat/D/U/read`: the read marker, stored and signalled; null when applied. */
+  async readFromUser (domainId: string, userid: number, payload: Buffer): Promise<Ack | null> {
+    const input = parse(payload)
+    const cid = cidOf(input)
+    if (!this.allow(domainId, userid, 'read')) {
+      return { cid, error: { code: 'rate_limited', message: 'too many read markers: slow down' } }
+    }
+    if (input === NOT_JSON) return { cid, error: notJson }
+    if (!validRead(input)) return { cid, error: { code: 'invalid_request', message: describeValidationError(validRead.errors) } }
+    try {
+      const r = await this.conversations.read(domainId, userid, input.peer, input.up_to)
+      return r.ok ? null : { cid, error: { code: 'invalid_request', message: readRefusal(r, input.peer, input.up_to) } }
+    } catch (err) {
+      this.log.warn({ err, domainId, userid }, 'read marker not saved')
+      return { cid, error: { code: isAppError(err) && err.code === 'unavailable' ? 'unavailable' : 'internal', message: 'the read marker was not saved; send it again' } }
+    }
   }
 
   /** `chat/D/U/history`: a page of U's messages (with `peer`: of one conversation). */

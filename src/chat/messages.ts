@@ -1,5 +1,6 @@
 // Messages (SPEC §3): stored with their event in one transaction, then delivered to the
 // recipient's inbox. The same path serves MQTT sends and sends from the customer's server.
+import { AppError } from '../errors.ts'
 import type { MessageQuery, MessageRow, Store } from '../store/index.ts'
 import { messageEvent, type MessageEvent } from './events.ts'
 import { newWebhookId } from './ids.ts'
@@ -27,17 +28,25 @@ export class Messages {
    * sender's messages are stored one after another, so their ids and callbacks keep its order.
    */
   async send (domainId: string, fromUserid: number, m: OutgoingMessage): Promise<MessageEvent> {
-    const row = await this.userWrites.run(`${domainId}/${fromUserid}`, () => this.store.appendMessage({
-      domainId,
-      fromUserid,
-      toUserid: m.to_userid,
-      type: m.type,
-      message: m.message,
-      p1: m.p1 ?? '',
-      p2: m.p2 ?? '',
-      p3: m.p3 ?? '',
-      at: Date.now()
-    }, eventFor))
+    // SPEC §3: a user who blocked the sender gets nothing from it (an index lookup per send).
+    // The lookup starts now, but the send takes its place in the sender's queue at once, so
+    // that lookups answering out of order (a pool of connections) cannot reorder its messages.
+    const blocked = m.to_userid === fromUserid ? Promise.resolve(false) : this.store.isBlocked(domainId, m.to_userid, fromUserid)
+    blocked.catch(() => {}) // awaited below, in turn
+    const row = await this.userWrites.run(`${domainId}/${fromUserid}`, async () => {
+      if (await blocked) throw new AppError('blocked', `user ${m.to_userid} does not accept your messages`)
+      return this.store.appendMessage({
+        domainId,
+        fromUserid,
+        toUserid: m.to_userid,
+        type: m.type,
+        message: m.message,
+        p1: m.p1 ?? '',
+        p2: m.p2 ?? '',
+        p3: m.p3 ?? '',
+        at: Date.now()
+      }, eventFor)
+    })
     this.sent++
     const event = messageEvent(row)
     this.notifier.messageStored(domainId, event)

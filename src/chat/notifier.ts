@@ -7,6 +7,10 @@ export interface Notifier {
   messageStored(domainId: string, event: MessageEvent): void
   /** A committed presence change (its retained `presence` topic). */
   presenceChanged(domainId: string, userid: number, body: string): void
+  /** A signal for `userid` (its `signal` topic, every connection): typing, read markers. */
+  signal(domainId: string, userid: number, body: string): void
+  /** The user was erased: close its connections (on every node). */
+  userErased(domainId: string, userid: number): void
 }
 
 /** Told after every commit that wrote an event, so the outbox is delivered at once. */
@@ -15,5 +19,7 @@ export type EventListener = (domainId: string) => void
 /** Until a transport is attached (and in tests of chat/ alone). */
 export const nullNotifier: Notifier = {
   messageStored () {},
-  presenceChanged () {}
+  presenceChanged () {},
+  signal () {},
+  userErased () {}
 }

@@ -61,6 +61,14 @@ export const MqttHistory = Type.Object({
 }, { additionalProperties: false })
 export type MqttHistory = Static<typeof MqttHistory>
 
+/** `chat/D/U/typing` */
+export const MqttTyping = Type.Object({ to_userid: UserId, cid: Type.Optional(Cid) }, { additionalProperties: false })
+export type MqttTyping = Static<typeof MqttTyping>
+
+/** `chat/D/U/read`: U has read every message from `peer` up to `up_to`. */
+export const MqttRead = Type.Object({ peer: UserId, up_to: MessageId, cid: Type.Optional(Cid) }, { additionalProperties: false })
+export type MqttRead = Static<typeof MqttRead>
+
 /** Strict: a wrong type is an error, never coerced ("1" is not 1). */
 export const strictAjv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false })
 strictAjv.addKeyword({

@@ -9,6 +9,8 @@ export interface TokenClaims {
   aud: string
   /** unix seconds */
   exp: number
+  /** unix seconds: when minted */
+  iat?: number
 }
 
 export type TokenCheck = { ok: true } | { ok: false, reason: string }
@@ -77,4 +79,20 @@ export function verifyToken (token: string, secret: string, domain: string, user
   if (claims.exp <= nowSec) return { ok: false, reason: 'expired' }
   if (typeof claims.nbf === 'number' && claims.nbf > nowSec) return { ok: false, reason: 'not valid yet (nbf)' }
   return { ok: true }
+}
+
+/**
+ * The claims of a token, unverified: for routing (which domain's secret to check it with)
+ * and, once `verifyToken` has accepted it, for its profile claims. Null when not a JWT.
+ */
+export function readClaims (token: string): Record<string, unknown> | null {
+  if (token.length > MAX_TOKEN_CHARS) return null
+  const parts = token.split('.')
+  if (parts.length !== 3) return null
+  try {
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'))
+    return typeof claims === 'object' && claims !== null && !Array.isArray(claims) ? claims : null
+  } catch {
+    return null
+  }
 }

@@ -19,7 +19,9 @@ import { listen } from '../net.ts'
 import type { Service } from '../service.ts'
 import { adminRoutes } from './admin.ts'
 import { authenticate } from './auth.ts'
+import { corsRoutes } from './cors.ts'
 import { callbackRoutes } from './api/callbacks.ts'
+import { conversationRoutes } from './api/conversations.ts'
 import { domainRoutes } from './api/domains.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
@@ -119,6 +121,8 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     }
   })
 
+  corsRoutes(app, chat.store)
+
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
       if (req.routeOptions.url === '/api/v1/openapi.json') return
@@ -139,6 +143,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
     domainRoutes(api, chat)
     userRoutes(api, chat)
+    conversationRoutes(api, chat)
     messageRoutes(api, chat)
     callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })

@@ -11,6 +11,17 @@ export interface DomainRow {
   tokenSecret: string
   /** unix ms */
   createdAt: number
+  /** messages older than this many days are deleted; 0: the server-wide setting */
+  retentionDays: number
+  /** browser origins allowed (CORS, MQTT over WebSocket); empty: any */
+  allowedOrigins: string[]
+}
+
+/** What `PATCH …/domains/{domain}` may change; absent fields are kept. */
+export interface DomainPatch {
+  name?: string
+  retentionDays?: number
+  allowedOrigins?: string[]
 }
 
 export interface NewDomain {
@@ -27,6 +38,44 @@ export interface PresenceRow {
   /** unix ms of the last change */
   changedAt: number
 }
+
+/** A user's profile fields: a string sets, null clears, absent keeps. */
+export interface ProfilePatch {
+  name?: string | null
+  avatar?: string | null
+  link?: string | null
+}
+
+/** A user: its presence row and its profile. */
+export interface UserRow extends PresenceRow {
+  name: string | null
+  avatar: string | null
+  link: string | null
+}
+
+export interface UserQuery {
+  status?: PresenceStatus
+  /** userids above this */
+  after?: number
+  limit: number
+}
+
+/** One of a user's conversations, as its list shows it. */
+export interface ConversationRow {
+  /** the peer (offline with changedAt 0 if it never had a presence row) */
+  peer: UserRow
+  /** the newest message between the two (either direction) */
+  last: MessageRow | null
+  /** the peer's messages to the user above `readUpTo` */
+  unread: number
+  readUpTo: number
+  /** how far the peer has read the user's messages */
+  peerReadUpTo: number
+}
+
+export type ReadResult =
+  | { ok: true, changed: boolean, readUpTo: number, unread: number }
+  | { ok: false, reason: 'no_conversation' | 'beyond_last' | 'backwards', readUpTo: number, lastId: number }
 
 export interface NewMessage {
   domainId: string
@@ -214,6 +263,8 @@ export interface Store {
   listDomains(): Promise<DomainRow[]>
   domainIdByKeyHash(apiKeyHash: string): Promise<string | null>
   setDomainKeyHash(id: string, apiKeyHash: string): Promise<void>
+  /** Applies the patch; null when there is no such domain. */
+  updateDomain(id: string, patch: DomainPatch): Promise<DomainRow | null>
 
   /** A user exists once it has a token: gives it an `offline` presence row if it has none. */
   ensureUser(domainId: string, userid: number, at: number): Promise<void>
@@ -233,6 +284,48 @@ export interface Store {
    * next (chat/ chains them per user).
    */
   changePresence(change: PresenceChange): Promise<void>
+
+  // --- users: profiles, conversations, blocks ---
+
+  /** Creates the user if needed (offline) and applies the profile patch. */
+  setProfile(domainId: string, userid: number, patch: ProfilePatch, at: number): Promise<void>
+  /** The user (presence and profile); null if it does not exist. */
+  getUser(domainId: string, userid: number): Promise<UserRow | null>
+  /** Users by userid, ascending. */
+  listUsers(domainId: string, q: UserQuery): Promise<UserRow[]>
+  /**
+   * The user's conversations, most recent first (by their last message id), below `before`
+   * when given. Kept in a table updated with each message: the cost is the page, never the
+   * history.
+   */
+  listConversations(domainId: string, userid: number, q: { limit: number, before?: number }): Promise<ConversationRow[]>
+  /**
+   * Moves the user's read marker of its conversation with `peer` to `upTo`, only forward
+   * and never beyond the conversation's last message; answers the new marker and unread count.
+   */
+  markRead(domainId: string, userid: number, peer: number, upTo: number): Promise<ReadResult>
+  /** `userid` blocks (blocked=false: unblocks) `peer`. */
+  setBlock(domainId: string, userid: number, peer: number, blocked: boolean, at: number): Promise<void>
+  /** Has `userid` blocked `peer`? */
+  isBlocked(domainId: string, userid: number, peer: number): Promise<boolean>
+
+  // --- retention and erasure ---
+
+  /**
+   * Retention: deletes the domain's messages older than `olderThanMs`, oldest first, in
+   * batches that do not hold the database (or the event loop) for long; conversation rows
+   * follow (a conversation with no message left goes, unread counts are recounted). Events
+   * already written stay until their own retention. Answers how many messages went.
+   */
+  pruneMessages(domainId: string, olderThanMs: number): Promise<number>
+  /**
+   * Erases a user: every message from or to it (in batches), its conversations (and its
+   * peers' rows of them), profile, presence and blocks; records `at` so that its tokens
+   * minted before stop working. Answers how many messages went.
+   */
+  eraseUser(domainId: string, userid: number, at: number): Promise<number>
+  /** When the user was last erased (unix ms), or null. */
+  erasedAt(domainId: string, userid: number): Promise<number | null>
 
   /**
    * The message and its event, in one transaction; `eventFor` builds the event from the row

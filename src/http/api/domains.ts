@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { Chat } from '../../chat/index.ts'
 import { requireOperator } from '../auth.ts'
-import { CreatedDomain, Domain, DomainParams, NewDomainBody, withErrors, ErrorBody } from '../schemas.ts'
+import { requireDomainKey } from '../auth.ts'
+import { CreatedDomain, Domain, DomainParams, DomainPatchBody, NewDomainBody, withErrors, ErrorBody } from '../schemas.ts'
 import { Type } from '@sinclair/typebox'
 import type { DomainRow } from '../../store/index.ts'
 
-const view = (d: DomainRow) => ({ id: d.id, name: d.name, createdAt: Math.floor(d.createdAt / 1000) })
+const view = (d: DomainRow) => ({ id: d.id, name: d.name, createdAt: Math.floor(d.createdAt / 1000), retentionDays: d.retentionDays, allowedOrigins: d.allowedOrigins })
 
 const Me = Type.Object({
   kind: Type.Union([Type.Literal('operator'), Type.Literal('domain')]),
@@ -54,6 +55,22 @@ export function domainRoutes (app: FastifyInstance, chat: Chat): void {
   app.get<{ Params: Static<typeof DomainParams> }>('/domains/:domain', {
     schema: { summary: 'Get a domain (no secrets)', tags: ['domains'], params: DomainParams, response: withErrors({ 200: Domain }) }
   }, async (req) => view(await chat.domains.get(req.principal!, req.params.domain)))
+
+  app.patch<{ Params: Static<typeof DomainParams>, Body: Static<typeof DomainPatchBody> }>('/domains/:domain', {
+    schema: {
+      summary: 'Change a domain\'s settings: name, retentionDays, allowedOrigins',
+      description: 'Fields left out are kept. `allowedOrigins` limits both browser calls (CORS) and MQTT over WebSocket to those origins; empty allows any.',
+      tags: ['domains'],
+      params: DomainParams,
+      body: DomainPatchBody,
+      response: withErrors({ 200: Domain, 403: ErrorBody })
+    }
+  }, async (req) => {
+    requireDomainKey(req.principal!)
+    const d = await chat.domains.update(req.principal!, req.params.domain, req.body)
+    req.log.info({ domain: d.id, fields: Object.keys(req.body) }, 'domain settings changed')
+    return view(d)
+  })
 
   app.post<{ Params: Static<typeof DomainParams> }>('/domains/:domain/keys/rotate', {
     schema: {

@@ -3,13 +3,15 @@ import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { Chat } from '../../chat/index.ts'
 import { AppError } from '../../errors.ts'
+import { requireSelf } from '../auth.ts'
 import { ApiSend, DomainParams, MessageEventSchema, MessageList, MessagesQuery, withErrors } from '../schemas.ts'
 
 export function messageRoutes (app: FastifyInstance, chat: Chat): void {
   app.get<{ Params: Static<typeof DomainParams>, Querystring: Static<typeof MessagesQuery> }>('/domains/:domain/messages', {
+    config: { user: true },
     schema: {
       summary: 'Message history',
-      description: 'Newest first, paged with `before`; or oldest first after an id with `after`. With `userid` only that user\'s messages (sent or received), with `peer` too only their conversation; without, the whole domain\'s.',
+      description: 'Newest first, paged with `before`; or oldest first after an id with `after`. With `userid` only that user\'s messages (sent or received), with `peer` too only their conversation; without, the whole domain\'s. With a user\'s token, `userid` is required and must be its own.',
       tags: ['messages'],
       params: DomainParams,
       querystring: MessagesQuery,
@@ -18,6 +20,11 @@ export function messageRoutes (app: FastifyInstance, chat: Chat): void {
   }, async (req) => {
     await chat.domains.get(req.principal!, req.params.domain)
     const q = req.query
+    const who = req.principal!
+    if (who.kind === 'user') {
+      if (q.userid === undefined) throw new AppError('forbidden', 'with a user\'s token, give querystring.userid: its own')
+      requireSelf(who, q.userid)
+    }
     if (q.peer !== undefined && q.userid === undefined) throw new AppError('invalid_request', 'querystring.peer needs querystring.userid')
     if (q.before !== undefined && q.after !== undefined) throw new AppError('invalid_request', 'give before or after, not both')
     const messages = await chat.messages.history({ domainId: req.params.domain, userid: q.userid, peer: q.peer, before: q.before, after: q.after, limit: q.limit ?? 50 })

@@ -1,14 +1,18 @@
-// Users' tokens and presence (SPEC §2).
+// Users: tokens, profiles, the user list and presence (SPEC §2).
 import type { FastifyInstance } from 'fastify'
-import type { Static } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import type { Chat } from '../../chat/index.ts'
-import { DomainParams, PresenceList, PresenceQuery, Token, TokenBody, UserParams, withErrors } from '../schemas.ts'
+import { profilePatch } from '../../chat/profiles.ts'
+import { requireDomainKey } from '../auth.ts'
+import {
+  DomainParams, ErrorBody, PresenceList, PresenceQuery, ProfileBody, Token, TokenBody, UserList, UserParams, UserSchema, UsersQuery, withErrors
+} from '../schemas.ts'
 
 export function userRoutes (app: FastifyInstance, chat: Chat): void {
   app.post<{ Params: Static<typeof UserParams>, Body: Static<typeof TokenBody> }>('/domains/:domain/users/:userid/token', {
     schema: {
       summary: 'Mint a token: the MQTT password of this user',
-      description: 'Your own server may mint the same HS256 JWT itself (sub: the userid as a string, aud: the domain id, exp), signed with the domain\'s tokenSecret.',
+      description: 'Your own server may mint the same HS256 JWT itself (sub: the userid as a string, aud: the domain id, exp), signed with the domain\'s tokenSecret; the claims name, picture and profile are then saved as the user\'s profile when it connects. Profile fields given here are saved as with PUT.',
       tags: ['users'],
       params: UserParams,
       body: TokenBody,
@@ -16,10 +20,74 @@ export function userRoutes (app: FastifyInstance, chat: Chat): void {
     },
     // The body is optional: no body means the default lifetime.
     preValidation: async (req) => { req.body ??= {} }
-  }, async (req) => chat.domains.mintToken(req.principal!, req.params.domain, req.params.userid, req.body.ttlSeconds ?? 3600))
+  }, async (req) => {
+    const { ttlSeconds, ...profile } = req.body
+    return chat.domains.mintToken(req.principal!, req.params.domain, req.params.userid, ttlSeconds ?? 3600, Date.now(), profilePatch(profile))
+  })
+
+  app.put<{ Params: Static<typeof UserParams>, Body: Static<typeof ProfileBody> }>('/domains/:domain/users/:userid', {
+    schema: {
+      summary: 'Create or update a user\'s profile',
+      description: 'Each field is optional; a field left out is kept, "" clears it. URLs are http(s) only.',
+      tags: ['users'],
+      params: UserParams,
+      body: ProfileBody,
+      response: withErrors({ 200: UserSchema, 403: ErrorBody })
+    }
+  }, async (req) => {
+    requireDomainKey(req.principal!)
+    await chat.domains.get(req.principal!, req.params.domain)
+    await chat.profiles.set(req.params.domain, req.params.userid, profilePatch(req.body))
+    return chat.profiles.get(req.params.domain, req.params.userid)
+  })
+
+  app.delete<{ Params: Static<typeof UserParams> }>('/domains/:domain/users/:userid', {
+    schema: {
+      summary: 'Erase a user',
+      description: 'Its profile, presence, every message from or to it (and their files), its conversations and blocks; its tokens stop working (tokens minted afterwards work again: the user exists anew). Callback events already written stay until their own retention. A connected user is disconnected and goes offline first.',
+      tags: ['users'],
+      params: UserParams,
+      response: withErrors({ 204: Type.Null({ description: 'erased' }), 403: ErrorBody })
+    }
+  }, async (req, reply) => {
+    requireDomainKey(req.principal!)
+    await chat.domains.get(req.principal!, req.params.domain)
+    await chat.erasure.erase(req.params.domain, req.params.userid)
+    return reply.status(204).send()
+  })
+
+  app.get<{ Params: Static<typeof UserParams> }>('/domains/:domain/users/:userid', {
+    config: { user: true },
+    schema: {
+      summary: 'A user\'s profile and presence',
+      description: 'With a user\'s token: any user of its domain (the same as the user list shows).',
+      tags: ['users'],
+      params: UserParams,
+      response: withErrors({ 200: UserSchema, 403: ErrorBody })
+    }
+  }, async (req) => {
+    await chat.domains.get(req.principal!, req.params.domain)
+    return chat.profiles.get(req.params.domain, req.params.userid)
+  })
+
+  app.get<{ Params: Static<typeof DomainParams>, Querystring: Static<typeof UsersQuery> }>('/domains/:domain/users', {
+    config: { user: true },
+    schema: {
+      summary: 'Users with their profile and presence, by userid',
+      description: 'Paged: pass the answer\'s `next` as `after` until it is null.',
+      tags: ['users'],
+      params: DomainParams,
+      querystring: UsersQuery,
+      response: withErrors({ 200: UserList, 403: ErrorBody })
+    }
+  }, async (req) => {
+    await chat.domains.get(req.principal!, req.params.domain)
+    return chat.profiles.list(req.params.domain, { status: req.query.status, after: req.query.after, limit: req.query.limit ?? 100 })
+  })
 
   app.get<{ Params: Static<typeof DomainParams>, Querystring: Static<typeof PresenceQuery> }>('/domains/:domain/presence', {
-    schema: { summary: 'Who is online', tags: ['users'], params: DomainParams, querystring: PresenceQuery, response: withErrors({ 200: PresenceList }) }
+    config: { user: true },
+    schema: { summary: 'Who is online', tags: ['users'], params: DomainParams, querystring: PresenceQuery, response: withErrors({ 200: PresenceList, 403: ErrorBody }) }
   }, async (req) => {
     await chat.domains.get(req.principal!, req.params.domain)
     const rows = await chat.store.listPresence(req.params.domain, req.query.status)

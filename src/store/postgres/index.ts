@@ -7,9 +7,10 @@ import type { Logger } from '../../log.ts'
 import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
 import { activeSecrets } from '../secrets.ts'
 import type {
-  CallbackPatch, CallbackRow, ClaimedEvent, Completion, DomainRow, EventDraft, EventKind, EventRow, LogRow,
-  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, Store
+  CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, LogRow,
+  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow
 } from '../types.ts'
+import { PeoplePg } from './people.ts'
 import { isUnavailable, unavailable } from './errors.ts'
 import { migrate } from './migrate.ts'
 import { PgPresence } from './presence.ts'
@@ -33,6 +34,8 @@ const COMPLETION_BATCHES_IN_FLIGHT = 3
 const COMPLETION_BATCH = 500
 /** Events removed in one retention batch. */
 const PRUNE_BATCH = 5000
+/** Messages removed in one batch (retention, erasure): one short transaction each. */
+const MESSAGE_BATCH = 2000
 
 // bigint columns hold ids and unix ms, all below 2^53: read them as numbers.
 const types = {
@@ -40,6 +43,7 @@ const types = {
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
 }
 
+const DOMAIN_COLS = 'id, name, token_secret AS "tokenSecret", created_at AS "createdAt", retention_days AS "retentionDays", allowed_origins AS "allowedOrigins"'
 const MSG_COLS = 'id, domain_id AS "domainId", from_userid AS "fromUserid", to_userid AS "toUserid", type, message, p1, p2, p3, created_at AS at'
 const LOG_COLS = `id, domain_id AS "domainId", kind, event_id AS "eventId", webhook_id AS "webhookId", at, url,
   request_headers AS "requestHeaders", request_body AS "requestBody", response_status AS "responseStatus",
@@ -71,6 +75,7 @@ export class PostgresStore implements Store {
   private clockOffsetMs = 0
   private heartbeat: NodeJS.Timeout | null = null
   private rebuilt = false
+  private readonly people = new PeoplePg((sql, params) => this.q(sql, params), (fn) => this.tx(fn))
   readonly sharedPresence: PgPresence
   onReaped?: () => void
 
@@ -200,11 +205,17 @@ export class PostgresStore implements Store {
   }
 
   async getDomain (id: string): Promise<DomainRow | null> {
-    return (await this.q<DomainRow>('SELECT id, name, token_secret AS "tokenSecret", created_at AS "createdAt" FROM domains WHERE id = $1', [id])).rows[0] ?? null
+    return (await this.q<DomainRow>(`SELECT ${DOMAIN_COLS} FROM domains WHERE id = $1`, [id])).rows[0] ?? null
   }
 
   async listDomains (): Promise<DomainRow[]> {
-    return (await this.q<DomainRow>('SELECT id, name, token_secret AS "tokenSecret", created_at AS "createdAt" FROM domains ORDER BY id')).rows
+    return (await this.q<DomainRow>(`SELECT ${DOMAIN_COLS} FROM domains ORDER BY id`)).rows
+  }
+
+  async updateDomain (id: string, patch: DomainPatch): Promise<DomainRow | null> {
+    return (await this.q<DomainRow>(`UPDATE domains SET name = coalesce($2, name), retention_days = coalesce($3, retention_days),
+      allowed_origins = coalesce($4::jsonb, allowed_origins) WHERE id = $1 RETURNING ${DOMAIN_COLS}`,
+    [id, patch.name ?? null, patch.retentionDays ?? null, patch.allowedOrigins === undefined ? null : JSON.stringify(patch.allowedOrigins)])).rows[0] ?? null
   }
 
   async domainIdByKeyHash (hash: string): Promise<string | null> {
@@ -245,6 +256,46 @@ export class PostgresStore implements Store {
 
   appendMessage (m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow> {
     return this.writer.appendMessage(m, eventFor)
+  }
+
+  setProfile (domainId: string, userid: number, patch: ProfilePatch, at: number): Promise<void> {
+    return this.people.setProfile(domainId, userid, patch, at)
+  }
+
+  getUser (domainId: string, userid: number): Promise<UserRow | null> {
+    return this.people.getUser(domainId, userid)
+  }
+
+  listUsers (domainId: string, q: UserQuery): Promise<UserRow[]> {
+    return this.people.listUsers(domainId, q)
+  }
+
+  listConversations (domainId: string, userid: number, q: { limit: number, before?: number }): Promise<ConversationRow[]> {
+    return this.people.listConversations(domainId, userid, q)
+  }
+
+  markRead (domainId: string, userid: number, peer: number, upTo: number): Promise<ReadResult> {
+    return this.people.markRead(domainId, userid, peer, upTo)
+  }
+
+  setBlock (domainId: string, userid: number, peer: number, blocked: boolean, at: number): Promise<void> {
+    return this.people.setBlock(domainId, userid, peer, blocked, at)
+  }
+
+  isBlocked (domainId: string, userid: number, peer: number): Promise<boolean> {
+    return this.people.isBlocked(domainId, userid, peer)
+  }
+
+  pruneMessages (domainId: string, olderThanMs: number): Promise<number> {
+    return this.people.pruneMessages(domainId, olderThanMs, MESSAGE_BATCH)
+  }
+
+  eraseUser (domainId: string, userid: number, at: number): Promise<number> {
+    return this.people.eraseUser(domainId, userid, at, MESSAGE_BATCH)
+  }
+
+  erasedAt (domainId: string, userid: number): Promise<number | null> {
+    return this.people.erasedAt(domainId, userid)
   }
 
   async listMessages (q: MessageQuery): Promise<MessageRow[]> {

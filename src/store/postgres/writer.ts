@@ -10,6 +10,7 @@
 import type pg from 'pg'
 import type { EventDraft, MessageRow, NewMessage, PresenceChange } from '../types.ts'
 import { isUnavailable, unavailable } from './errors.ts'
+import { conversationsAfter } from './people.ts'
 
 type Write =
   | { kind: 'message', m: NewMessage, eventFor: (row: MessageRow) => EventDraft, resolve: (r: MessageRow) => void, reject: (e: unknown) => void }
@@ -93,6 +94,7 @@ export class Writer {
         await client.query(`INSERT INTO messages (id, domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at)
           SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])`,
         [col('id'), col('domainId'), col('fromUserid'), col('toUserid'), col('type'), col('message'), col('p1'), col('p2'), col('p3'), col('at')])
+        await conversationsAfter(client, [...rows.values()])
       }
       // The last change of each user in the batch is its row; every change is an event.
       const lastChange = new Map<string, PresenceChange>()

@@ -5,9 +5,10 @@ import Database from 'better-sqlite3'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type {
-  CallbackPatch, CallbackRow, ClaimedEvent, Completion, DomainRow, EventDraft, EventKind, EventRow, LogRow,
-  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, Store
+  CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, LogRow,
+  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow
 } from '../types.ts'
+import { PeopleSql } from './people.ts'
 import { GroupCommit } from './group-commit.ts'
 import { migrate } from './migrate.ts'
 import { OutboxSql } from './outbox.ts'
@@ -15,6 +16,8 @@ import { REPLAY_BATCH } from '../outbox-rules.ts'
 
 /** Events removed in one retention batch. */
 const PRUNE_BATCH = 5000
+/** Messages removed in one batch (retention, erasure): a few ms of the writer each. */
+const MESSAGE_BATCH = 2000
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
 
@@ -50,6 +53,7 @@ export class SqliteStore implements Store {
   private writes!: GroupCommit
   private q!: ReturnType<typeof prepare>
   private outbox!: OutboxSql
+  private people!: PeopleSql
   readonly file: string
   private rebuilt = false
 
@@ -73,6 +77,7 @@ export class SqliteStore implements Store {
     if (applied.length > 0) this.log.info({ applied }, 'database migrated')
     this.q = prepare(this.db)
     this.outbox = new OutboxSql(this.db)
+    this.people = new PeopleSql(this.db)
     this.writes = new GroupCommit(this.db)
   }
 
@@ -103,11 +108,22 @@ export class SqliteStore implements Store {
   }
 
   async getDomain (id: string): Promise<DomainRow | null> {
-    return (this.q.getDomain.get(id) as DomainRow | undefined) ?? null
+    const r = this.q.getDomain.get(id) as DbDomain | undefined
+    return r === undefined ? null : toDomain(r)
   }
 
   async listDomains (): Promise<DomainRow[]> {
-    return this.q.listDomains.all() as DomainRow[]
+    return (this.q.listDomains.all() as DbDomain[]).map(toDomain)
+  }
+
+  async updateDomain (id: string, patch: DomainPatch): Promise<DomainRow | null> {
+    this.q.updateDomain.run({
+      id,
+      name: patch.name ?? null,
+      retentionDays: patch.retentionDays ?? null,
+      allowedOrigins: patch.allowedOrigins === undefined ? null : JSON.stringify(patch.allowedOrigins)
+    })
+    return this.getDomain(id)
   }
 
   async domainIdByKeyHash (hash: string): Promise<string | null> {
@@ -153,10 +169,67 @@ export class SqliteStore implements Store {
     return this.writes.add(() => {
       const info = this.q.insertMessage.run(m.domainId, m.fromUserid, m.toUserid, m.type, m.message, m.p1, m.p2, m.p3, m.at)
       const row: MessageRow = { ...m, id: Number(info.lastInsertRowid) }
+      this.people.afterMessage(m.domainId, m.fromUserid, m.toUserid, row.id)
       const ev = eventFor(row)
       this.outbox.writeEvent(m.domainId, 'messages', m.fromUserid, ev.webhookId, ev.body, m.at)
       return row
     })
+  }
+
+  setProfile (domainId: string, userid: number, patch: ProfilePatch, at: number): Promise<void> {
+    return this.writes.add(() => this.people.setProfile(domainId, userid, patch, at))
+  }
+
+  async getUser (domainId: string, userid: number): Promise<UserRow | null> {
+    return this.people.getUser(domainId, userid)
+  }
+
+  async listUsers (domainId: string, q: UserQuery): Promise<UserRow[]> {
+    return this.people.listUsers(domainId, q)
+  }
+
+  async listConversations (domainId: string, userid: number, q: { limit: number, before?: number }): Promise<ConversationRow[]> {
+    return this.people.listConversations(domainId, userid, q)
+  }
+
+  markRead (domainId: string, userid: number, peer: number, upTo: number): Promise<ReadResult> {
+    return this.writes.add(() => this.people.markRead(domainId, userid, peer, upTo))
+  }
+
+  setBlock (domainId: string, userid: number, peer: number, blocked: boolean, at: number): Promise<void> {
+    return this.writes.add(() => this.people.setBlock(domainId, userid, peer, blocked, at))
+  }
+
+  async isBlocked (domainId: string, userid: number, peer: number): Promise<boolean> {
+    return this.people.isBlocked(domainId, userid, peer)
+  }
+
+  async pruneMessages (domainId: string, olderThanMs: number): Promise<number> {
+    let deleted = 0
+    for (;;) {
+      // Each batch is one write of the group commit: it never interleaves with a message.
+      const r = await this.writes.add(() => this.people.pruneBatch(domainId, olderThanMs, MESSAGE_BATCH))
+      deleted += r.deleted
+      if (!r.more) return deleted
+      await yieldToOthers()
+    }
+  }
+
+  async eraseUser (domainId: string, userid: number, at: number): Promise<number> {
+    await this.writes.add(() => this.people.markErased(domainId, userid, at))
+    let deleted = 0
+    for (;;) {
+      const n = await this.writes.add(() => this.people.eraseMessagesBatch(domainId, userid, MESSAGE_BATCH))
+      deleted += n
+      if (n === 0) break
+      await yieldToOthers()
+    }
+    await this.writes.add(() => this.people.eraseRest(domainId, userid))
+    return deleted
+  }
+
+  async erasedAt (domainId: string, userid: number): Promise<number | null> {
+    return this.people.erasedAt(domainId, userid)
   }
 
   async listMessages (q: MessageQuery): Promise<MessageRow[]> {
@@ -264,6 +337,10 @@ export class SqliteStore implements Store {
 /** Lets other work run between the batches of a long operation. */
 const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+interface DbDomain { id: string, name: string, tokenSecret: string, createdAt: number, retentionDays: number, allowedOrigins: string }
+const toDomain = (r: DbDomain): DomainRow => ({ ...r, allowedOrigins: JSON.parse(r.allowedOrigins) })
+const DOMAIN_COLS = 'id, name, token_secret AS tokenSecret, created_at AS createdAt, retention_days AS retentionDays, allowed_origins AS allowedOrigins'
+
 const MSG_COLS = 'id, domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at'
 
 /**
@@ -283,8 +360,10 @@ function twoSided (where1: string, where2: string, order: 'ASC' | 'DESC'): strin
 function prepare (db: Database.Database) {
   return {
     insertDomain: db.prepare('INSERT INTO domains (id, name, api_key_hash, token_secret, created_at) VALUES (?, ?, ?, ?, ?)'),
-    getDomain: db.prepare('SELECT id, name, token_secret AS tokenSecret, created_at AS createdAt FROM domains WHERE id = ?'),
-    listDomains: db.prepare('SELECT id, name, token_secret AS tokenSecret, created_at AS createdAt FROM domains ORDER BY id'),
+    getDomain: db.prepare(`SELECT ${DOMAIN_COLS} FROM domains WHERE id = ?`),
+    listDomains: db.prepare(`SELECT ${DOMAIN_COLS} FROM domains ORDER BY id`),
+    updateDomain: db.prepare(`UPDATE domains SET name = coalesce(@name, name), retention_days = coalesce(@retentionDays, retention_days),
+      allowed_origins = coalesce(@allowedOrigins, allowed_origins) WHERE id = @id`),
     domainByKey: db.prepare('SELECT id FROM domains WHERE api_key_hash = ?'),
     setDomainKey: db.prepare('UPDATE domains SET api_key_hash = ? WHERE id = ?'),
 
