@@ -291,7 +291,7 @@ export class Broker implements Service, Notifier {
         return
       case 'typing':
       case 'read':
-        handleSignalRequest(this.chat, this.log, me, action, payload, (a) => this.ack(me, a), () => done(null))
+        handleSignalRequest(this.chat, this.log, me, action, payload, (a) => this.ack(client, me, a), () => done(null))
     }
   }
 }
