@@ -652,4 +652,25 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     const heads = await s.claimEvents(d, 'n', 10_001, 99_000, 10)
     assert.ok(heads.some((e) => e.id === ev!.id), 'sent again')
   })
+
+  test(`${name}: a periodic job runs on one node at a time`, async (t) => {
+    const s = await fresh(t)
+    if (factory.another === undefined) {
+      assert.equal(await s.exclusively('job', async () => 7), 7, 'one node: it runs')
+      return
+    }
+    const other = await factory.another(s)
+    t.after(() => other.close())
+    let release!: () => void
+    const held = new Promise<void>((resolve) => { release = resolve })
+    let entered!: () => void
+    const running = new Promise<void>((resolve) => { entered = resolve })
+    const first = s.exclusively('job', async () => { entered(); await held; return 'first' })
+    await running
+    assert.equal(await other.exclusively('job', async () => 'second'), null, 'taken by the other node')
+    assert.equal(await other.exclusively('another job', async () => 'free'), 'free')
+    release()
+    assert.equal(await first, 'first')
+    assert.equal(await other.exclusively('job', async () => 'now mine'), 'now mine')
+  })
 }

@@ -182,9 +182,12 @@ export class Callbacks implements Service {
   private async retention (): Promise<void> {
     try {
       const cutoff = Date.now() - RETENTION_MS
-      const logs = await this.store.pruneLogs(LOGS_KEPT_PER_CALLBACK, cutoff)
-      const events = await this.store.pruneEvents(cutoff)
-      if (logs + events > 0) this.log.info({ logs, events }, 'old callback logs and events removed')
+      // With several nodes, one prunes at a time.
+      const done = await this.store.exclusively('callback-retention', async () => ({
+        logs: await this.store.pruneLogs(LOGS_KEPT_PER_CALLBACK, cutoff),
+        events: await this.store.pruneEvents(cutoff)
+      }))
+      if (done !== null && done.logs + done.events > 0) this.log.info(done, 'old callback logs and events removed')
     } catch (err) {
       this.log.error({ err }, 'retention failed')
     }

@@ -1,8 +1,8 @@
 // Retention (SPEC §1 MQCHAT_RETENTION_DAYS, §2 retentionDays): messages older than the
 // domain's retentionDays, or the server's setting when the domain has none, are deleted by
 // the server, in batches that do not hold the database or the event loop for long
-// (store.pruneMessages). 0 in both keeps them forever. Every node may run it: a pass that
-// finds nothing to delete costs one short index range per domain.
+// (store.pruneMessages). 0 in both keeps them forever. With several nodes one runs a pass at
+// a time (store.exclusively); a pass that finds nothing costs one short index range per domain.
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { Store } from '../store/index.ts'
@@ -41,7 +41,8 @@ export class Retention implements Service {
 
   /** One pass over every domain now (one at a time); answers how many messages went. */
   run (nowMs = Date.now()): Promise<number> {
-    this.running ??= this.pass(nowMs).finally(() => { this.running = null })
+    // With several nodes, one runs the pass at a time; the others find it taken.
+    this.running ??= this.store.exclusively('retention', () => this.pass(nowMs)).then((n) => n ?? 0).finally(() => { this.running = null })
     return this.running
   }
 

@@ -255,6 +255,11 @@ export interface Store {
   onReaped?: () => void
   /** Throws when the database cannot answer. */
   ping(): Promise<void>
+  /**
+   * Runs a periodic job (retention, …) if no other node sharing the database is running the
+   * same one now; answers null when another is. The embedded store has one node: it runs.
+   */
+  exclusively<T>(job: string, fn: () => Promise<T>): Promise<T | null>
   /** Writes what is queued, then closes. */
   close(): Promise<void>
 

@@ -116,6 +116,30 @@ export class PostgresStore implements Store {
     return Date.now() + this.clockOffsetMs
   }
 
+  /**
+   * A session advisory lock named after the job, held on a connection of its own while the
+   * job runs: another node that asks meanwhile skips its turn. A node that dies loses its
+   * session, and with it the lock.
+   */
+  async exclusively<T> (job: string, fn: () => Promise<T>): Promise<T | null> {
+    const client = await this.pool.connect().catch((err) => { throw unavailable(err) })
+    let broken = false
+    try {
+      const got = (await client.query("SELECT pg_try_advisory_lock(hashtextextended('mqchat-job:' || $1, 0)) AS ok", [job])).rows[0].ok as boolean
+      if (!got) return null
+      try {
+        return await fn()
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtextextended('mqchat-job:' || $1, 0))", [job]).catch(() => { broken = true })
+      }
+    } catch (err) {
+      broken = broken || isUnavailable(err)
+      throw isUnavailable(err) ? unavailable(err) : err
+    } finally {
+      client.release(broken)
+    }
+  }
+
   async ping (): Promise<void> {
     await this.q('SELECT 1')
   }
