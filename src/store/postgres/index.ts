@@ -5,7 +5,7 @@ import pg from 'pg'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
-import { activeSecrets } from '../secrets.ts'
+import { claimedEvent } from '../claimed.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, LogRow,
   MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow
@@ -14,6 +14,7 @@ import { PeoplePg } from './people.ts'
 import { isUnavailable, unavailable } from './errors.ts'
 import { migrate } from './migrate.ts'
 import { PgPresence } from './presence.ts'
+import { transaction } from './tx.ts'
 import { Writer } from './writer.ts'
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
@@ -193,26 +194,8 @@ export class PostgresStore implements Store {
   }
 
   /** Statements in one transaction. */
-  private async tx<T> (fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient
-    try {
-      client = await this.pool.connect()
-    } catch (err) {
-      throw unavailable(err)
-    }
-    let broken = false
-    try {
-      await client.query('BEGIN')
-      const out = await fn(client)
-      await client.query('COMMIT')
-      return out
-    } catch (err) {
-      broken = isUnavailable(err)
-      if (!broken) await client.query('ROLLBACK').catch(() => { broken = true })
-      throw broken ? unavailable(err) : err
-    } finally {
-      client.release(broken)
-    }
+  private tx<T> (fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.pool, fn)
   }
 
   // --- domains and users ---
@@ -421,18 +404,7 @@ export class PostgresStore implements Store {
         c.url, c.signing_secret, c.previous_secret, c.previous_secret_until
       FROM leased l JOIN events e ON e.id = l.head_id JOIN callbacks c ON c.domain_id = l.domain_id AND c.kind = l.kind
       ORDER BY l.ready_at`, [domainId, nowMs, nodeId, leaseUntil, limit])).rows
-    return rows.map((r) => ({
-      id: r.id,
-      domainId: r.domain_id,
-      kind: r.kind,
-      userid: r.userid,
-      webhookId: r.webhook_id,
-      body: r.body,
-      createdAt: r.created_at,
-      attempts: r.attempts,
-      url: r.url,
-      secrets: activeSecrets({ signingSecret: r.signing_secret, previousSecret: r.previous_secret, previousSecretUntil: r.previous_secret_until }, nowMs)
-    }))
+    return rows.map((r) => claimedEvent(r, nowMs))
   }
 
   /**

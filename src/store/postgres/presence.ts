@@ -5,6 +5,7 @@
 import type pg from 'pg'
 import type { EventDraft, PresenceStatus, SharedPresenceStore } from '../types.ts'
 import { isUnavailable, unavailable } from './errors.ts'
+import { transaction } from './tx.ts'
 
 export class PgPresence implements SharedPresenceStore {
   constructor (
@@ -57,24 +58,14 @@ export class PgPresence implements SharedPresenceStore {
   }
 
   async resync (counts: Array<{ domainId: string, userid: number, sockets: number }>): Promise<void> {
-    const client = await this.pool.connect().catch((err) => { throw unavailable(err) })
-    let broken = false
-    try {
-      await client.query('BEGIN')
+    await transaction(this.pool, async (client) => {
       await client.query('DELETE FROM connections WHERE node_id = $1', [this.nodeId])
       if (counts.length > 0) {
         await client.query(`INSERT INTO connections (domain_id, userid, node_id, sockets)
           SELECT d, u, $4, s FROM unnest($1::text[], $2::bigint[], $3::int[]) AS x(d, u, s)`,
         [counts.map((c) => c.domainId), counts.map((c) => c.userid), counts.map((c) => c.sockets), this.nodeId])
       }
-      await client.query('COMMIT')
-    } catch (err) {
-      broken = isUnavailable(err)
-      if (!broken) await client.query('ROLLBACK').catch(() => { broken = true })
-      throw broken ? unavailable(err) : err
-    } finally {
-      client.release(broken)
-    }
+    })
   }
 
   async countNodes (): Promise<number> {

@@ -1,6 +1,6 @@
 // The outbox's SQL: callbacks, queues, claims, completions, logs and their retention.
 import type Database from 'better-sqlite3'
-import { activeSecrets } from '../secrets.ts'
+import { claimedEvent, type ClaimRow } from '../claimed.ts'
 import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, EventKind, LogRow, NewLog
@@ -130,24 +130,10 @@ export class OutboxSql {
 
   private claimTx (domainId: string, nodeId: string, now: number, leaseUntil: number, limit: number): ClaimedEvent[] {
     return this.db.transaction(() => {
-      const rows = this.q.claimable.all({ domainId, now, limit }) as Array<{
-        domain_id: string, kind: EventKind, userid: number, id: number, webhook_id: string, body: string, created_at: number,
-        attempts: number, url: string, signing_secret: string, previous_secret: string | null, previous_secret_until: number | null
-      }>
+      const rows = this.q.claimable.all({ domainId, now, limit }) as ClaimRow[]
       return rows.map((r) => {
         this.q.lease.run(nodeId, leaseUntil, r.domain_id, r.kind, r.userid)
-        return {
-          id: r.id,
-          domainId: r.domain_id,
-          kind: r.kind,
-          userid: r.userid,
-          webhookId: r.webhook_id,
-          body: r.body,
-          createdAt: r.created_at,
-          attempts: r.attempts,
-          url: r.url,
-          secrets: activeSecrets({ signingSecret: r.signing_secret, previousSecret: r.previous_secret, previousSecretUntil: r.previous_secret_until }, now)
-        }
+        return claimedEvent(r, now)
       })
     }).immediate()
   }
