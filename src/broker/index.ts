@@ -76,7 +76,7 @@ export class Broker implements Service, Notifier {
 
   async start (): Promise<void> {
     this.aedes = await Aedes.createBroker({
-      persistence: persistenceWithPresence(this.chat.store),
+      persistence: persistenceWithPresence(this.chat.presenceRows),
       // One group commit hands a whole batch of inbox and ack publishes to aedes at once; at
       // the default of 100 in flight the rest queue up (measured: half the CPU in the queue).
       // A frozen subscriber is still cut off by aedes's drainTimeout.

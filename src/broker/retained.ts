@@ -8,7 +8,7 @@ import { presenceEvent } from '../chat/events.ts'
 import type { Store } from '../store/index.ts'
 import { presenceFilter, presenceTopic } from './topics.ts'
 
-export function persistenceWithPresence (store: Store) {
+export function persistenceWithPresence (store: Pick<Store, 'getPresence' | 'listPresent'>) {
   // aedes-persistence is CommonJS: its default export is the factory.
   const p = (memory as unknown as () => { storeRetained: unknown, createRetainedStreamCombi: unknown })()
   p.storeRetained = async () => {}
@@ -16,7 +16,7 @@ export function persistenceWithPresence (store: Store) {
   return p
 }
 
-async function * retainedPresence (store: Store, patterns: string[]) {
+async function * retainedPresence (store: Pick<Store, 'getPresence' | 'listPresent'>, patterns: string[]) {
   for (const pattern of patterns) {
     const f = presenceFilter(pattern)
     if (f === null) continue

@@ -77,6 +77,11 @@ export class Conversations {
   }
 
   /** Forgets pairs quiet for longer than the interval: memory follows who is typing now. */
+  /** The user blocks (or unblocks) peer: peer's sends to it are refused, its typing dropped. */
+  setBlock (domainId: string, userid: number, peer: number, blocked: boolean, nowMs = Date.now()): Promise<void> {
+    return this.store.setBlock(domainId, userid, peer, blocked, nowMs)
+  }
+
   prune (nowMs = Date.now()): void {
     for (const [k, at] of this.typingSentAt) if (nowMs - at >= TYPING_MIN_INTERVAL_MS) this.typingSentAt.delete(k)
   }

@@ -50,6 +50,11 @@ export class Domains {
     return { id, name, apiKey, tokenSecret }
   }
 
+  /** The domain by id, whoever asks (for checks that come before authentication: CORS). */
+  find (id: string): Promise<DomainRow | null> {
+    return this.store.getDomain(id)
+  }
+
   list (): Promise<DomainRow[]> {
     return this.store.listDomains()
   }

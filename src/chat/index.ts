@@ -88,6 +88,16 @@ export class Chat implements Service {
     this.userRate = config.userRate
   }
 
+  /** Throws when the database cannot answer (/healthz). */
+  ping (): Promise<void> {
+    return this.store.ping()
+  }
+
+  /** What the store keeps of presence, for the transports: the list, one user, who is present. */
+  get presenceRows (): Pick<Store, 'listPresence' | 'getPresence' | 'listPresent'> {
+    return this.store
+  }
+
   attach (notifier: Notifier): void {
     this.notifier = notifier
   }

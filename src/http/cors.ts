@@ -4,7 +4,7 @@
 // pages served by mqchat itself (the admin panel) are same-origin and always allowed.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { originAllowed } from '../chat/origins.ts'
-import type { Store } from '../store/index.ts'
+import type { Domains } from '../chat/index.ts'
 
 const DOMAIN_PATH = /^\/api\/v1\/domains\/([a-z0-9][a-z0-9.-]{0,62})(?:[/?]|$)/
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE'
@@ -13,12 +13,12 @@ const ALLOW_HEADERS = 'authorization, content-type'
 const PREFLIGHT_MAX_AGE_S = 600
 
 /** Is this browser call allowed? null: not a cross-origin call on a domain's path. */
-async function verdict (store: Store, req: FastifyRequest): Promise<{ origin: string, allowed: boolean } | null> {
+async function verdict (domains: Domains, req: FastifyRequest): Promise<{ origin: string, allowed: boolean } | null> {
   const origin = req.headers.origin
   if (origin === undefined) return null
   const m = DOMAIN_PATH.exec(req.url)
   if (m === null) return null
-  const d = await store.getDomain(m[1]!)
+  const d = await domains.find(m[1]!)
   // An unknown domain: the call itself answers 404.
   return { origin, allowed: d === null || originAllowed(origin, d.allowedOrigins, req.headers.host) }
 }
@@ -28,10 +28,10 @@ function allow (reply: FastifyReply, origin: string): void {
   void reply.header('vary', 'Origin')
 }
 
-export function corsRoutes (app: FastifyInstance, store: Store): void {
+export function corsRoutes (app: FastifyInstance, domains: Domains): void {
   app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'OPTIONS') return
-    const v = await verdict(store, req)
+    const v = await verdict(domains, req)
     if (v === null) return
     if (!v.allowed) {
       return reply.status(403).send({ error: { code: 'forbidden', message: `origin ${v.origin} is not in this domain's allowedOrigins` } })
@@ -41,7 +41,7 @@ export function corsRoutes (app: FastifyInstance, store: Store): void {
 
   // Preflight: what a browser asks before a call with a token or a JSON body.
   app.options('/api/v1/*', { schema: { hide: true } }, async (req, reply) => {
-    const v = await verdict(store, req)
+    const v = await verdict(domains, req)
     if (v === null) return reply.status(204).send()
     if (!v.allowed) {
       return reply.status(403).send({ error: { code: 'forbidden', message: `origin ${v.origin} is not in this domain's allowedOrigins` } })

@@ -121,7 +121,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     }
   })
 
-  corsRoutes(app, chat.store)
+  corsRoutes(app, chat.domains)
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
@@ -154,7 +154,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     if (!deps.ready()) return reply.status(503).send({ status: 'starting or stopping' })
     try {
       // A database that went silent (no reset, no answer) must not hang the probe.
-      await withTimeout(chat.store.ping(), HEALTH_PING_TIMEOUT_MS)
+      await withTimeout(chat.ping(), HEALTH_PING_TIMEOUT_MS)
     } catch {
       return reply.status(503).send({ status: 'database unreachable' })
     }

@@ -37,7 +37,7 @@ export function conversationRoutes (app: FastifyInstance, chat: Chat): void {
       handler: async (req, reply) => {
         await chat.domains.get(req.principal!, req.params.domain)
         requireSelf(req.principal!, req.params.userid)
-        await chat.store.setBlock(req.params.domain, req.params.userid, req.params.peer, method === 'PUT', Date.now())
+        await chat.conversations.setBlock(req.params.domain, req.params.userid, req.params.peer, method === 'PUT')
         return reply.status(204).send()
       }
     })

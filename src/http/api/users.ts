@@ -90,7 +90,7 @@ export function userRoutes (app: FastifyInstance, chat: Chat): void {
     schema: { summary: 'Who is online', tags: ['users'], params: DomainParams, querystring: PresenceQuery, response: withErrors({ 200: PresenceList, 403: ErrorBody }) }
   }, async (req) => {
     await chat.domains.get(req.principal!, req.params.domain)
-    const rows = await chat.store.listPresence(req.params.domain, req.query.status)
+    const rows = await chat.presenceRows.listPresence(req.params.domain, req.query.status)
     return { users: rows.map((r) => ({ userid: r.userid, status: r.status, timestamp: Math.floor(r.changedAt / 1000) })) }
   })
 }
