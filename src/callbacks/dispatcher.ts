@@ -130,9 +130,23 @@ export class Dispatcher implements Service {
   private async deliver (ev: ClaimedEvent): Promise<void> {
     this.inflight.set(ev.domainId, (this.inflight.get(ev.domainId) ?? 0) + 1)
     this.total++
+    // The domain's slot is the receiver's: it frees once the attempt is over, while the
+    // outcome is still being recorded (that wait is the database's, not the receiver's, and
+    // the user's queue stays leased until it is recorded, so its order holds). The node's
+    // total counts the recording too, so outcomes waiting for a slow database stay bounded.
+    let slotFree = false
+    const freeSlot = (): void => {
+      if (slotFree) return
+      slotFree = true
+      const n = (this.inflight.get(ev.domainId) ?? 1) - 1
+      if (n === 0) this.inflight.delete(ev.domainId)
+      else this.inflight.set(ev.domainId, n)
+      this.wake(ev.domainId)
+    }
     const attempt = ev.attempts + 1
     try {
       const r = await this.sender.send({ pool: ev.domainId, url: ev.url, webhookId: ev.webhookId, body: ev.body, secrets: ev.secrets })
+      freeSlot()
       const outcome = decide(r)
       const at = r.startedAt
       const ok = outcome.action === 'delivered'
@@ -190,9 +204,7 @@ export class Dispatcher implements Service {
       // again (at least once).
       this.log.error({ err, eventId: ev.id }, 'delivery not recorded')
     } finally {
-      const n = (this.inflight.get(ev.domainId) ?? 1) - 1
-      if (n === 0) this.inflight.delete(ev.domainId)
-      else this.inflight.set(ev.domainId, n)
+      freeSlot()
       this.total--
       this.wake(ev.domainId)
     }
