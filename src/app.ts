@@ -5,6 +5,7 @@ import { Broker } from './broker/index.ts'
 import { Callbacks } from './callbacks/index.ts'
 import { Chat } from './chat/index.ts'
 import type { Config } from './config.ts'
+import { createStorage, Files } from './files/index.ts'
 import { Http } from './http/index.ts'
 import type { Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
@@ -20,6 +21,7 @@ export interface App {
   callbacks: Callbacks
   broker: Broker
   http: Http
+  files: Files
   operatorKey: string
   /** the bound ports (useful with port 0) */
   readonly mqttPort: number
@@ -39,10 +41,15 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   const store = createStore(config, nodeId, log)
   let broker: Broker | null = null
   let chat: Chat | null = null
+  let http: Http | null = null
+  // SPEC §1: file URLs start with MQCHAT_PUBLIC_URL; unset, with the port the HTTP side bound.
+  const publicUrl = (): string => config.publicUrl ?? `http://localhost:${http?.port ?? config.httpPort}`
+  const files = new Files(store, createStorage(config), config, publicUrl, log.child({ module: 'files' }))
   const metrics = createMetrics({
     connections: () => broker?.connections ?? 0,
     messages: () => chat?.messages.sent ?? 0,
-    pendingByKind: () => store.countPendingByKind()
+    pendingByKind: () => store.countPendingByKind(),
+    files: () => files.stats
   })
   const callbacks = new Callbacks(store, {
     timeoutMs: config.callbackTimeoutMs,
@@ -50,14 +57,14 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     allowPrivate: config.callbackAllowPrivate,
     userAgent: `mqchat/${VERSION}`
   }, metrics.deliveries, log.child({ module: 'callbacks' }))
-  chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId))
+  chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId), publicUrl)
   broker = new Broker(config, chat, log.child({ module: 'broker' }))
-  const http = new Http({ config, chat, callbacks, broker, metrics: metrics.registry, ready: () => ready, log, version: VERSION })
+  http = new Http({ config, chat, callbacks, files, broker, metrics: metrics.registry, ready: () => ready, log, version: VERSION })
 
   const storeService: Service = { name: 'store', start: () => store.open(), stop: () => store.close() }
   // Callbacks stop after chat, so the offline events of the users it disconnects go out too.
   // The HTTP side carries MQTT over WebSocket, so it starts after the broker and stops first.
-  const services: Service[] = [storeService, callbacks, chat, broker, http]
+  const services: Service[] = [storeService, files, callbacks, chat, broker, http]
   const started: Service[] = []
   const stop = async (): Promise<void> => {
     ready = false
@@ -82,9 +89,9 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   ready = true
   log.info({ mqttPort: broker.port, httpPort: http.port, host: config.host, dataDir: config.dataDir, version: VERSION }, 'mqchat ready')
   return {
-    config, store, chat, callbacks, broker, http, operatorKey: operator.key,
+    config, store, chat, callbacks, broker, http: http!, files, operatorKey: operator.key,
     get mqttPort () { return broker.port },
-    get httpPort () { return http.port },
+    get httpPort () { return http!.port },
     stop
   }
 }

@@ -2,12 +2,14 @@
 // paths only bump plain numbers.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { DeliveryObserver } from './callbacks/dispatcher.ts'
+import type { FileStats } from './files/index.ts'
 import type { EventKind } from './store/index.ts'
 
 export interface MetricSources {
   connections: () => number
   messages: () => number
   pendingByKind: () => Promise<Record<EventKind, number>>
+  files?: () => FileStats
 }
 
 export interface Metrics {
@@ -41,6 +43,30 @@ export function createMetrics (src: MetricSources): Metrics {
     async collect () {
       const pending = await src.pendingByKind()
       for (const kind of ['presence', 'messages'] as const) this.set({ kind }, pending[kind])
+    }
+  })
+  const uploadsCounted = { picture: 0, record: 0 }
+  new Counter({
+    name: 'mqchat_file_uploads_total',
+    help: 'files uploaded and stored on this node, by kind (picture, record)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect () {
+      const stats = src.files?.()
+      for (const kind of ['picture', 'record'] as const) {
+        const now = stats?.uploads[kind] ?? 0
+        if (now > uploadsCounted[kind]) { this.inc({ kind }, now - uploadsCounted[kind]); uploadsCounted[kind] = now } else this.inc({ kind }, 0)
+      }
+    }
+  })
+  let bytesCounted = 0
+  new Counter({
+    name: 'mqchat_file_stored_bytes_total',
+    help: 'bytes of files (with their thumbnails) stored by uploads on this node',
+    registers: [registry],
+    collect () {
+      const now = src.files?.().bytesStored ?? 0
+      if (now > bytesCounted) { this.inc(now - bytesCounted); bytesCounted = now }
     }
   })
   const deliveries = new Counter({ name: 'mqchat_callback_deliveries_total', help: 'delivery attempts', labelNames: ['kind', 'result'], registers: [registry] })

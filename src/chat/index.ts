@@ -51,7 +51,7 @@ export class Chat implements Service {
   private notifier: Notifier = nullNotifier
   private pruneTimer: NodeJS.Timeout | null = null
 
-  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, onEvent: EventListener = () => {}) {
+  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, onEvent: EventListener = () => {}, publicUrl: () => string = () => config.publicUrl ?? `http://localhost:${config.httpPort}`) {
     // The notifier is attached later (the broker is built after chat); forward to it. Every
     // commit that wrote an event also tells the outbox.
     const notifier: Notifier = {
@@ -61,7 +61,7 @@ export class Chat implements Service {
     this.domains = new Domains(store, operatorKey)
     const userWrites = new KeyedSerial()
     this.presence = new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
-    this.messages = new Messages(store, notifier, userWrites)
+    this.messages = new Messages(store, notifier, userWrites, publicUrl)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
   }
 
@@ -103,6 +103,7 @@ export class Chat implements Service {
     try {
       return { cid, event: await this.messages.send(domainId, userid, input) }
     } catch (err) {
+      if (isAppError(err) && err.code === 'invalid_attachment') return { cid, error: err.toJSON() }
       if (isAppError(err) && err.code === 'unavailable') {
         this.log.warn({ domainId, userid }, 'message not stored: database unreachable')
         return { cid, error: { code: 'unavailable', message: 'the message was not stored (the database cannot be reached); send it again' } }

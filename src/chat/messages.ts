@@ -1,5 +1,7 @@
 // Messages (SPEC §3): stored with their event in one transaction, then delivered to the
 // recipient's inbox. The same path serves MQTT sends and sends from the customer's server.
+import { AppError } from '../errors.ts'
+import { fileIdOfUrl } from '../files/urls.ts'
 import type { MessageQuery, MessageRow, Store } from '../store/index.ts'
 import { messageEvent, type MessageEvent } from './events.ts'
 import { newWebhookId } from './ids.ts'
@@ -15,18 +17,28 @@ export interface OutgoingMessage {
   p3?: string
 }
 
+/** SPEC §3, §8: picture from disk, record, picture from cam: `message` is a file's URL. */
+const FILE_TYPES = new Set([2, 3, 4])
+
 const eventFor = (row: MessageRow) => ({ webhookId: newWebhookId(row.at), body: JSON.stringify(messageEvent(row)) })
 
 export class Messages {
   sent = 0
 
-  constructor (private readonly store: Store, private readonly notifier: Notifier, private readonly userWrites: KeyedSerial) {}
+  constructor (
+    private readonly store: Store,
+    private readonly notifier: Notifier,
+    private readonly userWrites: KeyedSerial,
+    /** MQCHAT_PUBLIC_URL, or the address the HTTP side bound */
+    private readonly publicUrl: () => string
+  ) {}
 
   /**
    * Input is already validated. Resolves once stored (durably) and handed to the inbox. A
    * sender's messages are stored one after another, so their ids and callbacks keep its order.
    */
   async send (domainId: string, fromUserid: number, m: OutgoingMessage): Promise<MessageEvent> {
+    const fileId = FILE_TYPES.has(m.type) ? await this.attachment(domainId, m.message) : null
     const row = await this.userWrites.run(`${domainId}/${fromUserid}`, () => this.store.appendMessage({
       domainId,
       fromUserid,
@@ -36,12 +48,27 @@ export class Messages {
       p1: m.p1 ?? '',
       p2: m.p2 ?? '',
       p3: m.p3 ?? '',
-      at: Date.now()
+      at: Date.now(),
+      fileId
     }, eventFor))
     this.sent++
     const event = messageEvent(row)
     this.notifier.messageStored(domainId, event)
     return event
+  }
+
+  /**
+   * The id of the file a message of type 2-4 carries: its `message` must be the URL of a file
+   * uploaded to the same domain; another domain's file, a made-up or an external URL is
+   * refused with invalid_attachment. The callback body keeps the URL as it is (SPEC §4.2).
+   */
+  private async attachment (domainId: string, url: string): Promise<string> {
+    const base = this.publicUrl()
+    const id = fileIdOfUrl(base, domainId, url)
+    if (id === null || await this.store.getFile(domainId, id) === null) {
+      throw new AppError('invalid_attachment', `a message of type 2, 3 or 4 carries the url of a file uploaded to this domain (${base}/files/${domainId}/…), as the upload answered it`)
+    }
+    return id
   }
 
   async history (q: MessageQuery): Promise<MessageEvent[]> {
