@@ -34,7 +34,7 @@ const ACCEPTED: Record<string, Sniffed> = {
 
 /** Ours for file-type's `ext`, or null when §8 does not accept it. Pure: tested with a table. */
 export function acceptedKind (ext: string | undefined): Sniffed | null {
-  return ext === undefined ? null : ACCEPTED[ext] ?? null
+  return ext !== undefined && Object.hasOwn(ACCEPTED, ext) ? ACCEPTED[ext]! : null
 }
 
 /** Sniffs a file on disk (file-type reads only the headers it needs). */
