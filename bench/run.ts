@@ -6,16 +6,18 @@
 import os from 'node:os'
 import { callbacksBench } from './callbacks.ts'
 import { chatBench } from './chat.ts'
+import { filesBench } from './files.ts'
 import { idleBench } from './idle.ts'
 import { stopAll } from './lib.ts'
 
 /** The whole run is cut short after this (the benches themselves take well under a minute). */
-const OVERALL_DEADLINE_MS = 150_000
+const OVERALL_DEADLINE_MS = 210_000
 
 const benches: Array<[string, () => Promise<void>]> = [
   ['chat', chatBench],
   ['idle', idleBench],
-  ['callbacks', callbacksBench]
+  ['callbacks', callbacksBench],
+  ['files', filesBench]
 ]
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
