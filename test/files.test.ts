@@ -316,3 +316,13 @@ test('metrics count uploads by kind and the bytes they stored', async (t) => {
   assert.match(text, /mqchat_file_uploads_total\{kind="record"\} 1\b/)
   assert.match(text, new RegExp(`mqchat_file_stored_bytes_total ${up.body.size}\\b`))
 })
+
+test('many pictures uploaded at once all come through (they take turns to be decoded)', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const photo = await photoWithExif()
+  const answers = await Promise.all(Array.from({ length: 12 }, () => upload(s, d.id, d.apiKey, photo, 'image/jpeg')))
+  assert.deepEqual(answers.map((a) => a.status), Array(12).fill(201))
+  assert.equal(new Set(answers.map((a) => a.body.id)).size, 12, 'each its own id')
+  assert.ok(answers.every((a) => a.body.width === 200 && a.body.height === 400))
+})

@@ -5,6 +5,7 @@
 // by the file's size.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
@@ -32,6 +33,12 @@ export const UNATTACHED_TTL_MS = 24 * 3600 * 1000
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 /** Files looked at per sweep query. */
 const SWEEP_BATCH = 500
+/**
+ * Pictures decoded at once. A 40-megapixel picture takes ~160 MB while it is turned and
+ * written again: more at once than there are cores would not finish sooner, only hold more
+ * memory. Further pictures wait their turn (their bytes are already on disk).
+ */
+const PICTURES_AT_ONCE = Math.max(1, os.availableParallelism())
 
 /** The answer to an upload (SPEC §8); fields that do not apply are null. */
 export interface UploadedFile {
@@ -61,6 +68,7 @@ export class Files implements Service {
   private readonly tmpDir: string
   private timer: NodeJS.Timeout | null = null
   private sweeping: Promise<number> | null = null
+  private readonly pictureSlots = new Slots(PICTURES_AT_ONCE)
 
   constructor (
     private readonly store: Store,
@@ -108,7 +116,7 @@ export class Files implements Service {
       let stored = raw
       let thumbnail: Buffer | null = null
       if (sniffed.kind === 'picture') {
-        const pic = await processPicture(raw, clean, sniffed.contentType)
+        const pic = await this.pictureSlots.run(() => processPicture(raw, clean, sniffed.contentType))
         Object.assign(row, { size: pic.size, width: pic.width, height: pic.height, thumbnailSize: pic.thumbnail.length })
         stored = clean
         thumbnail = pic.thumbnail
@@ -191,6 +199,25 @@ export class Files implements Service {
   private async removeBytes (domainId: string, id: string): Promise<void> {
     await this.storage.delete(fileKey(domainId, id))
     await this.storage.delete(thumbnailKey(domainId, id))
+  }
+}
+
+/** At most `size` tasks at once; the others wait in arrival order. */
+class Slots {
+  private free: number
+  private readonly waiting: Array<() => void> = []
+  constructor (size: number) { this.free = size }
+
+  async run<T> (task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--
+    else await new Promise<void>((resolve) => this.waiting.push(resolve))
+    try {
+      return await task()
+    } finally {
+      const next = this.waiting.shift()
+      if (next !== undefined) next()
+      else this.free++
+    }
   }
 }
 
