@@ -326,3 +326,10 @@ test('many pictures uploaded at once all come through (they take turns to be dec
   assert.equal(new Set(answers.map((a) => a.body.id)).size, 12, 'each its own id')
   assert.ok(answers.every((a) => a.body.width === 200 && a.body.height === 400))
 })
+
+test('an operator key with dots in it is still a key, not a token', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_ADMIN_KEY: 'my.operator.key-0123456789' })
+  const d = await s.domain()
+  assert.equal((await upload(s, d.id, 'my.operator.key-0123456789', await png(10, 10), 'image/png')).status, 201)
+  assert.equal((await upload(s, d.id, 'my.operator.key-WRONG', await png(10, 10), 'image/png')).status, 401)
+})

@@ -37,19 +37,26 @@ export type Uploader = { kind: 'key' } | { kind: 'user', userid: number }
 export async function uploaderOf (chat: Chat, req: FastifyRequest, domainId: string): Promise<Uploader> {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
   const credential = m?.[1]
-  if (credential !== undefined && credential.split('.').length === 3) {
-    const claims = jwtClaims(credential)
-    const userid = parseUserid(String(claims?.sub ?? ''))
-    const aud = typeof claims?.aud === 'string' ? claims.aud : domainId
-    const d = await chat.store.getDomain(aud)
-    if (claims !== null && userid !== null && d !== null && verifyToken(credential, d.tokenSecret, aud, userid, Math.floor(Date.now() / 1000)).ok) {
-      if (aud !== domainId) throw new AppError('not_found', `no domain "${domainId}"`)
-      return { kind: 'user', userid }
-    }
-    throw new AppError('unauthorized', 'the token is not valid (expired, or not signed with this domain\'s tokenSecret)')
+  // A key first (an operator key may be any string, dots included), then a token.
+  const who = credential === undefined ? null : await chat.domains.authenticate(credential)
+  if (who !== null) {
+    await chat.domains.get(who, domainId)
+    return { kind: 'key' }
   }
-  await chat.domains.get(await authenticate(chat.domains, req), domainId)
-  return { kind: 'key' }
+  // Neither a key nor shaped as a JWT: the API's usual 401 (no header, unknown key).
+  if (credential === undefined || credential.split('.').length !== 3) {
+    await authenticate(chat.domains, req)
+    throw new AppError('unauthorized', 'unknown API key')
+  }
+  const claims = jwtClaims(credential)
+  const userid = parseUserid(String(claims?.sub ?? ''))
+  const aud = typeof claims?.aud === 'string' ? claims.aud : domainId
+  const d = await chat.store.getDomain(aud)
+  if (claims !== null && userid !== null && d !== null && verifyToken(credential, d.tokenSecret, aud, userid, Math.floor(Date.now() / 1000)).ok) {
+    if (aud !== domainId) throw new AppError('not_found', `no domain "${domainId}"`)
+    return { kind: 'user', userid }
+  }
+  throw new AppError('unauthorized', 'neither a key nor a valid token of this domain (expired, or not signed with its tokenSecret)')
 }
 
 function jwtClaims (token: string): Record<string, unknown> | null {
