@@ -333,3 +333,11 @@ test('an operator key with dots in it is still a key, not a token', async (t) =>
   assert.equal((await upload(s, d.id, 'my.operator.key-0123456789', await png(10, 10), 'image/png')).status, 201)
   assert.equal((await upload(s, d.id, 'my.operator.key-WRONG', await png(10, 10), 'image/png')).status, 401)
 })
+
+test('a bucket that cannot be used stops start-up with a line naming MQCHAT_STORAGE_URL', async (t) => {
+  const s3 = await startS3(t)
+  await assert.rejects(startServer(t, {}, { ...s3.env, MQCHAT_STORAGE_URL: 's3://no-such-bucket/x' }), (err: Error) => {
+    assert.match(err.message, /^MQCHAT_STORAGE_URL: bucket "no-such-bucket" at http:\/\/127\.0\.0\.1:\d+ \(MQCHAT_S3_ENDPOINT\): no such bucket$/)
+    return true
+  })
+})

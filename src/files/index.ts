@@ -24,6 +24,7 @@ import { fileKey, thumbnailKey, type ByteRange, type FileStorage } from './stora
 import { fileUrl, newFileId, thumbnailUrl } from './urls.ts'
 
 export { parseRange } from './range.ts'
+export { StorageUnreachable } from './s3-storage.ts'
 export { FILE_ID_RE, fileIdOfUrl } from './urls.ts'
 export type { FileStorage } from './storage.ts'
 
@@ -84,6 +85,7 @@ export class Files implements Service {
     // Left by a crash mid-upload: nobody will finish them.
     await fsp.rm(this.tmpDir, { recursive: true, force: true })
     await fsp.mkdir(this.tmpDir, { recursive: true })
+    if (this.storage instanceof S3Storage) await this.storage.check()
     this.timer = setInterval(() => { void this.sweep().catch((err) => this.log.warn({ err }, 'file sweep failed')) }, SWEEP_INTERVAL_MS).unref()
   }
 

@@ -3,9 +3,12 @@
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import type { S3Location } from '../config.ts'
 import type { ByteRange, FileStorage } from './storage.ts'
+
+/** How long the start-up check waits for the store. */
+const CHECK_TIMEOUT_MS = 10_000
 
 export class S3Storage implements FileStorage {
   readonly kind = 's3'
@@ -22,6 +25,21 @@ export class S3Storage implements FileStorage {
       ...(where.endpoint === null ? {} : { endpoint: where.endpoint, forcePathStyle: true }),
       ...(where.credentials === null ? {} : { credentials: where.credentials })
     })
+  }
+
+  /**
+   * At start-up: the bucket answers with these credentials. A wrong bucket, endpoint or key
+   * stops the server naming the setting, rather than failing every upload later.
+   */
+  async check (): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.where.bucket }), { abortSignal: AbortSignal.timeout(CHECK_TIMEOUT_MS) })
+    } catch (err) {
+      const e = err as { name?: string, message?: string, $metadata?: { httpStatusCode?: number } }
+      const status = e.$metadata?.httpStatusCode
+      const why = status === 404 ? 'no such bucket' : status === 403 ? 'access denied (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)' : `${e.name ?? 'error'}${e.message ? `: ${e.message}` : ''}`
+      throw new StorageUnreachable(`MQCHAT_STORAGE_URL: bucket "${this.where.bucket}"${this.where.endpoint === null ? '' : ` at ${this.where.endpoint} (MQCHAT_S3_ENDPOINT)`}: ${why}`)
+    }
   }
 
   private keyOf (key: string): string {
@@ -58,5 +76,13 @@ export class S3Storage implements FileStorage {
 
   close (): void {
     this.client.destroy()
+  }
+}
+
+/** The file store cannot be used at start: main.ts prints this line, which names the setting. */
+export class StorageUnreachable extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'StorageUnreachable'
   }
 }
