@@ -341,3 +341,23 @@ test('a bucket that cannot be used stops start-up with a line naming MQCHAT_STOR
     return true
   })
 })
+
+test('multipart: one part named "file", cut at the limit like a raw body', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_UPLOAD_MAX_BYTES: String(64 * 1024) })
+  const d = await s.domain()
+  const named = (name: string, bytes: Buffer) => { const f = new FormData(); f.append(name, new Blob([bytes]), 'x.png'); return f }
+  const wrong = await upload(s, d.id, d.apiKey, named('photo', await png(10, 10)))
+  assert.equal(wrong.status, 400, JSON.stringify(wrong.body))
+  assert.equal(wrong.body.error.code, 'invalid_request')
+  assert.match(wrong.body.error.message, /"file"/)
+  const big = await upload(s, d.id, d.apiKey, named('file', m4a(1000, 200 * 1024)))
+  assert.equal(big.status, 413, JSON.stringify(big.body))
+  assert.equal(big.body.error.code, 'too_large')
+  // Within the length allowed for multipart framing, so it is the part's own count that cuts it.
+  const slightly = await upload(s, d.id, d.apiKey, named('file', m4a(1000, 70 * 1024)))
+  assert.equal(slightly.status, 413, JSON.stringify(slightly.body))
+  assert.equal(slightly.body.error.code, 'too_large')
+  assert.equal(await s.app.store.storedBytes(d.id), 0)
+  assert.equal((await upload(s, d.id, d.apiKey, named('file', await png(10, 10)))).status, 201)
+  assert.equal(await s.app.store.storedBytes(d.id) > 0, true)
+})

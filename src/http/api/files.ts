@@ -73,7 +73,9 @@ export async function fileUploadRoutes (app: FastifyInstance, chat: Chat, files:
   // part by part, the file part streamed.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, _payload, done) => done(null))
-  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 0, parts: 1, headerPairs: 20 } })
+  // One byte over the limit reaches the upload's own count, which refuses it (too_large): at
+  // exactly the limit busboy would end the part quietly, truncated, and it would pass as whole.
+  await app.register(multipart, { limits: { fileSize: maxBytes + 1, files: 1, fields: 0, parts: 1, headerPairs: 20 } })
 
   app.post<{ Params: Static<typeof DomainParams> }>('/domains/:domain/files', {
     schema: {
@@ -122,6 +124,6 @@ function multipartError (err: unknown, maxBytes: number): unknown {
   const code = (err as { code?: string }).code
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes)
   if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return new AppError('invalid_request', 'multipart body: send one part named "file", nothing else')
-  if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || (err as Error).message?.includes('Multipart')) return new AppError('invalid_request', `multipart body: ${(err as Error).message}`)
+  if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return new AppError('invalid_request', `multipart body: ${(err as Error).message}`)
   return err
 }
