@@ -3,12 +3,14 @@
 // §8's headers and byte ranges, type 2-4 messages that must carry a file of their domain,
 // the sweep, the quota, the bad input of issue 10, and the same on an S3-compatible store.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 import http from 'node:http'
+import path from 'node:path'
 import { test, type TestContext } from 'node:test'
 import sharp from 'sharp'
 import { signToken } from '../src/chat/tokens.ts'
 import { callbackApi } from './helpers/callbacks.ts'
-import { bombPng, GPS_TAG_LE, m4a, photoWithExif, png, pngWithTextBomb } from './helpers/media.ts'
+import { animation, bombPng, GPS_TAG_LE, m4a, photoWithExif, png, pngWithTextBomb } from './helpers/media.ts'
 import { receiver } from './helpers/receiver.ts'
 import { startS3 } from './helpers/s3.ts'
 import { Inbox, startServer, type TestServer } from './helpers/server.ts'
@@ -107,7 +109,6 @@ test('a photo uploaded with a user token is sent as type 2; recipient and callba
 test('the same on an S3-compatible store: the bytes are in the bucket, not in the data dir', async (t) => {
   const s3 = await startS3(t)
   const { s, d, up } = await photoFlow(t, s3.env)
-  const fs = await import('node:fs')
   assert.ok(!fs.existsSync(`${s.dataDir}/files/${d.id}/${up.body.id}`))
   assert.equal(s.app.files.storage.kind, 's3')
 })
@@ -168,6 +169,26 @@ test('kinds are judged by the bytes: SVG, HTML, a PNG header glued to HTML, a tr
     assert.equal(r.body.error.code, 'unsupported_media_type', what)
   }
   assert.equal(await s.app.store.storedBytes(d.id), 0)
+  assert.deepEqual(fs.readdirSync(path.join(s.dataDir, 'tmp')), [], 'no temporary file is left behind')
+  assert.equal(fs.existsSync(path.join(s.dataDir, 'files', d.id)), false, 'nothing in the storage')
+})
+
+test('GIF and WebP animations stay animated, PNG stays PNG, each with a thumbnail of its kind', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  for (const [bytes, type, pages] of [[await animation('gif'), 'image/gif', 2], [await animation('webp'), 'image/webp', 2], [await png(1000, 500), 'image/png', 1]] as const) {
+    const up = await upload(s, d.id, d.apiKey, bytes, 'application/octet-stream')
+    assert.equal(up.status, 201, JSON.stringify(up.body))
+    assert.equal(up.body.contentType, type)
+    const got = await fetchFile(up.body.url)
+    assert.equal(got.headers.get('content-type'), type)
+    const meta = await sharp(got.bytes, { animated: true }).metadata()
+    assert.equal(meta.pages ?? 1, pages, `${type}: its frames`)
+    assert.deepEqual([up.body.width, up.body.height], type === 'image/png' ? [1000, 500] : [60, 40], `${type}: the size of one frame`)
+    const thumb = await sharp((await fetchFile(up.body.thumbnailUrl)).bytes).metadata()
+    assert.equal(`image/${thumb.format}`, type)
+    assert.ok(Math.max(thumb.width!, thumb.height!) <= 320)
+  }
 })
 
 test('a 20,000 × 20,000 picture (a decompression bomb) is too_large; a bomb in a text chunk is stripped, memory stays bounded', async (t) => {

@@ -25,6 +25,13 @@ export async function png (width: number, height: number, color = '#33aa55'): Pr
   return sharp({ create: { width, height, channels: 3, background: color } }).png().toBuffer()
 }
 
+/** A two-frame animation (red, then blue) of 60 × 40, as GIF or WebP. */
+export async function animation (format: 'gif' | 'webp'): Promise<Buffer> {
+  const frame = (color: string) => sharp({ create: { width: 60, height: 40, channels: 3, background: color } }).png().toBuffer()
+  const joined = sharp([await frame('#ff0000'), await frame('#0000ff')], { join: { animated: true } })
+  return (format === 'gif' ? joined.gif() : joined.webp()).toBuffer()
+}
+
 function chunk (type: string, data: Buffer): Buffer {
   const len = Buffer.alloc(4)
   len.writeUInt32BE(data.length)
