@@ -87,6 +87,24 @@ function secretLine (label, value) {
 
 // --- a domain: callbacks, online users, recent messages ---
 
+/** A file URL of this server (SPEC §8), wherever MQCHAT_PUBLIC_URL points: its path. */
+const FILE_PATH = /\/files\/([a-z0-9][a-z0-9.-]{0,62})\/([A-Za-z0-9_-]{22})$/
+
+/**
+ * A message's text; for a picture (types 2, 4) its thumbnail, linked to the picture, and for
+ * a record (type 3) a player. Loaded from this page's own origin (the panel's CSP allows
+ * nothing else), by the path the server gave it, never by a URL taken as it is.
+ */
+function messageBody (m) {
+  const type = m.message.type
+  const found = type >= 2 && type <= 4 ? FILE_PATH.exec(m.message.message) : null
+  if (found === null) return m.message.message
+  const path = `/files/${found[1]}/${found[2]}`
+  if (type === 3) return h('audio', { controls: true, preload: 'metadata', src: path, 'aria-label': `voice record from ${m.from_userid}` })
+  return h('a', { href: path, target: '_blank', rel: 'noopener noreferrer' },
+    h('img', { src: `${path}/thumbnail`, alt: `picture from ${m.from_userid}`, class: 'thumb', loading: 'lazy' }))
+}
+
 export async function domainPage (shell, me, domainId) {
   stopRefresh()
   if (me.kind === 'operator') history.replaceState(null, '', `#domain=${encodeURIComponent(domainId)}`)
@@ -165,7 +183,7 @@ async function refreshDomain () {
       h('td', {}, String(m.from_userid)),
       h('td', {}, String(m.to_userid)),
       h('td', {}, MESSAGE_TYPES[m.message.type] ?? String(m.message.type)),
-      h('td', {}, m.message.message),
+      h('td', {}, messageBody(m)),
       h('td', {}, when(m.message.timestamp)))))
   await Promise.all(sections.map((s) => s.refresh()))
 }

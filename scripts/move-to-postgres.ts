@@ -55,7 +55,10 @@ const TABLES: Table[] = [
   { name: 'profiles', orderBy: 'domain_id, userid' },
   { name: 'conversations', orderBy: 'domain_id, userid, peer' },
   { name: 'blocks', orderBy: 'domain_id, userid, peer' },
-  { name: 'erased_users', orderBy: 'domain_id, userid' }
+  { name: 'erased_users', orderBy: 'domain_id, userid' },
+  // What is known of uploaded files; their bytes stay where MQCHAT_STORAGE_URL keeps them
+  // (the data dir's files/ folder, or S3): the new server must see the same storage.
+  { name: 'files', orderBy: 'domain_id, id' }
 ]
 /** Tables whose id is a bigserial in PostgreSQL: new ids must continue above the old ones. */
 const SERIAL_TABLES = ['messages', 'events', 'callback_logs']

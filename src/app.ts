@@ -8,6 +8,7 @@ import { clusterNotifier } from './cluster/fanout.ts'
 import { Chat } from './chat/index.ts'
 import { Retention } from './chat/retention.ts'
 import type { Config } from './config.ts'
+import { createStorage, Files } from './files/index.ts'
 import { Http } from './http/index.ts'
 import type { Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
@@ -24,6 +25,7 @@ export interface App {
   callbacks: Callbacks
   broker: Broker
   http: Http
+  files: Files
   operatorKey: string
   /** the bound ports (useful with port 0) */
   readonly mqttPort: number
@@ -43,6 +45,10 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   const store = createStore(config, nodeId, log)
   let broker: Broker | null = null
   let chat: Chat | null = null
+  let http: Http | null = null
+  // SPEC §1: file URLs start with MQCHAT_PUBLIC_URL; unset, with the port the HTTP side bound.
+  const publicUrl = (): string => config.publicUrl ?? `http://localhost:${http?.port ?? config.httpPort}`
+  const files = new Files(store, createStorage(config), config, publicUrl, log.child({ module: 'files' }))
   // Several nodes (MQCHAT_REDIS_URL): the bus carries each node's publishes to the others.
   const bus = config.redisUrl === null ? null : new RedisBus(config.redisUrl, config.redisPrefix, nodeId, log.child({ module: 'bus' }))
   const shared = store.sharedPresence
@@ -50,7 +56,8 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     connections: () => broker?.connections ?? 0,
     messages: () => chat?.messages.sent ?? 0,
     pendingByKind: () => store.countPendingByKind(),
-    cluster: bus === null || shared === undefined ? undefined : { nodes: () => shared.countNodes(), busUp: () => bus.healthy }
+    cluster: bus === null || shared === undefined ? undefined : { nodes: () => shared.countNodes(), busUp: () => bus.healthy },
+    files: () => files.stats
   })
   const callbacks = new Callbacks(store, {
     timeoutMs: config.callbackTimeoutMs,
@@ -58,10 +65,10 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     allowPrivate: config.callbackAllowPrivate,
     userAgent: `mqchat/${VERSION}`
   }, metrics.deliveries, log.child({ module: 'callbacks' }))
-  chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId))
+  chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId), publicUrl)
   broker = new Broker(config, chat, log.child({ module: 'broker' }))
   const retention = new Retention(store, config.retentionDays, log.child({ module: 'retention' }))
-  const http = new Http({ config, chat, callbacks, broker, metrics: metrics.registry, ready: () => ready, bus, log, version: VERSION })
+  http = new Http({ config, chat, callbacks, files, broker, metrics: metrics.registry, ready: () => ready, bus, log, version: VERSION })
   // A node taken for gone (paused past its liveness limit) had its users sent offline by the
   // others: it lets their sockets go, and they connect again as new.
   store.onReaped = () => {
@@ -81,7 +88,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     },
     stop: async () => {}
   }
-  const services: Service[] = [storeService, ...(bus === null ? [] : [bus]), callbacks, chat, retention, broker, attach, http]
+  const services: Service[] = [storeService, files, ...(bus === null ? [] : [bus]), callbacks, chat, retention, broker, attach, http]
   const started: Service[] = []
   const stop = async (): Promise<void> => {
     ready = false
@@ -106,9 +113,9 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   ready = true
   log.info({ mqttPort: broker.port, httpPort: http.port, host: config.host, dataDir: config.dataDir, version: VERSION }, 'mqchat ready')
   return {
-    config, store, chat, retention, callbacks, broker, http, operatorKey: operator.key,
+    config, store, chat, retention, callbacks, broker, http: http!, files, operatorKey: operator.key,
     get mqttPort () { return broker.port },
-    get httpPort () { return http.port },
+    get httpPort () { return http!.port },
     stop
   }
 }

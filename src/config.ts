@@ -34,6 +34,25 @@ export interface Config {
   /** messages older than this many days are deleted; 0 keeps them (a domain may set its own) */
   retentionDays: number
   logLevel: string
+  /** base of file URLs (SPEC §8), without a trailing slash; null: http://localhost:<bound HTTP port> */
+  publicUrl: string | null
+  /** where uploaded files go: null for the data dir, or an S3 bucket and key prefix */
+  storage: S3Location | null
+  /** largest upload, in bytes */
+  uploadMaxBytes: number
+  /** bytes of files (with their thumbnails) one domain may keep */
+  storageQuotaBytes: number
+}
+
+export interface S3Location {
+  bucket: string
+  /** key prefix, '' or ending in '/' */
+  prefix: string
+  /** MQCHAT_S3_ENDPOINT: an S3-compatible store that is not AWS (path-style addressing) */
+  endpoint: string | null
+  region: string
+  /** both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or null for the SDK's default chain */
+  credentials: { accessKeyId: string, secretAccessKey: string } | null
 }
 
 export class ConfigError extends Error {
@@ -46,8 +65,14 @@ const KNOWN = new Set([
   'MQCHAT_HTTP_PORT', 'MQCHAT_MQTT_PORT', 'MQCHAT_HOST', 'MQCHAT_DATA_DIR', 'MQCHAT_ADMIN_KEY',
   'MQCHAT_DATABASE_URL', 'MQCHAT_DATABASE_POOL_SIZE', 'MQCHAT_REDIS_URL', 'MQCHAT_REDIS_PREFIX', 'MQCHAT_NODE_TTL_MS', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
   'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_CALLBACK_RETRY_DELAYS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL',
-  'MQCHAT_RETENTION_DAYS'
+  'MQCHAT_RETENTION_DAYS',
+  'MQCHAT_PUBLIC_URL', 'MQCHAT_STORAGE_URL', 'MQCHAT_S3_ENDPOINT', 'MQCHAT_UPLOAD_MAX_BYTES', 'MQCHAT_STORAGE_QUOTA_BYTES'
 ])
+
+/** SPEC §1: 10 MiB. */
+const UPLOAD_MAX_BYTES_DEFAULT = 10 * 1024 * 1024
+/** What the product offers each domain: 2 GiB. */
+const STORAGE_QUOTA_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -151,6 +176,48 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
   const logLevel = (get('MQCHAT_LOG_LEVEL') ?? 'info').toLowerCase()
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`MQCHAT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
 
+  let publicUrl: string | null = null
+  const publicRaw = get('MQCHAT_PUBLIC_URL')
+  if (publicRaw !== undefined) {
+    const u = parseUrl(publicRaw)
+    if (u === null || !/^https?:$/.test(u.protocol) || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') {
+      problems.push(`MQCHAT_PUBLIC_URL must be an http(s) URL without query, fragment or user info (https://chat.example.com), got "${publicRaw}"`)
+    } else {
+      publicUrl = u.toString().replace(/\/+$/, '')
+    }
+  }
+
+  let storage: S3Location | null = null
+  const storageRaw = get('MQCHAT_STORAGE_URL')
+  const endpointRaw = get('MQCHAT_S3_ENDPOINT')
+  let endpoint: string | null = null
+  if (endpointRaw !== undefined) {
+    const u = parseUrl(endpointRaw)
+    if (u === null || !/^https?:$/.test(u.protocol)) problems.push(`MQCHAT_S3_ENDPOINT must be an http(s) URL, got "${endpointRaw}"`)
+    else endpoint = u.toString().replace(/\/+$/, '')
+    if (storageRaw === undefined) problems.push('MQCHAT_S3_ENDPOINT is set but MQCHAT_STORAGE_URL is not: set MQCHAT_STORAGE_URL=s3://bucket/prefix')
+  }
+  if (storageRaw !== undefined) {
+    // s3://bucket/prefix: bucket names are 3-63 lower-case letters, digits, dots and dashes.
+    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(storageRaw)
+    if (m === null) {
+      problems.push(`MQCHAT_STORAGE_URL must be s3://bucket/prefix (or unset for the data dir), got "${storageRaw}"`)
+    } else {
+      const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '')
+      const accessKeyId = env.AWS_ACCESS_KEY_ID
+      const secretAccessKey = env.AWS_SECRET_ACCESS_KEY
+      storage = {
+        bucket: m[1]!,
+        prefix: prefix === '' ? '' : `${prefix}/`,
+        endpoint,
+        region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        credentials: accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey } : null
+      }
+    }
+  }
+  const uploadMaxBytes = int('MQCHAT_UPLOAD_MAX_BYTES', UPLOAD_MAX_BYTES_DEFAULT, 1024, 1024 * 1024 * 1024, 'a number of bytes')
+  const storageQuotaBytes = int('MQCHAT_STORAGE_QUOTA_BYTES', STORAGE_QUOTA_BYTES_DEFAULT, 0, Number.MAX_SAFE_INTEGER, 'a number of bytes')
+
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     httpPort,
@@ -170,8 +237,20 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     userRate: Object.freeze(userRate),
     retentionDays,
     logLevel,
+    publicUrl,
+    storage: storage === null ? null : Object.freeze(storage),
+    uploadMaxBytes,
+    storageQuotaBytes,
     ...overrides
   })
+}
+
+function parseUrl (text: string): URL | null {
+  try {
+    return new URL(text)
+  } catch {
+    return null
+  }
 }
 
 /** MQCHAT_* variables that are set but mean nothing to us: most likely typos. */

@@ -15,6 +15,12 @@ export const STATUS_BY_CODE = {
   callback_disabled: 409,
   payload_too_large: 413,
   headers_too_large: 431,
+  // SPEC §8: an upload over MQCHAT_UPLOAD_MAX_BYTES, or a picture over 40 megapixels
+  too_large: 413,
+  // SPEC §8: the domain's files would pass MQCHAT_STORAGE_QUOTA_BYTES
+  quota_exceeded: 413,
+  // SPEC §3: a message of type 2-4 whose `message` is not the URL of a file of its domain
+  invalid_attachment: 400,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,

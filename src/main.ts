@@ -2,6 +2,7 @@
 import { startApp, type App } from './app.ts'
 import { ConfigError, loadConfig, unknownSettings } from './config.ts'
 import { createLogger } from './log.ts'
+import { StorageUnreachable } from './files/index.ts'
 import { ListenError } from './net.ts'
 import { DatabaseUnreachable } from './store/index.ts'
 
@@ -56,6 +57,7 @@ async function main (): Promise<void> {
   } catch (err) {
     if (err instanceof ListenError) fail(err.message)
     if (err instanceof DatabaseUnreachable) fail(`MQCHAT_DATABASE_URL: ${err.message}`)
+    if (err instanceof StorageUnreachable) fail(err.message)
     const e = err as NodeJS.ErrnoException
     if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'ENOTDIR' || e.code === 'SQLITE_CANTOPEN') {
       fail(`MQCHAT_DATA_DIR: cannot write to ${config.dataDir} (${e.code})`)

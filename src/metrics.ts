@@ -2,6 +2,7 @@
 // paths only bump plain numbers.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { DeliveryObserver } from './callbacks/dispatcher.ts'
+import type { FileStats } from './files/index.ts'
 import type { EventKind } from './store/index.ts'
 
 export interface MetricSources {
@@ -10,6 +11,7 @@ export interface MetricSources {
   pendingByKind: () => Promise<Record<EventKind, number>>
   /** With several nodes: the nodes alive, and whether this node's bus is up. */
   cluster?: { nodes: () => Promise<number>, busUp: () => boolean }
+  files?: () => FileStats
 }
 
 export interface Metrics {
@@ -60,6 +62,30 @@ export function createMetrics (src: MetricSources): Metrics {
       collect () { this.set(cluster.busUp() ? 1 : 0) }
     })
   }
+  const uploadsCounted = { picture: 0, record: 0 }
+  new Counter({
+    name: 'mqchat_file_uploads_total',
+    help: 'files uploaded and stored on this node, by kind (picture, record)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect () {
+      const stats = src.files?.()
+      for (const kind of ['picture', 'record'] as const) {
+        const now = stats?.uploads[kind] ?? 0
+        if (now > uploadsCounted[kind]) { this.inc({ kind }, now - uploadsCounted[kind]); uploadsCounted[kind] = now } else this.inc({ kind }, 0)
+      }
+    }
+  })
+  let bytesCounted = 0
+  new Counter({
+    name: 'mqchat_file_stored_bytes_total',
+    help: 'bytes of files (with their thumbnails) stored by uploads on this node',
+    registers: [registry],
+    collect () {
+      const now = src.files?.().bytesStored ?? 0
+      if (now > bytesCounted) { this.inc(now - bytesCounted); bytesCounted = now }
+    }
+  })
   const deliveries = new Counter({ name: 'mqchat_callback_deliveries_total', help: 'delivery attempts', labelNames: ['kind', 'result'], registers: [registry] })
   const seconds = new Histogram({
     name: 'mqchat_callback_delivery_seconds',

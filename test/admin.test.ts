@@ -571,6 +571,34 @@ browserTest('recent messages show from, to, type in words, text and time, and HT
   assertNoScriptErrors(errors)
 })
 
+browserTest('recent messages show a picture\'s thumbnail and a record\'s player, loaded from the server itself', async (t, open) => {
+  const { png, m4a } = await import('./helpers/media.ts')
+  const s = await startServer(t, {}, PRIVATE_OK)
+  const d = await s.domain()
+  const up = async (body: Buffer) => {
+    const r = await fetch(`${s.httpUrl}/api/v1/domains/${d.id}/files`, { method: 'POST', headers: { authorization: `Bearer ${d.apiKey}` }, body })
+    assert.equal(r.status, 201)
+    return await r.json() as { url: string, id: string }
+  }
+  const picture = await up(await png(640, 480, '#ff0000'))
+  const record = await up(m4a(1500))
+  await send(s, d, { from_userid: 2, to_userid: 3, type: 2, message: picture.url })
+  await send(s, d, { from_userid: 3, to_userid: 2, type: 3, message: record.url })
+
+  const { page, errors } = await open(s.httpUrl)
+  await signIn(page, d.apiKey)
+  const recent = recentMessages(page)
+  const img = recent.getByRole('img', { name: 'picture from 2' })
+  await img.waitFor()
+  assert.equal(await img.getAttribute('src'), `/files/${d.id}/${picture.id}/thumbnail`)
+  await waitFor(() => img.evaluate((el) => { const i = el as unknown as { complete: boolean, naturalWidth: number }; return i.complete && i.naturalWidth }), 'the thumbnail loaded')
+  assert.equal(await img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth), 320, 'the thumbnail, not the picture')
+  const player = recent.locator('audio')
+  assert.equal(await player.getAttribute('src'), `/files/${d.id}/${record.id}`)
+  assert.equal(await player.getAttribute('aria-label'), 'voice record from 3')
+  assertNoScriptErrors(errors)
+})
+
 // --- keyboard and phone ---
 
 browserTest('by keyboard: Tab to the API key field, type the key, Enter signs in', async (t, open) => {

@@ -120,7 +120,8 @@ test('the OpenAPI document describes every call of the API', async (t) => {
     'post /api/v1/domains/{domain}/callbacks/{kind}/rotate-secret', 'post /api/v1/domains/{domain}/callbacks/{kind}/test',
     'get /api/v1/domains/{domain}/callbacks/{kind}/logs', 'post /api/v1/domains/{domain}/callbacks/{kind}/replay',
     'get /api/v1/domains/{domain}/callbacks/{kind}/events',
-    'get /api/v1/domains/{domain}/presence', 'get /api/v1/domains/{domain}/messages', 'post /api/v1/domains/{domain}/messages'
+    'get /api/v1/domains/{domain}/presence', 'get /api/v1/domains/{domain}/messages', 'post /api/v1/domains/{domain}/messages',
+    'post /api/v1/domains/{domain}/files'
   ]
   const have = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`))
   assert.deepEqual([...have].sort(), [...calls].sort())

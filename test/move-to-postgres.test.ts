@@ -79,7 +79,7 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   assert.match(moved.stdout, /^moved .*mqchat\.sqlite into postgres:\/\//)
   const counts = copied(moved.stdout)
   assert.deepEqual(Object.keys(counts), ['domains', 'presence', 'messages', 'events', 'callbacks', 'outbox_queues', 'callback_logs',
-    'profiles', 'conversations', 'blocks', 'erased_users'])
+    'profiles', 'conversations', 'blocks', 'erased_users', 'files'])
   assert.deepEqual([counts.profiles, counts.conversations, counts.blocks, counts.erased_users], [1, 2, 1, 0])
   assert.equal(counts.domains, 1)
   assert.equal(counts.presence, 1)

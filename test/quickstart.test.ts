@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { ROOT } from './helpers/child.ts'
@@ -92,4 +93,32 @@ test('the README people snippet runs as pasted: names, typing, unread count and 
   assert.deepEqual(Object.keys(read), ['kind', 'userid', 'peer', 'up_to', 'timestamp'])
   assert.deepEqual([read.userid, read.peer], [3601, 2])
   assert.match(stdout, new RegExp(`^Ada: Bob has read up to ${read.up_to}$`, 'm'))
+})
+
+test('the README files walk-through works as written: a photo uploaded with a token, sent as type 2, fetched without its EXIF', async (t) => {
+  const sharp = (await import('sharp')).default
+  const { photoWithExif } = await import('./helpers/media.ts')
+  const s = await startServer(t)
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/mqchat-readme-`)
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.writeFileSync(`${dir}/photo.jpg`, await photoWithExif())
+  const lines = block('## Quick start', 'sh').split('\n')
+  lines[0] = `HTTP=${s.httpUrl} MQTT_PORT=${s.app.mqttPort} OP=${s.operatorKey}`
+  const script = `${lines.join('\n')}\n${block('## Files', 'sh')}`
+  const { stdout } = await run('bash', ['-e', '-c', script], { timeout: 40_000, cwd: dir })
+
+  const up = JSON.parse(/^(\{"id":"[^"]+","url":.*)$/m.exec(stdout)![1]!)
+  assert.equal(up.contentType, 'image/jpeg')
+  assert.deepEqual([up.width, up.height], [200, 400])
+  const inbox = [...stdout.matchAll(/^chat\/acme\/3601\/inbox (.*)$/mg)].map((m) => JSON.parse(m[1]!))
+  const picture = inbox.find((e) => e.message.type === 2)
+  assert.ok(picture, `the recipient got the picture message:\n${stdout}`)
+  assert.equal(picture.message.message, up.url)
+  assert.equal(picture.message.p1, 'photo.jpg')
+  assert.match(stdout, /^x-content-type-options: nosniff\r?$/m)
+  const received = fs.readFileSync(`${dir}/received.jpg`)
+  const meta = await sharp(received).metadata()
+  assert.equal(meta.exif, undefined, 'its EXIF is gone')
+  assert.deepEqual([meta.width, meta.height], [200, 400], 'upright')
+  assert.deepEqual(fs.readFileSync(`${dir}/first-kb.jpg`), received.subarray(0, 1024), 'the first KiB (or all of a smaller file)')
 })

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import pg from 'pg'
 import { createLogger } from '../src/log.ts'
 import { PostgresStore } from '../src/store/postgres/index.ts'
 import { freshDatabase } from './helpers/postgres.ts'
@@ -26,5 +27,14 @@ storeConformance('postgres', {
     await other.open()
     urls.set(other, urls.get(s)!)
     return other
+  },
+  async deleteMessages (s, domainId) {
+    const c = new pg.Client({ connectionString: urls.get(s)! })
+    await c.connect()
+    try {
+      await c.query('DELETE FROM messages WHERE domain_id = $1', [domainId])
+    } finally {
+      await c.end()
+    }
   }
 })

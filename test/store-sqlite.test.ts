@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import { createLogger } from '../src/log.ts'
 import { SqliteStore } from '../src/store/sqlite/index.ts'
 import { storeConformance } from './store.conformance.ts'
@@ -23,5 +24,13 @@ storeConformance('sqlite', {
     const s = new SqliteStore(path.dirname((old as SqliteStore).file), randomUUID(), log)
     await s.open()
     return s
+  },
+  async deleteMessages (s, domainId) {
+    const db = new Database((s as SqliteStore).file)
+    try {
+      db.prepare('DELETE FROM messages WHERE domain_id = ?').run(domainId)
+    } finally {
+      db.close()
+    }
   }
 })

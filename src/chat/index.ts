@@ -65,7 +65,7 @@ export class Chat implements Service {
   private sharedTake: ((key: string, perSecond: number, burst: number) => Promise<boolean | null>) | null = null
   private readonly userRate: { perSecond: number, burst: number }
 
-  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, onEvent: EventListener = () => {}) {
+  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, onEvent: EventListener = () => {}, publicUrl: () => string = () => config.publicUrl ?? `http://localhost:${config.httpPort}`) {
     // The notifier is attached later (the broker is built after chat); forward to it. Every
     // commit that wrote an event also tells the outbox.
     const notifier: Notifier = {
@@ -80,7 +80,7 @@ export class Chat implements Service {
     this.presence = store.sharedPresence === undefined
       ? new Presence(store, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
       : new SharedPresence(store, store.sharedPresence, notifier, config.presenceGraceMs, log.child({ module: 'presence' }), userWrites)
-    this.messages = new Messages(store, notifier, userWrites)
+    this.messages = new Messages(store, notifier, userWrites, publicUrl)
     this.profiles = new Profiles(store)
     this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
     this.conversations = new Conversations(store, notifier)
@@ -146,6 +146,7 @@ export class Chat implements Service {
       return { cid, event: await this.messages.send(domainId, userid, input) }
     } catch (err) {
       if (isAppError(err) && err.code === 'blocked') return { cid, error: err.toJSON() }
+      if (isAppError(err) && err.code === 'invalid_attachment') return { cid, error: err.toJSON() }
       if (isAppError(err) && err.code === 'unavailable') {
         this.log.warn({ domainId, userid }, 'message not stored: database unreachable')
         return { cid, error: { code: 'unavailable', message: 'the message was not stored (the database cannot be reached); send it again' } }

@@ -1,6 +1,7 @@
 // Messages (SPEC §3): stored with their event in one transaction, then delivered to the
 // recipient's inbox. The same path serves MQTT sends and sends from the customer's server.
 import { AppError } from '../errors.ts'
+import { fileIdOfUrl } from '../files/urls.ts'
 import type { MessageQuery, MessageRow, Store } from '../store/index.ts'
 import { messageEvent, type MessageEvent } from './events.ts'
 import { newWebhookId } from './ids.ts'
@@ -16,25 +17,38 @@ export interface OutgoingMessage {
   p3?: string
 }
 
+/** SPEC §3, §8: picture from disk, record, picture from cam: `message` is a file's URL. */
+const FILE_TYPES = new Set([2, 3, 4])
+
 const eventFor = (row: MessageRow) => ({ webhookId: newWebhookId(row.at), body: JSON.stringify(messageEvent(row)) })
 
 export class Messages {
   sent = 0
 
-  constructor (private readonly store: Store, private readonly notifier: Notifier, private readonly userWrites: KeyedSerial) {}
+  constructor (
+    private readonly store: Store,
+    private readonly notifier: Notifier,
+    private readonly userWrites: KeyedSerial,
+    /** MQCHAT_PUBLIC_URL, or the address the HTTP side bound */
+    private readonly publicUrl: () => string
+  ) {}
 
   /**
    * Input is already validated. Resolves once stored (durably) and handed to the inbox. A
    * sender's messages are stored one after another, so their ids and callbacks keep its order.
    */
   async send (domainId: string, fromUserid: number, m: OutgoingMessage): Promise<MessageEvent> {
-    // SPEC §3: a user who blocked the sender gets nothing from it (an index lookup per send).
-    // The lookup starts now, but the send takes its place in the sender's queue at once, so
-    // that lookups answering out of order (a pool of connections) cannot reorder its messages.
+    // SPEC §3: a user who blocked the sender gets nothing from it (an index lookup per send),
+    // and a type 2-4 message must carry a file of the domain (another lookup). Both start
+    // now, but the send takes its place in the sender's queue at once, so that lookups
+    // answering out of order (a pool of connections) cannot reorder its messages.
     const blocked = m.to_userid === fromUserid ? Promise.resolve(false) : this.store.isBlocked(domainId, m.to_userid, fromUserid)
     blocked.catch(() => {}) // awaited below, in turn
+    const attachment = FILE_TYPES.has(m.type) ? this.attachment(domainId, m.message) : Promise.resolve(null)
+    attachment.catch(() => {})
     const row = await this.userWrites.run(`${domainId}/${fromUserid}`, async () => {
       if (await blocked) throw new AppError('blocked', `user ${m.to_userid} does not accept your messages`)
+      const fileId = await attachment
       return this.store.appendMessage({
         domainId,
         fromUserid,
@@ -44,13 +58,28 @@ export class Messages {
         p1: m.p1 ?? '',
         p2: m.p2 ?? '',
         p3: m.p3 ?? '',
-        at: Date.now()
+        at: Date.now(),
+        fileId
       }, eventFor)
     })
     this.sent++
     const event = messageEvent(row)
     this.notifier.messageStored(domainId, event)
     return event
+  }
+
+  /**
+   * The id of the file a message of type 2-4 carries: its `message` must be the URL of a file
+   * uploaded to the same domain; another domain's file, a made-up or an external URL is
+   * refused with invalid_attachment. The callback body keeps the URL as it is (SPEC §4.2).
+   */
+  private async attachment (domainId: string, url: string): Promise<string> {
+    const base = this.publicUrl()
+    const id = fileIdOfUrl(base, domainId, url)
+    if (id === null || await this.store.getFile(domainId, id) === null) {
+      throw new AppError('invalid_attachment', `a message of type 2, 3 or 4 carries the url of a file uploaded to this domain (${base}/files/${domainId}/…), as the upload answered it`)
+    }
+    return id
   }
 
   async history (q: MessageQuery): Promise<MessageEvent[]> {

@@ -13,6 +13,7 @@ import type { Callbacks } from '../callbacks/index.ts'
 import { parseUserid, type Chat } from '../chat/index.ts'
 import { strictAjv } from '../chat/schemas.ts'
 import type { Config } from '../config.ts'
+import type { Files } from '../files/index.ts'
 import { AppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { listen } from '../net.ts'
@@ -23,9 +24,11 @@ import { corsRoutes } from './cors.ts'
 import { callbackRoutes } from './api/callbacks.ts'
 import { conversationRoutes } from './api/conversations.ts'
 import { domainRoutes } from './api/domains.ts'
+import { fileUploadRoutes } from './api/files.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
 import { clientErrorHandler, errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
+import { fileServeRoutes } from './files.ts'
 
 /** Largest request body: a message send is at most ~43 KiB. */
 const BODY_LIMIT_BYTES = 256 * 1024
@@ -40,6 +43,7 @@ export interface HttpDeps {
   config: Config
   chat: Chat
   callbacks: Callbacks
+  files: Files
   broker: Broker
   metrics: Registry
   /** true once every service has started, false again when stopping */
@@ -147,6 +151,9 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     messageRoutes(api, chat)
     callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })
+  // Beside the API, not in it: its own body handling (streamed) and its own authentication.
+  await app.register(async (api) => fileUploadRoutes(api, chat, deps.files, deps.config.uploadMaxBytes), { prefix: '/api/v1' })
+  fileServeRoutes(app, deps.files)
 
   adminRoutes(app)
 

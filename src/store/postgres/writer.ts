@@ -91,10 +91,17 @@ export class Writer {
         const ids = (await client.query<{ id: number }>("SELECT nextval('messages_id_seq') AS id FROM generate_series(1, $1::int)", [messages.length])).rows.map((r) => r.id).sort((a, b) => a - b)
         messages.forEach((w, i) => rows.set(w, { ...w.m, id: ids[i]! }))
         const col = <K extends keyof MessageRow>(k: K) => messages.map((w) => rows.get(w)![k])
-        await client.query(`INSERT INTO messages (id, domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at)
-          SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])`,
-        [col('id'), col('domainId'), col('fromUserid'), col('toUserid'), col('type'), col('message'), col('p1'), col('p2'), col('p3'), col('at')])
+        await client.query(`INSERT INTO messages (id, domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at, file_id)
+          SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])`,
+        [col('id'), col('domainId'), col('fromUserid'), col('toUserid'), col('type'), col('message'), col('p1'), col('p2'), col('p3'), col('at'), messages.map((w) => w.m.fileId ?? null)])
         await conversationsAfter(client, [...rows.values()])
+        // A file is attached by the first message that carries it (SPEC §8: the 24 h limit ends).
+        const carrying = messages.filter((w) => w.m.fileId != null)
+        if (carrying.length > 0) {
+          await client.query(`UPDATE files f SET attached_at = x.t FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(d, i, t)
+            WHERE f.domain_id = x.d AND f.id = x.i AND f.attached_at IS NULL`,
+          [carrying.map((w) => w.m.domainId), carrying.map((w) => w.m.fileId), carrying.map((w) => w.m.at)])
+        }
       }
       // The last change of each user in the batch is its row; every change is an event.
       const lastChange = new Map<string, PresenceChange>()

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type {
-  CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, LogRow,
+  CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
   MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow
 } from '../types.ts'
 import { PeopleSql } from './people.ts'
@@ -172,7 +172,8 @@ export class SqliteStore implements Store {
 
   appendMessage (m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow> {
     return this.writes.add(() => {
-      const info = this.q.insertMessage.run(m.domainId, m.fromUserid, m.toUserid, m.type, m.message, m.p1, m.p2, m.p3, m.at)
+      const info = this.q.insertMessage.run(m.domainId, m.fromUserid, m.toUserid, m.type, m.message, m.p1, m.p2, m.p3, m.at, m.fileId ?? null)
+      if (m.fileId != null) this.q.attachFile.run(m.at, m.domainId, m.fileId)
       const row: MessageRow = { ...m, id: Number(info.lastInsertRowid) }
       this.people.afterMessage(m.domainId, m.fromUserid, m.toUserid, row.id)
       const ev = eventFor(row)
@@ -262,6 +263,26 @@ export class SqliteStore implements Store {
     return this.q.listEvents.all(domainId, kind, afterId, limit) as EventRow[]
   }
 
+  async createFile (f: FileRow): Promise<void> {
+    await this.writes.add(() => this.q.insertFile.run(f.domainId, f.id, f.contentType, f.size, f.thumbnailSize, f.width, f.height, f.durationMs, f.createdAt, f.attachedAt))
+  }
+
+  async getFile (domainId: string, id: string): Promise<FileRow | null> {
+    return (this.q.getFile.get(domainId, id) as FileRow | undefined) ?? null
+  }
+
+  async storedBytes (domainId: string): Promise<number> {
+    return (this.q.storedBytes.get(domainId) as { n: number }).n
+  }
+
+  async sweepableFiles (unattachedBefore: number, after: { domainId: string, id: string } | null, limit: number): Promise<FileRow[]> {
+    return this.q.sweepable.all({ domainId: after?.domainId ?? '', id: after?.id ?? '', cutoff: unattachedBefore, limit }) as FileRow[]
+  }
+
+  async deleteFile (domainId: string, id: string, unattachedBefore: number): Promise<boolean> {
+    return (await this.writes.add(() => this.q.deleteFile.run({ domainId, id, cutoff: unattachedBefore }))).changes > 0
+  }
+
   async getCallback (domainId: string, kind: EventKind, newSecret: () => string): Promise<CallbackRow> {
     return this.outbox.getCallback(domainId, kind, newSecret)
   }
@@ -345,6 +366,11 @@ const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate
 interface DbDomain { id: string, name: string, tokenSecret: string, createdAt: number, retentionDays: number, allowedOrigins: string }
 const toDomain = (r: DbDomain): DomainRow => ({ ...r, allowedOrigins: JSON.parse(r.allowedOrigins) })
 const DOMAIN_COLS = 'id, name, token_secret AS tokenSecret, created_at AS createdAt, retention_days AS retentionDays, allowed_origins AS allowedOrigins'
+const FILE_COLS = `domain_id AS domainId, id, content_type AS contentType, size, thumbnail_size AS thumbnailSize,
+  width, height, duration_ms AS durationMs, created_at AS createdAt, attached_at AS attachedAt`
+/** No message carries the file: never sent and older than the cut-off (@cutoff), or sent and all its messages gone. */
+const SWEEPABLE = `((f.attached_at IS NULL AND f.created_at < @cutoff)
+  OR (f.attached_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.domain_id = f.domain_id AND m.file_id = f.id)))`
 
 const MSG_COLS = 'id, domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at'
 
@@ -384,7 +410,18 @@ function prepare (db: Database.Database) {
     upsertPresence: db.prepare(`INSERT INTO presence (domain_id, userid, status, changed_at, node_id) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (domain_id, userid) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at, node_id = excluded.node_id`),
 
-    insertMessage: db.prepare('INSERT INTO messages (domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertMessage: db.prepare('INSERT INTO messages (domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    attachFile: db.prepare('UPDATE files SET attached_at = ? WHERE domain_id = ? AND id = ? AND attached_at IS NULL'),
+
+    insertFile: db.prepare(`INSERT INTO files (domain_id, id, content_type, size, thumbnail_size, width, height, duration_ms, created_at, attached_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    getFile: db.prepare(`SELECT ${FILE_COLS} FROM files WHERE domain_id = ? AND id = ?`),
+    storedBytes: db.prepare('SELECT coalesce(sum(size + thumbnail_size), 0) AS n FROM files WHERE domain_id = ?'),
+    // Walks every file by key, a batch at a time: attached files are checked one index probe
+    // each (messages_file), a cost per sweep that grows with the files kept, paid in batches
+    // off the hot path, instead of a trigger on every message deletion.
+    sweepable: db.prepare(`SELECT ${FILE_COLS} FROM files f WHERE (domain_id, id) > (@domainId, @id) AND ${SWEEPABLE} ORDER BY domain_id, id LIMIT @limit`),
+    deleteFile: db.prepare(`DELETE FROM files AS f WHERE domain_id = @domainId AND id = @id AND ${SWEEPABLE}`),
 
     domainBefore: db.prepare(`SELECT ${MSG_COLS} FROM messages WHERE domain_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
     domainAfter: db.prepare(`SELECT ${MSG_COLS} FROM messages WHERE domain_id = ? AND id > ? ORDER BY id ASC LIMIT ?`),
