@@ -176,7 +176,8 @@ export class Files implements Service {
    * listed whose bytes are gone; bytes whose deletion failed are only wasted space.
    */
   sweep (nowMs = Date.now()): Promise<number> {
-    this.sweeping ??= this.sweepOnce(nowMs).finally(() => { this.sweeping = null })
+    // With several nodes, one sweeps at a time (each delete re-checks anyway).
+    this.sweeping ??= this.store.exclusively('file-sweep', () => this.sweepOnce(nowMs)).then((n) => n ?? 0).finally(() => { this.sweeping = null })
     return this.sweeping
   }
 
