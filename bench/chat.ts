@@ -32,7 +32,8 @@ const bare = (name: string, port: number, pid: number | null): Target => ({
   textOf: (p) => p.message
 })
 
-export async function chatBench (): Promise<void> {
+/** Runs the chat load on every target; resolves with each target's figures, by line name, for the cluster bench to compare with. */
+export async function chatBench (): Promise<Map<string, LoadResult>> {
   console.log(`chat: ${SENDERS} senders × ${MESSAGES_PER_SENDER} QoS1 msgs → ${RECEIVERS} receivers (${int(TOTAL)} msgs)`)
   console.log(`  senders ${FIRST_SENDER}..${FIRST_SENDER + SENDERS - 1} round-robin over receivers ${FIRST_RECEIVER}..${FIRST_RECEIVER + RECEIVERS - 1}; ` +
     `window ${WINDOW} unacked publishes per sender; warm-up ${int(SENDERS * WARMUP_PER_SENDER)} msgs; clean sessions; loopback`)
@@ -92,6 +93,7 @@ export async function chatBench (): Promise<void> {
     }
   }
   if (profDir !== undefined) console.log(`    mqchat CPU profile written to ${profDir}`)
+  return results
 }
 
 function mosquittoPid (): number | null {

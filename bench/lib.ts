@@ -11,6 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { ROOT, spawnNode as spawnChild, STOP_GRACE_MS, type NodeChild } from '../test/helpers/child.ts'
 import { connectAccepted } from '../test/helpers/mqtt.ts'
 import { expectStatus, restClient } from '../test/helpers/rest.ts'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 
 export { ROOT }
@@ -177,7 +178,13 @@ export interface Mqchat {
  * dir and the bench domain created. The per-user send limit is lifted so it does not
  * throttle the load. With `cpuProfDir`, the child writes a V8 CPU profile there on exit.
  */
-export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: string[], env?: Record<string, string> } = {}): Promise<Mqchat> {
+export async function startMqchat (opts: {
+  cpuProfDir?: string
+  nodeFlags?: string[]
+  env?: Record<string, string>
+  /** the bench domain's key when another node of the same database created it already */
+  domainKey?: string
+} = {}): Promise<Mqchat> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-bench-'))
   const nodeFlags = [...(opts.nodeFlags ?? []), ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir])]
   const removeDataDir = (): void => fs.rmSync(dataDir, { recursive: true, force: true })
@@ -208,8 +215,7 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
     const rest = restClient(`http://${HOST}:${readyLine.httpPort}/api/v1`, ADMIN_KEY, { timeoutMs: 10_000 })
     const call = (method: string, p: string, body: unknown, expect: number, key: string): Promise<any> =>
       expectStatus(`${method} ${p}`, rest(method, p, body, key), expect)
-    const created = await call('POST', '/domains', { id: MQCHAT_DOMAIN, name: 'Bench' }, 201, ADMIN_KEY)
-    const apiKey: string = created.apiKey
+    const apiKey: string = opts.domainKey ?? (await call('POST', '/domains', { id: MQCHAT_DOMAIN, name: 'Bench' }, 201, ADMIN_KEY)).apiKey
     return {
       child,
       mqttPort: readyLine.mqttPort,
@@ -296,6 +302,100 @@ export async function startMqchatOn (store: StoreKind, opts: Parameters<typeof s
       }
     }
   }
+}
+
+// --- several nodes: PostgreSQL and Redis ------------------------------------------------------
+
+/** The machine's Redis, shared with whatever else runs here: each cluster gets a key prefix of its own. */
+export const REDIS_URL = 'redis://127.0.0.1:6379'
+
+export interface Cluster {
+  nodes: Mqchat[]
+  db: BenchDatabase
+  redisPrefix: string
+  /** Stops every node, drops the database and deletes the keys under the prefix. */
+  stop: () => Promise<void>
+}
+
+/**
+ * `n` mqchat nodes on one fresh PostgreSQL database and the machine's Redis under
+ * `redisPrefix`, as a user runs several (MQCHAT_DATABASE_URL + MQCHAT_REDIS_URL). The first
+ * node migrates the database and creates the bench domain; the others join it.
+ */
+export async function startCluster (n: number, redisPrefix: string, opts: Parameters<typeof startMqchat>[0] = {}): Promise<Cluster> {
+  const db = await freshDatabase()
+  const nodes: Mqchat[] = []
+  const stop = async (): Promise<void> => {
+    try {
+      await Promise.all(nodes.map((node) => node.stop()))
+    } finally {
+      await db.drop()
+      await deleteRedisKeys(redisPrefix).catch((err) => console.error(`bench: could not delete the Redis keys ${redisPrefix}*: ${(err as Error).message}`))
+    }
+  }
+  try {
+    const env = { ...opts.env, MQCHAT_DATABASE_URL: db.url, MQCHAT_REDIS_URL: REDIS_URL, MQCHAT_REDIS_PREFIX: redisPrefix }
+    nodes.push(await startMqchat({ ...opts, env }))
+    const domainKey = nodes[0]!.apiKey
+    nodes.push(...await Promise.all(Array.from({ length: n - 1 }, () => startMqchat({ ...opts, env, domainKey }))))
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { nodes, db, redisPrefix, stop }
+}
+
+async function deleteRedisKeys (prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  await redis.connect()
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      if (keys.length > 0) await redis.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** Counters of the whole Redis server, read from outside (INFO): calls per command, and its CPU time. */
+export interface RedisCounters {
+  calls: Record<string, number>
+  cpuMs: number
+}
+
+export async function redisCounters (redis: Redis): Promise<RedisCounters> {
+  const [stats, cpu] = await Promise.all([redis.info('commandstats'), redis.info('cpu')])
+  const calls: Record<string, number> = {}
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2])
+  const sec = (field: string): number => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN)
+  return { calls, cpuMs: (sec('used_cpu_user') + sec('used_cpu_sys')) * 1000 }
+}
+
+/** Transactions committed and rolled back in one database, as PostgreSQL's statistics have them so far. */
+export async function pgTransactions (admin: pg.Client, db: string): Promise<{ commits: number, rollbacks: number }> {
+  const r = await admin.query('SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = $1', [db])
+  return { commits: Number(r.rows[0]?.xact_commit ?? NaN), rollbacks: Number(r.rows[0]?.xact_rollback ?? NaN) }
+}
+
+/** CPU time so far (ms) of each PostgreSQL backend serving database `db`, by pid. */
+export async function pgBackendsCpuMs (admin: pg.Client, db: string): Promise<Map<number, number>> {
+  const r = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db])
+  const out = new Map<number, number>()
+  for (const { pid } of r.rows) {
+    const ms = cpuMs(pid)
+    if (ms !== null) out.set(pid, ms)
+  }
+  return out
+}
+
+/** An admin connection to the machine's PostgreSQL, for reading its statistics. */
+export async function pgAdmin (): Promise<pg.Client> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  return admin
 }
 
 /** Mosquitto's usual port: the bench uses a broker already running there, if any. */
