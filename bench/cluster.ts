@@ -23,7 +23,17 @@ import {
   redisCounters, REDIS_URL, report, runLoad, startCluster
 } from './lib.ts'
 
-const NODE_COUNTS = [1, 2, 3]
+/**
+ * The configurations: `nodes` started, the clients spread over the first `serving` of them.
+ * The last has a node with no clients at all: what it spends is what every node pays for
+ * each message it only hears on the bus (the term that grows with N in the README's sums).
+ */
+const CONFIGS = [
+  { name: '1 node', nodes: 1, serving: 1 },
+  { name: '2 nodes', nodes: 2, serving: 2 },
+  { name: '3 nodes', nodes: 3, serving: 3 },
+  { name: '1 + 1 idle', nodes: 2, serving: 1 }
+]
 /** PGSTAT_IDLE_INTERVAL (10 s) and a margin: by then every backend has reported its counts. */
 const PG_STATS_SETTLE_MS = 11_000
 /** Redis commands that carry mqchat's traffic: the bus (publish) and the shared send limit (eval). */
@@ -31,7 +41,7 @@ const REDIS_COMMANDS = ['publish', 'eval', 'evalsha'] as const
 
 export async function clusterBench (baselines: Map<string, LoadResult>): Promise<void> {
   const redisPrefix = `mqchat-bench-${process.pid}:`
-  console.log(`cluster: the chat load over ${NODE_COUNTS.join(', ')} mqchat nodes on one fresh PostgreSQL database each and the machine's Redis ` +
+  console.log(`cluster: the chat load over ${CONFIGS.filter((c) => c.serving === c.nodes).map((c) => c.nodes).join(', ')} mqchat nodes on one fresh PostgreSQL database each and the machine's Redis ` +
     `(${REDIS_URL}, prefix ${redisPrefix}); sender i and receiver i on node i % N`)
   console.log('  Redis calls per message: INFO commandstats deltas, whole server (shared with other work here); "bus" = what this run\'s channel carried, counted on a subscriber of the bench\'s own')
   console.log(`  PostgreSQL commits per message: pg_stat_database.xact_commit delta of the bench database, read ${PG_STATS_SETTLE_MS / 1000} s after the run (pg_stat_statements is not loaded here)`)
@@ -45,8 +55,9 @@ export async function clusterBench (baselines: Map<string, LoadResult>): Promise
     listener.on('message', () => { busMessages++ })
     await listener.subscribe(`${redisPrefix}bus`)
 
-    for (const n of NODE_COUNTS) {
-      const name = `${n} node${n === 1 ? '' : 's'}`
+    for (const { name, nodes: n, serving } of CONFIGS) {
+      // The idle node's line is about CPU and Redis: it does not wait for PostgreSQL's statistics.
+      const settle = serving === n
       const cluster = await startCluster(n, redisPrefix)
       try {
         const db = cluster.db.name
@@ -56,7 +67,7 @@ export async function clusterBench (baselines: Map<string, LoadResult>): Promise
         let backendsBefore: Map<number, number>, backendsAfter: Map<number, number>
         const r = await runLoad({
           name,
-          ports: cluster.nodes.map((node) => node.mqttPort),
+          ports: cluster.nodes.slice(0, serving).map((node) => node.mqttPort),
           pids: cluster.nodes.map((node) => node.child.pid),
           login: async (u) => ({ username: `${MQCHAT_DOMAIN}/${u}`, password: await cluster.nodes[0]!.token(u) }),
           sendTopic: (from) => `chat/${MQCHAT_DOMAIN}/${from}/send`,
@@ -70,7 +81,7 @@ export async function clusterBench (baselines: Map<string, LoadResult>): Promise
             end: async () => {
               [redisAfter, backendsAfter] = await Promise.all([redisCounters(redis), pgBackendsCpuMs(admin, db)])
               busAfter = busMessages
-              await new Promise((resolve) => setTimeout(resolve, PG_STATS_SETTLE_MS))
+              if (settle) await new Promise((resolve) => setTimeout(resolve, PG_STATS_SETTLE_MS))
               pgAfter = await pgTransactions(admin, db)
             }
           }
@@ -82,12 +93,13 @@ export async function clusterBench (baselines: Map<string, LoadResult>): Promise
         const m = r.received
         if (m === 0) continue
         const perNode = r.cpuUsPerMsgByPid === null ? 'not readable' : `${r.cpuUsPerMsgByPid.map(int).join(' + ')} = ${int(r.cpuUsPerMsg!)} µs/msg`
-        console.log(`    ${''.padEnd(12)} CPU per node ${perNode}; ${int(100 * r.crossShare)}% of the messages cross nodes`)
+        console.log(`    ${''.padEnd(12)} CPU per node ${perNode}; ${int(100 * r.crossShare)}% of the messages cross nodes` +
+          (serving < n ? `; the last ${n - serving === 1 ? 'node has' : `${n - serving} nodes have`} no clients and only hear the bus` : ''))
         const calls = REDIS_COMMANDS.map((c) => `${fixed(((redisAfter!.calls[c] ?? 0) - (redisBefore!.calls[c] ?? 0)) / m)} ${c}`)
         console.log(`    ${''.padEnd(12)} Redis per msg: ${calls.join(', ')} (bus ${fixed((busAfter - busBefore) / m)}); Redis CPU ${int(((redisAfter!.cpuMs - redisBefore!.cpuMs) * 1000) / m)} µs/msg (whole server)`)
         const commits = (pgAfter!.commits - pgBefore!.commits) / m
         const rollbacks = (pgAfter!.rollbacks - pgBefore!.rollbacks) / m
-        console.log(`    ${''.padEnd(12)} PostgreSQL per msg: ${fixed(commits)} commits, ${fixed(rollbacks)} rollbacks; its backends' CPU ${int(backendsCpuMs(backendsBefore!, backendsAfter!) * 1000 / m)} µs/msg`)
+        if (settle) console.log(`    ${''.padEnd(12)} PostgreSQL per msg: ${fixed(commits)} commits, ${fixed(rollbacks)} rollbacks; its backends' CPU ${int(backendsCpuMs(backendsBefore!, backendsAfter!) * 1000 / m)} µs/msg`)
         if (r.ackErrors > 0) console.log(`    ${name} answered ${int(r.ackErrors)} sends with an error ack`)
         const problems = cluster.nodes.flatMap((node) => node.child.problems)
         if (problems.length > 0) console.log(`    ${name} logged ${problems.length} warn/error lines, e.g. ${problems[0]}`)

@@ -13,7 +13,7 @@ import { type LoadResult, stopAll } from './lib.ts'
 /**
  * The whole run is cut short after this. The benches take about four minutes on a loaded
  * 2-core box: two and a half for chat, idle and callbacks on SQLite and PostgreSQL, and a
- * bit over one for the cluster (three clusters, each waiting 11 s for PostgreSQL's statistics).
+ * minute and a half for the cluster (four clusters, three of them waiting 11 s for PostgreSQL's statistics).
  */
 const OVERALL_DEADLINE_MS = 330_000
 
