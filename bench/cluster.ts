@@ -94,7 +94,7 @@ export async function clusterBench (baselines: Map<string, LoadResult>): Promise
         if (m === 0) continue
         const perNode = r.cpuUsPerMsgByPid === null ? 'not readable' : `${r.cpuUsPerMsgByPid.map(int).join(' + ')} = ${int(r.cpuUsPerMsg!)} µs/msg`
         console.log(`    ${''.padEnd(12)} CPU per node ${perNode}; ${int(100 * r.crossShare)}% of the messages cross nodes` +
-          (serving < n ? `; the last ${n - serving === 1 ? 'node has' : `${n - serving} nodes have`} no clients and only hear the bus` : ''))
+          (serving < n ? `; the last ${n - serving === 1 ? 'node has no clients and only hears' : `${n - serving} nodes have no clients and only hear`} the bus` : ''))
         const calls = REDIS_COMMANDS.map((c) => `${fixed(((redisAfter!.calls[c] ?? 0) - (redisBefore!.calls[c] ?? 0)) / m)} ${c}`)
         console.log(`    ${''.padEnd(12)} Redis per msg: ${calls.join(', ')} (bus ${fixed((busAfter - busBefore) / m)}); Redis CPU ${int(((redisAfter!.cpuMs - redisBefore!.cpuMs) * 1000) / m)} µs/msg (whole server)`)
         const commits = (pgAfter!.commits - pgBefore!.commits) / m
