@@ -15,73 +15,25 @@
 //   it to the receiver's inbox and acks the sender on `chat/bench/<sender>/ack` (the senders
 //   subscribe to their acks, as a real client does, and the bench counts error acks).
 import fs from 'node:fs'
-import { performance } from 'node:perf_hooks'
-import mqtt, { type MqttClient } from 'mqtt'
 import {
-  answers, cpuMs, fixed, HOST, int, MOSQUITTO_PORT, MQCHAT_DOMAIN, startBareAedes, startMqchatOn
+  answers, cpuMs, FIRST_RECEIVER, FIRST_SENDER, fixed, HOST, inbox, int, MESSAGES_PER_SENDER, MOSQUITTO_PORT, MQCHAT_DOMAIN,
+  RECEIVERS, report, runLoad, SENDERS, startBareAedes, startMqchatOn, type LoadResult, type Target, TOTAL, WARMUP_PER_SENDER, WINDOW
 } from './lib.ts'
 
-const SENDERS = 50
-const RECEIVERS = 50
-const MESSAGES_PER_SENDER = 200
-const FIRST_SENDER = 1
-const FIRST_RECEIVER = 1001
-/** PUBACKs each sender may be waiting for at once. */
-const WINDOW = Number(process.env.BENCH_WINDOW ?? 10)
-/** Warm-up messages per sender (50 × 4 = 200), sent and received before measuring. */
-const WARMUP_PER_SENDER = 4
-const WARMUP_TIMEOUT_MS = 15_000
-/** The measured run is cut short after this; what arrived by then is reported. */
-const RUN_TIMEOUT_MS = 30_000
-const CONNECT_TIMEOUT_MS = 5000
-
-const TOTAL = SENDERS * MESSAGES_PER_SENDER
 /** How the mqchat lines are labelled: the SQLite line keeps its name from before PostgreSQL. */
 const MQCHAT_NAMES = { sqlite: 'mqchat', postgres: 'mqchat pg' } as const
 
-interface Target {
-  name: string
-  port: number
-  /** the server's pid, to read its CPU time; null for none */
-  pid: number | null
-  /** MQTT username and password for a user; undefined for none */
-  login: (userid: number) => Promise<{ username?: string, password?: string }>
-  /** where a sender publishes a message for `to` */
-  sendTopic: (from: number, to: number) => string
-  /** the message text in an inbox payload */
-  textOf: (payload: any) => unknown
-  /** where the server acks a sender; undefined when it does not */
-  ackTopic?: (userid: number) => string
-}
-
-export interface LoadResult {
-  received: number
-  expected: number
-  msgPerS: number
-  p50Ms: number
-  p99Ms: number
-  maxMs: number
-  /** server CPU time per message, in µs; null when not readable */
-  cpuUsPerMsg: number | null
-  /** share of one core the server used during the run; null when not readable */
-  serverCorePct: number | null
-  /** share of one core this process (the load generator) used during the run */
-  genCorePct: number
-  ackErrors: number
-  publishErrors: number
-}
-
-const inbox = (u: number): string => `chat/${MQCHAT_DOMAIN}/${u}/inbox`
 const bare = (name: string, port: number, pid: number | null): Target => ({
   name,
-  port,
-  pid,
+  ports: [port],
+  pids: pid === null ? [] : [pid],
   login: async () => ({}),
   sendTopic: (_from, to) => inbox(to),
   textOf: (p) => p.message
 })
 
-export async function chatBench (): Promise<void> {
+/** Runs the chat load on every target; resolves with each target's figures, by line name, for the cluster bench to compare with. */
+export async function chatBench (): Promise<Map<string, LoadResult>> {
   console.log(`chat: ${SENDERS} senders × ${MESSAGES_PER_SENDER} QoS1 msgs → ${RECEIVERS} receivers (${int(TOTAL)} msgs)`)
   console.log(`  senders ${FIRST_SENDER}..${FIRST_SENDER + SENDERS - 1} round-robin over receivers ${FIRST_RECEIVER}..${FIRST_RECEIVER + RECEIVERS - 1}; ` +
     `window ${WINDOW} unacked publishes per sender; warm-up ${int(SENDERS * WARMUP_PER_SENDER)} msgs; clean sessions; loopback`)
@@ -114,8 +66,8 @@ export async function chatBench (): Promise<void> {
     try {
       const r = await runLoad({
         name,
-        port: mq.mqttPort,
-        pid: mq.child.pid,
+        ports: [mq.mqttPort],
+        pids: [mq.child.pid],
         login: async (u) => ({ username: `${MQCHAT_DOMAIN}/${u}`, password: await mq.token(u) }),
         sendTopic: (from) => `chat/${MQCHAT_DOMAIN}/${from}/send`,
         textOf: (p) => p.message?.message,
@@ -141,15 +93,7 @@ export async function chatBench (): Promise<void> {
     }
   }
   if (profDir !== undefined) console.log(`    mqchat CPU profile written to ${profDir}`)
-}
-
-function report (name: string, r: LoadResult, extra = ''): LoadResult {
-  const partial = r.received < r.expected ? `  (only ${int(r.received)} of ${int(r.expected)} arrived within ${RUN_TIMEOUT_MS / 1000} s)` : ''
-  const errs = r.publishErrors > 0 ? `  ${int(r.publishErrors)} publish errors` : ''
-  console.log(`    ${name.padEnd(12)} ${int(r.msgPerS).padStart(7)} msg/s  p50 ${fixed(r.p50Ms).padStart(7)} ms  p99 ${fixed(r.p99Ms).padStart(7)} ms  max ${fixed(r.maxMs).padStart(7)} ms${errs}${partial}${extra === '' ? '' : '   ' + extra}`)
-  const server = r.cpuUsPerMsg === null ? 'server CPU not readable' : `server CPU ${int(r.cpuUsPerMsg)} µs/msg (${int(r.serverCorePct!)}% of a core)`
-  console.log(`    ${''.padEnd(12)} ${server}, load generator ${int(r.genCorePct)}% of a core`)
-  return r
+  return results
 }
 
 function mosquittoPid (): number | null {
@@ -158,123 +102,5 @@ function mosquittoPid (): number | null {
     return cpuMs(pid) === null ? null : pid
   } catch {
     return null
-  }
-}
-
-/** Connects the clients, warms up, runs the measured load, and closes the clients. */
-async function runLoad (t: Target): Promise<LoadResult> {
-  const clients: MqttClient[] = []
-  try {
-    const connect = async (userid: number, role: string): Promise<MqttClient> => {
-      const c = await mqtt.connectAsync(`mqtt://${HOST}:${t.port}`, {
-        clientId: `bench-${process.pid}-${role}${userid}`,
-        clean: true,
-        reconnectPeriod: 0,
-        connectTimeout: CONNECT_TIMEOUT_MS,
-        ...(await t.login(userid))
-      })
-      clients.push(c)
-      return c
-    }
-    const receiverIds = Array.from({ length: RECEIVERS }, (_, i) => FIRST_RECEIVER + i)
-    const senderIds = Array.from({ length: SENDERS }, (_, i) => FIRST_SENDER + i)
-    const receivers = await Promise.all(receiverIds.map((u) => connect(u, 'r')))
-    const senders = await Promise.all(senderIds.map((u) => connect(u, 's')))
-    await Promise.all(receivers.map((c, i) => c.subscribeAsync(inbox(receiverIds[i]!), { qos: 1 })))
-
-    let ackErrors = 0
-    if (t.ackTopic !== undefined) {
-      const ackTopic = t.ackTopic
-      await Promise.all(senders.map((c, i) => c.subscribeAsync(ackTopic(senderIds[i]!), { qos: 1 })))
-      for (const c of senders) {
-        c.on('message', (_topic, payload) => {
-          if (payload.includes('"error"')) ackErrors++
-        })
-      }
-    }
-
-    // The receivers' tally of the current phase.
-    let phase = 'w'
-    let expected = 0
-    let got = 0
-    let lastArrival = 0
-    let latencies = new Float64Array(0)
-    let arrived: () => void = () => {}
-    for (const c of receivers) {
-      c.on('message', (_topic, payload) => {
-        const now = performance.now()
-        let text: unknown
-        try { text = t.textOf(JSON.parse(payload.toString('utf8'))) } catch {}
-        if (typeof text !== 'string' || text[0] !== phase) return
-        latencies[got++] = now - Number(text.slice(2, text.indexOf(' ', 2)))
-        lastArrival = now
-        if (got === expected) arrived()
-      })
-    }
-
-    let publishErrors = 0
-    let seq = 0
-    /** Each sender sends `perSender` messages, WINDOW at a time; resolves when all arrived or at `timeoutMs`. */
-    const run = async (tag: string, perSender: number, timeoutMs: number): Promise<{ start: number, complete: boolean }> => {
-      phase = tag
-      expected = SENDERS * perSender
-      got = 0
-      latencies = new Float64Array(expected)
-      let timer: NodeJS.Timeout | undefined
-      const allArrived = new Promise<boolean>((resolve) => {
-        arrived = () => resolve(true)
-        timer = setTimeout(() => resolve(false), timeoutMs)
-      })
-      const start = performance.now()
-      senders.forEach((c, i) => {
-        const from = senderIds[i]!
-        let sent = 0
-        let acked = 0
-        const pump = (): void => {
-          while (sent < perSender && sent - acked < WINDOW && !c.disconnected) {
-            const to = FIRST_RECEIVER + ((i + sent) % RECEIVERS)
-            const payload = JSON.stringify({ to_userid: to, message: `${tag} ${performance.now().toFixed(3)} from ${from}`, type: 0, cid: String(++seq) })
-            sent++
-            c.publish(t.sendTopic(from, to), payload, { qos: 1 }, (err) => {
-              if (err) publishErrors++
-              acked++
-              pump()
-            })
-          }
-        }
-        pump()
-      })
-      const complete = await allArrived
-      clearTimeout(timer)
-      return { start, complete }
-    }
-
-    const warm = await run('w', WARMUP_PER_SENDER, WARMUP_TIMEOUT_MS)
-    if (!warm.complete) throw new Error(`${t.name}: warm-up: only ${got} of ${expected} messages arrived within ${WARMUP_TIMEOUT_MS} ms`)
-    const cpuBefore = t.pid === null ? null : cpuMs(t.pid)
-    const genBefore = process.cpuUsage()
-    const { start } = await run('m', MESSAGES_PER_SENDER, RUN_TIMEOUT_MS)
-    const wallMs = performance.now() - start
-    const cpuAfter = t.pid === null ? null : cpuMs(t.pid)
-    const gen = process.cpuUsage(genBefore)
-    const serverMs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore
-    const received = got
-    const sorted = latencies.subarray(0, received).sort()
-    const pct = (p: number): number => received === 0 ? NaN : sorted[Math.min(received - 1, Math.ceil((p / 100) * received) - 1)]!
-    return {
-      received,
-      expected: TOTAL,
-      msgPerS: received === 0 ? 0 : received / ((lastArrival - start) / 1000),
-      p50Ms: pct(50),
-      p99Ms: pct(99),
-      maxMs: received === 0 ? NaN : sorted[received - 1]!,
-      cpuUsPerMsg: serverMs === null || received === 0 ? null : (serverMs * 1000) / received,
-      serverCorePct: serverMs === null ? null : (100 * serverMs) / wallMs,
-      genCorePct: (100 * (gen.user + gen.system) / 1000) / wallMs,
-      ackErrors,
-      publishErrors
-    }
-  } finally {
-    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})))
   }
 }

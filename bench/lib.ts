@@ -6,9 +6,12 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { performance } from 'node:perf_hooks'
+import mqtt, { type MqttClient } from 'mqtt'
 import { ROOT, spawnNode as spawnChild, STOP_GRACE_MS, type NodeChild } from '../test/helpers/child.ts'
 import { connectAccepted } from '../test/helpers/mqtt.ts'
 import { expectStatus, restClient } from '../test/helpers/rest.ts'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 
 export { ROOT }
@@ -177,7 +180,13 @@ export interface Mqchat {
  * dir and the bench domain created. The per-user send limit is lifted so it does not
  * throttle the load. With `cpuProfDir`, the child writes a V8 CPU profile there on exit.
  */
-export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: string[], env?: Record<string, string> } = {}): Promise<Mqchat> {
+export async function startMqchat (opts: {
+  cpuProfDir?: string
+  nodeFlags?: string[]
+  env?: Record<string, string>
+  /** the bench domain's key when another node of the same database created it already */
+  domainKey?: string
+} = {}): Promise<Mqchat> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-bench-'))
   const nodeFlags = [...(opts.nodeFlags ?? []), ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir])]
   const removeDataDir = (): void => fs.rmSync(dataDir, { recursive: true, force: true })
@@ -208,8 +217,7 @@ export async function startMqchat (opts: { cpuProfDir?: string, nodeFlags?: stri
     const rest = restClient(`http://${HOST}:${readyLine.httpPort}/api/v1`, ADMIN_KEY, { timeoutMs: 10_000 })
     const call = (method: string, p: string, body: unknown, expect: number, key: string): Promise<any> =>
       expectStatus(`${method} ${p}`, rest(method, p, body, key), expect)
-    const created = await call('POST', '/domains', { id: MQCHAT_DOMAIN, name: 'Bench' }, 201, ADMIN_KEY)
-    const apiKey: string = created.apiKey
+    const apiKey: string = opts.domainKey ?? (await call('POST', '/domains', { id: MQCHAT_DOMAIN, name: 'Bench' }, 201, ADMIN_KEY)).apiKey
     return {
       child,
       mqttPort: readyLine.mqttPort,
@@ -299,6 +307,100 @@ export async function startMqchatOn (store: StoreKind, opts: Parameters<typeof s
   }
 }
 
+// --- several nodes: PostgreSQL and Redis ------------------------------------------------------
+
+/** The machine's Redis, shared with whatever else runs here: each cluster gets a key prefix of its own. */
+export const REDIS_URL = 'redis://127.0.0.1:6379'
+
+export interface Cluster {
+  nodes: Mqchat[]
+  db: BenchDatabase
+  redisPrefix: string
+  /** Stops every node, drops the database and deletes the keys under the prefix. */
+  stop: () => Promise<void>
+}
+
+/**
+ * `n` mqchat nodes on one fresh PostgreSQL database and the machine's Redis under
+ * `redisPrefix`, as a user runs several (MQCHAT_DATABASE_URL + MQCHAT_REDIS_URL). The first
+ * node migrates the database and creates the bench domain; the others join it.
+ */
+export async function startCluster (n: number, redisPrefix: string, opts: Parameters<typeof startMqchat>[0] = {}): Promise<Cluster> {
+  const db = await freshDatabase()
+  const nodes: Mqchat[] = []
+  const stop = async (): Promise<void> => {
+    try {
+      await Promise.all(nodes.map((node) => node.stop()))
+    } finally {
+      await db.drop()
+      await deleteRedisKeys(redisPrefix).catch((err) => console.error(`bench: could not delete the Redis keys ${redisPrefix}*: ${(err as Error).message}`))
+    }
+  }
+  try {
+    const env = { ...opts.env, MQCHAT_DATABASE_URL: db.url, MQCHAT_REDIS_URL: REDIS_URL, MQCHAT_REDIS_PREFIX: redisPrefix }
+    nodes.push(await startMqchat({ ...opts, env }))
+    const domainKey = nodes[0]!.apiKey
+    nodes.push(...await Promise.all(Array.from({ length: n - 1 }, () => startMqchat({ ...opts, env, domainKey }))))
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { nodes, db, redisPrefix, stop }
+}
+
+async function deleteRedisKeys (prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  await redis.connect()
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      if (keys.length > 0) await redis.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** Counters of the whole Redis server, read from outside (INFO): calls per command, and its CPU time. */
+export interface RedisCounters {
+  calls: Record<string, number>
+  cpuMs: number
+}
+
+export async function redisCounters (redis: Redis): Promise<RedisCounters> {
+  const [stats, cpu] = await Promise.all([redis.info('commandstats'), redis.info('cpu')])
+  const calls: Record<string, number> = {}
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2])
+  const sec = (field: string): number => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN)
+  return { calls, cpuMs: (sec('used_cpu_user') + sec('used_cpu_sys')) * 1000 }
+}
+
+/** Transactions committed and rolled back in one database, as PostgreSQL's statistics have them so far. */
+export async function pgTransactions (admin: pg.Client, db: string): Promise<{ commits: number, rollbacks: number }> {
+  const r = await admin.query('SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = $1', [db])
+  return { commits: Number(r.rows[0]?.xact_commit ?? NaN), rollbacks: Number(r.rows[0]?.xact_rollback ?? NaN) }
+}
+
+/** CPU time so far (ms) of each PostgreSQL backend serving database `db`, by pid. */
+export async function pgBackendsCpuMs (admin: pg.Client, db: string): Promise<Map<number, number>> {
+  const r = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db])
+  const out = new Map<number, number>()
+  for (const { pid } of r.rows) {
+    const ms = cpuMs(pid)
+    if (ms !== null) out.set(pid, ms)
+  }
+  return out
+}
+
+/** An admin connection to the machine's PostgreSQL, for reading its statistics. */
+export async function pgAdmin (): Promise<pg.Client> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  return admin
+}
+
 /** Mosquitto's usual port: the bench uses a broker already running there, if any. */
 export const MOSQUITTO_PORT = 1883
 
@@ -341,3 +443,210 @@ export async function pool<T, R> (items: readonly T[], limit: number, fn: (item:
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US')
 export const fixed = (n: number, digits = 2): string => n.toFixed(digits)
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+// --- the chat load ---------------------------------------------------------------------
+// "50 senders each sending 200 QoS 1 messages to 50 receivers", against one broker or
+// spread over several (the cluster bench): see bench/chat.ts for how it is built.
+
+export const SENDERS = 50
+export const RECEIVERS = 50
+export const MESSAGES_PER_SENDER = 200
+export const FIRST_SENDER = 1
+export const FIRST_RECEIVER = 1001
+/** PUBACKs each sender may be waiting for at once. */
+export const WINDOW = Number(process.env.BENCH_WINDOW ?? 10)
+/** Warm-up messages per sender (50 × 4 = 200), sent and received before measuring. */
+export const WARMUP_PER_SENDER = 4
+const WARMUP_TIMEOUT_MS = 15_000
+/** The measured run is cut short after this; what arrived by then is reported. */
+const RUN_TIMEOUT_MS = 30_000
+const CONNECT_TIMEOUT_MS = 5000
+
+export const TOTAL = SENDERS * MESSAGES_PER_SENDER
+
+export interface Target {
+  name: string
+  /**
+   * Where the clients connect: sender i (0-based) to ports[i % n], receiver j to
+   * ports[j % n]. One port for one broker; one per node for a cluster.
+   */
+  ports: number[]
+  /** the server processes (one per port), to read their CPU time; empty for none */
+  pids: number[]
+  /** MQTT username and password for a user; undefined for none */
+  login: (userid: number) => Promise<{ username?: string, password?: string }>
+  /** where a sender publishes a message for `to` */
+  sendTopic: (from: number, to: number) => string
+  /** the message text in an inbox payload */
+  textOf: (payload: any) => unknown
+  /** where the server acks a sender; undefined when it does not */
+  ackTopic?: (userid: number) => string
+  /** run just before the measured run starts and just after its last message arrived (counters read from outside) */
+  around?: { start: () => Promise<void>, end: () => Promise<void> }
+}
+
+export interface LoadResult {
+  received: number
+  expected: number
+  msgPerS: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  /** server CPU time per message, in µs, all server processes together; null when not readable */
+  cpuUsPerMsg: number | null
+  /** the same for each server process (in the order of Target.pids); null when not readable */
+  cpuUsPerMsgByPid: number[] | null
+  /** share of one core the servers used during the run, together; null when not readable */
+  serverCorePct: number | null
+  /** share of one core this process (the load generator) used during the run */
+  genCorePct: number
+  /** share of the measured messages whose sender and receiver are on different ports (nodes) */
+  crossShare: number
+  ackErrors: number
+  publishErrors: number
+}
+
+export const inbox = (u: number): string => `chat/${MQCHAT_DOMAIN}/${u}/inbox`
+
+export function report (name: string, r: LoadResult, extra = ''): LoadResult {
+  const partial = r.received < r.expected ? `  (only ${int(r.received)} of ${int(r.expected)} arrived within ${RUN_TIMEOUT_MS / 1000} s)` : ''
+  const errs = r.publishErrors > 0 ? `  ${int(r.publishErrors)} publish errors` : ''
+  console.log(`    ${name.padEnd(12)} ${int(r.msgPerS).padStart(7)} msg/s  p50 ${fixed(r.p50Ms).padStart(7)} ms  p99 ${fixed(r.p99Ms).padStart(7)} ms  max ${fixed(r.maxMs).padStart(7)} ms${errs}${partial}${extra === '' ? '' : '   ' + extra}`)
+  const server = r.cpuUsPerMsg === null ? 'server CPU not readable' : `server CPU ${int(r.cpuUsPerMsg)} µs/msg (${int(r.serverCorePct!)}% of a core)`
+  console.log(`    ${''.padEnd(12)} ${server}, load generator ${int(r.genCorePct)}% of a core`)
+  return r
+}
+
+/** Connects the clients, warms up, runs the measured load, and closes the clients. */
+export async function runLoad (t: Target): Promise<LoadResult> {
+  const clients: MqttClient[] = []
+  try {
+    const connect = async (userid: number, role: string, i: number): Promise<MqttClient> => {
+      const c = await mqtt.connectAsync(`mqtt://${HOST}:${t.ports[i % t.ports.length]!}`, {
+        clientId: `bench-${process.pid}-${role}${userid}`,
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        ...(await t.login(userid))
+      })
+      clients.push(c)
+      return c
+    }
+    const receiverIds = Array.from({ length: RECEIVERS }, (_, i) => FIRST_RECEIVER + i)
+    const senderIds = Array.from({ length: SENDERS }, (_, i) => FIRST_SENDER + i)
+    const receivers = await Promise.all(receiverIds.map((u, i) => connect(u, 'r', i)))
+    const senders = await Promise.all(senderIds.map((u, i) => connect(u, 's', i)))
+    await Promise.all(receivers.map((c, i) => c.subscribeAsync(inbox(receiverIds[i]!), { qos: 1 })))
+
+    let ackErrors = 0
+    if (t.ackTopic !== undefined) {
+      const ackTopic = t.ackTopic
+      await Promise.all(senders.map((c, i) => c.subscribeAsync(ackTopic(senderIds[i]!), { qos: 1 })))
+      for (const c of senders) {
+        c.on('message', (_topic, payload) => {
+          if (payload.includes('"error"')) ackErrors++
+        })
+      }
+    }
+
+    // The receivers' tally of the current phase.
+    let phase = 'w'
+    let expected = 0
+    let got = 0
+    let lastArrival = 0
+    let latencies = new Float64Array(0)
+    let arrived: () => void = () => {}
+    for (const c of receivers) {
+      c.on('message', (_topic, payload) => {
+        const now = performance.now()
+        let text: unknown
+        try { text = t.textOf(JSON.parse(payload.toString('utf8'))) } catch {}
+        if (typeof text !== 'string' || text[0] !== phase) return
+        latencies[got++] = now - Number(text.slice(2, text.indexOf(' ', 2)))
+        lastArrival = now
+        if (got === expected) arrived()
+      })
+    }
+
+    let publishErrors = 0
+    let seq = 0
+    /** Each sender sends `perSender` messages, WINDOW at a time; resolves when all arrived or at `timeoutMs`. */
+    const run = async (tag: string, perSender: number, timeoutMs: number): Promise<{ start: number, complete: boolean }> => {
+      phase = tag
+      expected = SENDERS * perSender
+      got = 0
+      latencies = new Float64Array(expected)
+      let timer: NodeJS.Timeout | undefined
+      const allArrived = new Promise<boolean>((resolve) => {
+        arrived = () => resolve(true)
+        timer = setTimeout(() => resolve(false), timeoutMs)
+      })
+      const start = performance.now()
+      senders.forEach((c, i) => {
+        const from = senderIds[i]!
+        let sent = 0
+        let acked = 0
+        const pump = (): void => {
+          while (sent < perSender && sent - acked < WINDOW && !c.disconnected) {
+            const to = FIRST_RECEIVER + ((i + sent) % RECEIVERS)
+            const payload = JSON.stringify({ to_userid: to, message: `${tag} ${performance.now().toFixed(3)} from ${from}`, type: 0, cid: String(++seq) })
+            sent++
+            c.publish(t.sendTopic(from, to), payload, { qos: 1 }, (err) => {
+              if (err) publishErrors++
+              acked++
+              pump()
+            })
+          }
+        }
+        pump()
+      })
+      const complete = await allArrived
+      clearTimeout(timer)
+      return { start, complete }
+    }
+
+    const warm = await run('w', WARMUP_PER_SENDER, WARMUP_TIMEOUT_MS)
+    if (!warm.complete) throw new Error(`${t.name}: warm-up: only ${got} of ${expected} messages arrived within ${WARMUP_TIMEOUT_MS} ms`)
+    await t.around?.start()
+    const cpuBefore = t.pids.map(cpuMs)
+    const genBefore = process.cpuUsage()
+    const { start } = await run('m', MESSAGES_PER_SENDER, RUN_TIMEOUT_MS)
+    const wallMs = performance.now() - start
+    const cpuAfter = t.pids.map(cpuMs)
+    const gen = process.cpuUsage(genBefore)
+    await t.around?.end()
+    const byPid = t.pids.length === 0 || [...cpuBefore, ...cpuAfter].includes(null) ? null : t.pids.map((_, i) => cpuAfter[i]! - cpuBefore[i]!)
+    const serverMs = byPid === null ? null : byPid.reduce((a, b) => a + b, 0)
+    const received = got
+    const sorted = latencies.subarray(0, received).sort()
+    const pct = (p: number): number => received === 0 ? NaN : sorted[Math.min(received - 1, Math.ceil((p / 100) * received) - 1)]!
+    return {
+      received,
+      expected: TOTAL,
+      msgPerS: received === 0 ? 0 : received / ((lastArrival - start) / 1000),
+      p50Ms: pct(50),
+      p99Ms: pct(99),
+      maxMs: received === 0 ? NaN : sorted[received - 1]!,
+      cpuUsPerMsg: serverMs === null || received === 0 ? null : (serverMs * 1000) / received,
+      cpuUsPerMsgByPid: byPid === null || received === 0 ? null : byPid.map((ms) => (ms * 1000) / received),
+      crossShare: crossShare(t.ports.length),
+      serverCorePct: serverMs === null ? null : (100 * serverMs) / wallMs,
+      genCorePct: (100 * (gen.user + gen.system) / 1000) / wallMs,
+      ackErrors,
+      publishErrors
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})))
+  }
+}
+
+/** Share of the measured messages (sender i's k-th goes to receiver (i + k) % RECEIVERS) sent across nodes. */
+function crossShare (nodes: number): number {
+  let cross = 0
+  for (let i = 0; i < SENDERS; i++) {
+    for (let k = 0; k < MESSAGES_PER_SENDER; k++) {
+      if (i % nodes !== ((i + k) % RECEIVERS) % nodes) cross++
+    }
+  }
+  return cross / TOTAL
+}

@@ -33,6 +33,8 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return ok`
 
+interface TakeCommand { mqchatTake: (key: string, perMs: string, burst: string) => Promise<number> }
+
 export type BusHandler = (method: string, args: unknown[]) => void
 
 export class RedisBus implements Service {
@@ -63,6 +65,7 @@ export class RedisBus implements Service {
       this.sub.subscribe(this.channel).catch((err: Error) => this.log.warn({ err: err.message }, 'bus subscribe failed'))
     })
     this.sub.on('message', (_channel: string, text: string) => this.onMessage(text))
+    this.pub.defineCommand('mqchatTake', { numberOfKeys: 1, lua: TAKE_SCRIPT })
   }
 
   onReceive (handler: BusHandler): void {
@@ -100,7 +103,8 @@ export class RedisBus implements Service {
   async take (key: string, perSecond: number, burst: number): Promise<boolean | null> {
     if (this.pub.status !== 'ready') return null
     try {
-      return await this.pub.eval(TAKE_SCRIPT, 1, `${this.prefix}rate:${key}`, String(perSecond / 1000), String(burst)) === 1
+      // A defined command: EVALSHA, the script's text sent only when Redis does not have it.
+      return await (this.pub as unknown as TakeCommand).mqchatTake(`${this.prefix}rate:${key}`, String(perSecond / 1000), String(burst)) === 1
     } catch {
       return null
     }
