@@ -85,7 +85,9 @@ export async function callbacksBench (): Promise<void> {
   console.log(`callbacks: ${int(EVENTS)} message events from ${int(USERS)} users (${PER_USER} each, round-robin) to a local receiver in its own process; ` +
     `warm-up ${int(WARMUP)} events first`)
   let base: { perS: number, s: Stats } | undefined
-  for (const store of ['sqlite', 'postgres'] as const) {
+  // BENCH_STORES=postgres (or sqlite) runs one store only, to look at it closely.
+  const stores = (['sqlite', 'postgres'] as const).filter((s) => (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',').includes(s))
+  for (const store of stores) {
     const { rx, stop: stopReceiver } = await startReceiver()
     try {
       if (base === undefined) {

@@ -46,10 +46,13 @@ export class Messages {
     blocked.catch(() => {}) // awaited below, in turn
     const attachment = FILE_TYPES.has(m.type) ? this.attachment(domainId, m.message) : Promise.resolve(null)
     attachment.catch(() => {})
-    const row = await this.userWrites.run(`${domainId}/${fromUserid}`, async () => {
+    // The sender's queue moves on once the write is handed to the store, which commits one
+    // node's writes in the order they were handed over: waiting for the commit here would let
+    // a sender have one message per commit, and a group commit of one.
+    const queued = await this.userWrites.run(`${domainId}/${fromUserid}`, async () => {
       if (await blocked) throw new AppError('blocked', `user ${m.to_userid} does not accept your messages`)
       const fileId = await attachment
-      return this.store.appendMessage({
+      const written = this.store.appendMessage({
         domainId,
         fromUserid,
         toUserid: m.to_userid,
@@ -61,7 +64,10 @@ export class Messages {
         at: Date.now(),
         fileId
       }, eventFor)
+      written.catch(() => {}) // awaited below
+      return { written }
     })
+    const row = await queued.written
     this.sent++
     const event = messageEvent(row)
     this.notifier.messageStored(domainId, event)

@@ -1,7 +1,9 @@
-// One user's writes, one after another: each starts when the one before it has committed.
-// The store promises no order between concurrent calls (several nodes, several connections
-// to the database), and a user's events must reach its callbacks in the order they happened
-// (SPEC §4.4), so chat keeps that order itself. Different users' writes still run together.
+// One user's writes, one after another: each starts when the one before it has settled. A
+// user's events must reach its callbacks in the order they happened (SPEC §4.4), and a write
+// may first wait for look-ups (a block, an attachment) or go through a connection of its own
+// (presence on PostgreSQL) that answer out of order, so chat keeps that order itself: a
+// presence change settles when committed, a message when handed to the store's writer
+// (which commits one node's writes in call order). Different users' writes run together.
 export class KeyedSerial {
   private readonly tails = new Map<string, Promise<unknown>>()
 

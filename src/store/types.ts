@@ -354,8 +354,9 @@ export interface Store {
 
   /**
    * The message and its event, in one transaction; `eventFor` builds the event from the row
-   * once the id is known. Ids increase in commit order for one sender (its user is locked
-   * while its id is taken); the caller chains one sender's calls as above.
+   * once the id is known. One node's calls commit in the order they were made; across
+   * nodes, ids increase in commit order for one sender (its user is locked while its id is
+   * taken).
    */
   appendMessage(m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow>
   listMessages(q: MessageQuery): Promise<MessageRow[]>
