@@ -25,6 +25,7 @@ import { conversationRoutes } from './api/conversations.ts'
 import { domainRoutes } from './api/domains.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
+import { widgetRoutes } from './widget.ts'
 import { clientErrorHandler, errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
 
 /** Largest request body: a message send is at most ~43 KiB. */
@@ -149,6 +150,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
   }, { prefix: '/api/v1' })
 
   adminRoutes(app)
+  widgetRoutes(app)
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     if (!deps.ready()) return reply.status(503).send({ status: 'starting or stopping' })
