@@ -424,6 +424,12 @@ export class Chat {
 export async function connect (opts: ConnectOptions): Promise<Chat> {
   const token = await opts.getToken()
   const chat = new Chat(opts, token, claimsOf(token))
-  await chat.start()
+  try {
+    await chat.start()
+  } catch (err) {
+    // Refused or unreachable on the first try: the caller decides whether to try again.
+    chat.close()
+    throw err
+  }
   return chat
 }

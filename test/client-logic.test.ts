@@ -1,10 +1,10 @@
 // The browser client's and widget's pure decisions (client/logic.ts, widget/i18n.ts,
-// widget/media.ts), with literal tables.
+// widget/record-type.ts), with literal tables.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { backoffMs, claimsOf, matchPending, RECONNECT_MAX_MS } from '../client/logic.ts'
 import { pickLang } from '../widget/i18n.ts'
-import { recordType } from '../widget/media.ts'
+import { recordType } from '../widget/record-type.ts'
 
 test('reconnect waits grow, are capped, and are spread over the upper half of each step', () => {
   const table: Array<[attempt: number, random: number, ms: number]> = [

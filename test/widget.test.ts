@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { after, type TestContext } from 'node:test'
+import { after, test, type TestContext } from 'node:test'
 import { createRequire } from 'node:module'
 import type { Locator, Page } from 'playwright-core'
 import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
@@ -35,20 +35,18 @@ async function setUp (t: TestContext, server: TestServer, ttlSeconds = 3600): Pr
 async function openAs (open: Open, site: HostPage, domain: Domain, userid: number, opts: { lang?: string, tag?: Record<string, string> } = {}): Promise<Page> {
   const { page } = await open('about:blank')
   page.setDefaultTimeout(8000)
-  await page.addInitScript(() => {
-    const w = window as any
-    w.__events = []
+  // (Page code is a string here and below: the tests are type-checked without the DOM's types.)
+  await page.addInitScript(`window.__events = []
     for (const name of ['mqchat:ready', 'mqchat:message', 'mqchat:unread']) {
-      document.addEventListener(name, (e) => w.__events.push({ name, detail: (e as CustomEvent).detail }))
-    }
-  })
+      document.addEventListener(name, (e) => window.__events.push({ name, detail: e.detail }))
+    }`)
   await page.goto(site.url(userid, { 'data-domain': domain.id, ...opts.tag }, opts.lang))
-  await waitFor(() => page.evaluate(() => (window as any).__events.some((e: any) => e.name === 'mqchat:ready')), 'mqchat:ready', 10_000)
+  await waitFor(() => page.evaluate('window.__events.some((e) => e.name === "mqchat:ready")'), 'mqchat:ready', 10_000)
   return page
 }
 
 const events = (page: Page, name: string): Promise<any[]> =>
-  page.evaluate((n) => (window as any).__events.filter((e: any) => e.name === n).map((e: any) => e.detail), name)
+  page.evaluate(`window.__events.filter((e) => e.name === ${JSON.stringify(name)}).map((e) => e.detail)`)
 
 const launcher = (page: Page): Locator => page.getByRole('button', { name: 'Chat', exact: true })
 const contacts = (page: Page): Locator => page.getByRole('list', { name: 'Contacts' })
@@ -69,8 +67,8 @@ async function send (region: Locator, text: string): Promise<void> {
 
 /** The texts of the messages in a conversation, in order. */
 const texts = (region: Locator): Promise<string[]> =>
-  region.getByRole('list').locator('li.msg').evaluateAll((els) => els.map((e) => {
-    const clone = e.cloneNode(true) as HTMLElement
+  region.getByRole('list').locator('li.msg').evaluateAll((els) => els.map((e: any) => {
+    const clone = e.cloneNode(true)
     for (const x of clone.querySelectorAll('.sr, .meta')) x.remove()
     return clone.textContent ?? ''
   }))
@@ -86,7 +84,7 @@ browserTest('two visitors chat through the widget on a site of another origin: c
   assert.match(await launcher(ada).getAttribute('aria-describedby').then((id) => ada.locator(`[data-mqchat] #${id}`).innerText()), /1 unread message/)
   assert.equal(await launcher(ada).locator('.badge').innerText(), '1')
   // The site's styles stop at the shadow root.
-  assert.notEqual(await launcher(ada).evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(255, 0, 0)')
+  assert.notEqual(await launcher(ada).evaluate((b) => (globalThis as any).getComputedStyle(b).backgroundColor), 'rgb(255, 0, 0)')
 
   const bob = await openAs(open, site, domain, 3)
   await launcher(ada).click()
@@ -135,4 +133,175 @@ browserTest('two visitors chat through the widget on a site of another origin: c
   await bob.context().close()
   await withBob.getByRole('button', { name: 'Back to contacts' }).click()
   await contacts(ada).getByRole('listitem').filter({ hasText: 'Bob' }).getByText('offline').waitFor()
+})
+
+async function freePort (): Promise<number> {
+  const srv = net.createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const port = (srv.address() as net.AddressInfo).port
+  await new Promise((resolve) => srv.close(resolve))
+  return port
+}
+
+browserTest('a server restart mid-conversation loses nothing, doubles nothing, and the message written offline is sent once', async (t, open) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-widget-restart-'))
+  t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+  const env = { MQCHAT_DATA_DIR: dataDir, MQCHAT_HTTP_PORT: String(await freePort()) }
+  const first = await startServer(t, {}, env)
+  const { domain, site } = await setUp(t, first)
+  const ada = await openAs(open, site, domain, 2)
+  const bob = await openAs(open, site, domain, 3)
+  const withBob = await openConversation(ada, 'Bob')
+  const withAda = await openConversation(bob, 'Ada')
+  await send(withBob, 'before the restart')
+  await withAda.getByText('before the restart').waitFor()
+
+  await first.stop()
+  await ada.getByRole('status').getByText(/You are offline/).waitFor()
+  await send(withBob, 'written while offline')
+  await withBob.locator('li.msg.mine[data-state="sending"]').getByText('written while offline').waitFor()
+
+  const second = await startServer(t, {}, env)
+  // Sent while the widgets are still coming back: they get it live or by catch-up, once.
+  await expectStatus('send', second.api('POST', `/api/v1/domains/${domain.id}/messages`, { from_userid: 3, to_userid: 2, message: 'sent during the reconnect', type: 0 }, domain.apiKey), 201)
+  await withAda.getByText('written while offline').waitFor({ timeout: 20_000 })
+  await withBob.getByText('sent during the reconnect').waitFor({ timeout: 20_000 })
+  await withBob.locator('li.msg.mine').filter({ hasText: 'written while offline' }).getByText(/^(Sent|Read)$/).waitFor()
+  await ada.getByRole('status').getByText(/You are offline/).waitFor({ state: 'detached' }).catch(() => {})
+  assert.equal(await ada.getByRole('status').filter({ hasText: 'offline' }).count(), 0, 'the offline banner is gone')
+
+  // Whatever the order of reconnects and catch-ups, each message shows once on each side.
+  await send(withAda, 'after the restart')
+  await withBob.getByText('after the restart').waitFor()
+  const want = ['before the restart', 'written while offline', 'sent during the reconnect', 'after the restart']
+  assert.deepEqual((await texts(withBob)).filter((x) => want.includes(x)).sort(), [...want].sort(), 'Ada has each once')
+  // Bob's site sent one on his behalf (REST): inbox topics carry messages *to* a user, so his
+  // open page learns of it only if a catch-up covers it, and then once.
+  const bobSees = (await texts(withAda)).filter((x) => want.includes(x))
+  assert.deepEqual(bobSees.filter((x) => x !== 'sent during the reconnect').sort(), want.filter((x) => x !== 'sent during the reconnect').sort(), 'Bob has each of his widget\'s once')
+  assert.ok(bobSees.filter((x) => x === 'sent during the reconnect').length <= 1)
+  const stored = await expectStatus('history', second.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3&limit=50`, undefined, domain.apiKey), 200)
+  assert.equal(stored.messages.filter((m: any) => m.message.message === 'written while offline').length, 1, 'stored once')
+})
+
+browserTest('in Arabic the widget is laid out right to left', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  const page = await openAs(open, site, domain, 2, { lang: 'ar' })
+  const chat = page.getByRole('button', { name: 'دردشة' })
+  const box = (await chat.boundingBox())!
+  assert.ok(box.x < 640, `the launcher docks at the bottom left (x=${box.x})`)
+  await chat.click()
+  const list = page.getByRole('list', { name: 'جهات الاتصال' })
+  await list.waitFor()
+  assert.equal(await list.evaluate((el) => (globalThis as any).getComputedStyle(el).direction), 'rtl')
+  assert.equal(await list.evaluate((el) => (el.closest('[dir]') as any).dir), 'rtl')
+})
+
+browserTest('by keyboard alone a visitor goes from the launcher to a sent message', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  const bob = await openAs(open, site, domain, 3)
+  const ada = await openAs(open, site, domain, 2)
+  const focused = (): Promise<string> => ada.evaluate(`(() => {
+    let el = document.activeElement
+    while (el?.shadowRoot?.activeElement != null) el = el.shadowRoot.activeElement
+    return el.tagName.toLowerCase() + ':' + (el.getAttribute('aria-label') ?? el.innerText ?? '')
+  })()`)
+  await ada.keyboard.press('Tab')
+  assert.equal(await focused(), 'button:Chat')
+  await ada.keyboard.press('Enter')
+  // Focus moves into the panel, on the first contact.
+  await waitFor(async () => (await focused()).includes('Bob'), 'focus on the contact Bob')
+  await ada.keyboard.press('Enter')
+  await waitFor(async () => (await focused()) === 'textarea:', 'focus in the Message field').catch(async (e) => { throw new Error(`${e.message}: ${await focused()}`) })
+  await ada.keyboard.type('Typed, never clicked')
+  await ada.keyboard.press('Enter')
+  await conversation(bob, 'Ada').or(launcher(bob)).first().waitFor()
+  await launcher(bob).click()
+  await (await openConversation(bob, 'Ada')).getByText('Typed, never clicked').waitFor()
+  // Escape closes the panel and gives focus back to the launcher.
+  await ada.keyboard.press('Escape')
+  assert.equal(await focused(), 'button:Chat')
+})
+
+browserTest('axe-core finds no serious or critical accessibility violation in the widget', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  await expectStatus('send', server.api('POST', `/api/v1/domains/${domain.id}/messages`, { from_userid: 3, to_userid: 2, message: 'Hello', type: 0 }, domain.apiKey), 201)
+  const bob = await openAs(open, site, domain, 3)
+  const ada = await openAs(open, site, domain, 2)
+  await ada.addScriptTag({ path: AXE })
+  const check = async (when: string): Promise<void> => {
+    const result = await ada.evaluate(`axe.run({ include: [['[data-mqchat]']] }, { resultTypes: ['violations'] }).then((r) =>
+      r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`)
+    assert.deepEqual(result, [], `no serious or critical violation ${when}`)
+  }
+  await check('with the launcher alone')
+  const withBob = await openConversation(ada, 'Bob')
+  await send(withBob, 'Hi')
+  await withBob.getByText('Hi', { exact: true }).waitFor()
+  await (await openConversation(bob, 'Ada')).getByText('Hi', { exact: true }).waitFor()
+  await withBob.getByText('Read', { exact: true }).waitFor()
+  await check('in a conversation')
+  await withBob.getByRole('button', { name: 'Back to contacts' }).click()
+  await check('on the contact list')
+})
+
+browserTest('a token that expires is renewed from the site before it lapses, and the chat goes on', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server, 3)
+  const ada = await openAs(open, site, domain, 2)
+  const bob = await openAs(open, site, domain, 3)
+  // Past the first token's life (3 s): the widget asked the site again.
+  await waitFor(() => (site.tokensServed.get(2) ?? 0) >= 3, 'three tokens for Ada', 10_000)
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const withBob = await openConversation(ada, 'Bob')
+  await send(withBob, 'still here')
+  await (await openConversation(bob, 'Ada')).getByText('still here').waitFor()
+})
+
+browserTest('a page on an origin the domain does not allow gets no chat', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  await expectStatus('origins', server.api('PATCH', `/api/v1/domains/${domain.id}`, { allowedOrigins: ['https://shop.example'] }, domain.apiKey), 200)
+  const { page, errors } = await open(site.url(2, { 'data-domain': domain.id }))
+  await waitFor(() => errors.some((e) => e.includes('mqchat:')), 'the widget reports the refusal')
+  assert.equal(await page.locator('[data-mqchat]').count(), 0, 'no launcher leading nowhere')
+  // The browser client on its own is refused at CONNECT too.
+  // (A string, not a function: the test's TypeScript transform would add helpers the page lacks.)
+  const refused = await page.evaluate(`import(${JSON.stringify(server.httpUrl + '/client.js')}).then(({ connect }) =>
+    connect({ url: ${JSON.stringify(server.httpUrl)}, domain: ${JSON.stringify(domain.id)}, getToken: () => ${JSON.stringify(await server.token(domain, 2))} }))
+    .then(() => 'connected', (e) => e.code ?? String(e))`)
+  assert.equal(refused, 'not_authorized')
+})
+
+browserTest('Attach opens the file chooser for a picture from disk', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  const ada = await openAs(open, site, domain, 2)
+  await openAs(open, site, domain, 3)
+  const withBob = await openConversation(ada, 'Bob')
+  const [chooser] = await Promise.all([ada.waitForEvent('filechooser'), withBob.getByRole('button', { name: 'Attach', exact: true }).click()])
+  assert.equal(chooser.isMultiple(), false)
+  assert.match((await chooser.element().getAttribute('accept'))!, /image\/jpeg/)
+})
+
+test('the bundles are served to any origin, revalidated, and current after an update', async (t) => {
+  const server = await startServer(t)
+  for (const name of ['widget.js', 'client.js', 'widget-ui.js']) {
+    const r = await fetch(`${server.httpUrl}/${name}`, { headers: { origin: 'https://shop.example' } })
+    assert.equal(r.status, 200, name)
+    assert.match(r.headers.get('content-type')!, /^text\/javascript/)
+    assert.equal(r.headers.get('access-control-allow-origin'), '*')
+    assert.match(r.headers.get('cache-control')!, /max-age=300, must-revalidate/)
+    const etag = r.headers.get('etag')!
+    assert.ok((await r.arrayBuffer()).byteLength > 1000)
+    const again = await fetch(`${server.httpUrl}/${name}`, { headers: { 'if-none-match': etag } })
+    assert.equal(again.status, 304)
+  }
+  const sticker = await fetch(`${server.httpUrl}/stickers/heart.svg`)
+  assert.equal(sticker.status, 200)
+  assert.equal(sticker.headers.get('content-type'), 'image/svg+xml')
 })

@@ -57,7 +57,7 @@ async function main (script: HTMLScriptElement): Promise<void> {
     launcher.type = 'button'
     launcher.className = 'launcher'
     launcher.setAttribute('aria-expanded', 'false')
-    // The badge is described, not named: the button's name stays `Chat` (SPEC §9).
+    // The badge is hidden from the name and described instead: the button's name stays `Chat` (SPEC §9).
     const label = document.createElement('span')
     label.textContent = t.chat
     badge = document.createElement('span')
@@ -67,7 +67,6 @@ async function main (script: HTMLScriptElement): Promise<void> {
     badgeText = document.createElement('span')
     badgeText.className = 'sr'
     badgeText.id = 'mq-unread'
-    launcher.setAttribute('aria-label', t.chat)
     launcher.setAttribute('aria-describedby', 'mq-unread')
     launcher.append(label, badge)
     wrap.append(launcher, badgeText)
@@ -83,14 +82,22 @@ async function main (script: HTMLScriptElement): Promise<void> {
     for (const n of unread.values()) total += n
     if (badge !== null && badgeText !== null) {
       badge.hidden = total === 0
-      badge.textContent = total > 99 ? '99+' : String(total)
+      badge.textContent = total === 0 ? '' : total > 99 ? '99+' : String(total)
       badgeText.textContent = total === 0 ? '' : t.unread(total)
     }
     if (total !== lastTotal) { lastTotal = total; fire('mqchat:unread', { total }) }
   }
 
   const { connect } = await import(`${base}/client.js`) as typeof ClientModule
-  const chat = await connect({ url: base, domain, getToken })
+  let chat: ClientModule.Chat
+  try {
+    chat = await connect({ url: base, domain, getToken })
+  } catch (err) {
+    // Not signed in, refused (a token for another domain, an origin the domain does not allow)
+    // or unreachable: no launcher that would lead nowhere.
+    host.remove()
+    throw err
+  }
   const refreshUnread = async (): Promise<void> => {
     const list = await chat.conversations({ limit: 100 })
     unread.clear()

@@ -3,21 +3,13 @@
 // and records go up through the files API (SPEC §8) and their URL is sent as the message.
 import type { WidgetContext } from './context.ts'
 import type { h as H } from './ui.ts'
+import { recordType } from './record-type.ts'
 
 const EMOJI = ['😀', '😂', '😊', '😍', '😉', '😎', '🤔', '😢', '😮', '👍', '👎', '👏', '🙏', '🎉', '❤️', '🔥', '✅', '👋', '☕', '🌟']
 /** The server's own stickers (widget/stickers/). */
 const STICKERS = ['smile', 'heart', 'star', 'thumbs-up', 'party', 'coffee']
 /** Longest voice record, as the product's: a message, not a podcast. */
 const MAX_RECORD_MS = 120_000
-
-/**
- * A record format for MediaRecorder: MP4/AAC first (Safari plays it, and so do Chrome and
- * Firefox), then WebM/Opus (what Chrome and Firefox record when they cannot do MP4).
- */
-export function recordType (supported: (t: string) => boolean): string {
-  for (const t of ['audio/mp4;codecs=mp4a.40.2', 'audio/mp4', 'audio/webm;codecs=opus', 'audio/webm', 'audio/ogg;codecs=opus']) if (supported(t)) return t
-  return ''
-}
 
 export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: HTMLTextAreaElement,
   io: { send: (text: string, type: number) => void, h: typeof H }): void {

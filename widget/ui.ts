@@ -76,6 +76,8 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       : h('span', { className: 'avatar', 'aria-hidden': 'true' }, (c.name.trim()[0] ?? '?').toUpperCase())
   }
   const drawContacts = (): void => {
+    // Redrawn on every presence change: the contact that had focus keeps it.
+    const had = (ctx.root.activeElement as HTMLElement | null)?.dataset?.userid
     const rows = [...contacts.values()].sort((a, b) => (b.lastId - a.lastId) || ((a.status === 'offline' ? 1 : 0) - (b.status === 'offline' ? 1 : 0)) || a.name.localeCompare(b.name))
     list.replaceChildren(...rows.map((c) => {
       const n = ctx.unread.get(c.userid) ?? 0
@@ -88,6 +90,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
           n > 0 ? h('span', { className: 'count' }, h('span', { 'aria-hidden': 'true' }, String(n)), h('span', { className: 'sr' }, t.unread(n))) : null))
     }))
     if (rows.length === 0) list.replaceChildren(h('li', { className: 'empty' }, t.noContacts))
+    if (had !== undefined) list.querySelector<HTMLButtonElement>(`button[data-userid="${had}"]`)?.focus()
   }
   const upsert = (p: Profile, extra: Partial<Contact> = {}): Contact => {
     if (p.userid === chat.userid) return { userid: p.userid, name: t.you, avatar: null, status: 'online', peerReadUpTo: 0, readUpTo: 0, lastId: 0 }
