@@ -305,3 +305,17 @@ test('the bundles are served to any origin, revalidated, and current after an up
   assert.equal(sticker.status, 200)
   assert.equal(sticker.headers.get('content-type'), 'image/svg+xml')
 })
+
+browserTest('the admin panel shows the tag to paste for the domain', async (t, open) => {
+  const server = await startServer(t)
+  const domain = await server.domain()
+  const { page, errors } = await open(server.httpUrl)
+  page.setDefaultTimeout(5000)
+  await page.getByLabel('API key').fill(domain.apiKey)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  const section = page.getByRole('region', { name: 'Chat on your site' })
+  const tag = await section.locator('code').innerText()
+  assert.equal(tag, `<script src="${server.httpUrl}/widget.js" data-domain="${domain.id}" data-token-url="/mqchat-token" async></script>`)
+  await section.getByRole('button', { name: 'Copy the tag' }).waitFor()
+  assert.deepEqual(errors.filter((e) => !e.includes('favicon.ico')), [])
+})
