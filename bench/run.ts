@@ -8,16 +8,18 @@ import { callbacksBench } from './callbacks.ts'
 import { chatBench } from './chat.ts'
 import { conversationsBench } from './conversations.ts'
 import { idleBench } from './idle.ts'
+import { widgetBench } from './widget.ts'
 import { stopAll } from './lib.ts'
 
-/** The whole run is cut short after this (the benches take about two and a half minutes, SQLite and PostgreSQL). */
-const OVERALL_DEADLINE_MS = 240_000
+/** The whole run is cut short after this (the benches take about three minutes, SQLite and PostgreSQL). */
+const OVERALL_DEADLINE_MS = 300_000
 
 const benches: Array<[string, () => Promise<void>]> = [
   ['chat', chatBench],
   ['idle', idleBench],
   ['callbacks', callbacksBench],
-  ['conversations', conversationsBench]
+  ['conversations', conversationsBench],
+  ['widget', widgetBench]
 ]
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
