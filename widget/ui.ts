@@ -44,6 +44,8 @@ function safeUrl (u: string | null | undefined): string | null {
 const TYPING_LAPSE_MS = 5000
 const TYPING_EVERY_MS = 3000
 const PAGE = 30
+/** How often the contact list, while on screen, asks who is online. */
+const ONLINE_REFRESH_MS = 15_000
 
 export function mountUi (ctx: WidgetContext): WidgetUi {
   const { chat, t } = ctx
@@ -128,6 +130,13 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     await loadOnline()
   }
   let contactsLoaded: Promise<void> | null = null
+  // Who came online since: the first page of online users again, while the list is on screen
+  // (a page over REST, never the domain's whole presence feed).
+  setInterval(() => {
+    if (conv !== null || ctx.mount.getClientRects().length === 0 || chat.state !== 'online') return
+    nextOnline = null
+    void loadOnline().catch(() => {})
+  }, ONLINE_REFRESH_MS)
 
   chat.on('presence', (p) => {
     const c = contacts.get(p.userid)
