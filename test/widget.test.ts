@@ -383,3 +383,33 @@ test('a picture from disk, one from the camera and a voice record go up to the f
     throw err
   }
 })
+
+browserTest('embedded in the page: older messages page in on scroll, stickers and call notices show', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  for (let i = 1; i <= 40; i++) {
+    await expectStatus('send', server.api('POST', `/api/v1/domains/${domain.id}/messages`, { from_userid: i % 2 === 0 ? 2 : 3, to_userid: i % 2 === 0 ? 3 : 2, message: `line ${i}`, type: 0 }, domain.apiKey), 201)
+  }
+  await expectStatus('send', server.api('POST', `/api/v1/domains/${domain.id}/messages`, { from_userid: 3, to_userid: 2, message: '', type: 5 }, domain.apiKey), 201)
+  const ada = await openAs(open, site, domain, 2, { tag: { 'data-layout': 'embedded', 'data-target': '#chat-here' } })
+  // No launcher: the contact list is in the page's own element at once.
+  assert.equal(await launcher(ada).count(), 0)
+  const list = contacts(ada)
+  await list.waitFor()
+  assert.ok(await ada.locator('#chat-here [data-mqchat]').count() === 1, 'inside data-target')
+  await list.getByRole('button', { name: /Bob/ }).click()
+  const region = conversation(ada, 'Bob')
+  await region.getByText('Call', { exact: false }).waitFor()
+  // The first page is the newest 30; scrolling to the top brings the rest, in order.
+  await waitFor(async () => (await texts(region)).length === 30, 'the first page')
+  await region.getByRole('list').evaluate((el) => { el.scrollTop = 0 })
+  await waitFor(async () => (await texts(region)).length === 41, 'the older page')
+  const shown = (await texts(region)).filter((x) => x.startsWith('line '))
+  assert.deepEqual(shown, Array.from({ length: 40 }, (_, i) => `line ${i + 1}`))
+
+  await region.getByRole('button', { name: 'Stickers' }).click()
+  await region.getByRole('group', { name: 'Stickers' }).getByRole('button', { name: 'heart' }).click()
+  await region.getByRole('img', { name: 'Sticker' }).last().waitFor()
+  const stored = await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3&limit=1`, undefined, domain.apiKey), 200)
+  assert.deepEqual([stored.messages[0].message.type, stored.messages[0].message.message], [1, `${server.httpUrl}/stickers/heart.svg`])
+})

@@ -35,6 +35,8 @@ async function main (script: HTMLScriptElement): Promise<void> {
   const host = document.createElement('div')
   host.setAttribute('data-mqchat', '')
   const target = layout === 'embedded' && d.target !== undefined ? document.querySelector(d.target) : null
+  // Embedded, the chat fills the site's element (which sets its size).
+  if (target !== null) host.style.cssText = 'display:block;height:100%'
   ;(target ?? document.body).appendChild(host)
   const root = host.attachShadow({ mode: 'open' })
   const wrap = document.createElement('div')

@@ -13,6 +13,7 @@ font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans A
 .badge{background:#b00020;color:#fff;border-radius:10px;padding:0 7px;font-size:13px;min-width:20px;text-align:center}
 .docked .mount{display:none}
 .docked.open .mount{display:block;position:fixed;bottom:84px;inset-inline-end:20px;z-index:2147483000;width:min(380px,calc(100vw - 40px));height:min(560px,calc(100vh - 110px))}
+.mq.embedded{display:block;height:100%}
 .embedded .mount{display:block;height:100%;min-height:420px}
 `
 
