@@ -90,6 +90,14 @@ async function main (script: HTMLScriptElement): Promise<void> {
     if (total !== lastTotal) { lastTotal = total; fire('mqchat:unread', { total }) }
   }
 
+  // A click before the connection is up opens the panel as soon as it is.
+  let openEarly = false
+  let api: { open: (userid?: number) => Promise<void>, close: () => void } | null = null
+  launcher?.addEventListener('click', () => {
+    if (api === null) { openEarly = !openEarly; launcher!.setAttribute('aria-expanded', String(openEarly)); return }
+    if (wrap.classList.contains('open')) api.close(); else void api.open()
+  })
+
   const { connect } = await import(`${base}/client.js`) as typeof ClientModule
   let chat: ClientModule.Chat
   try {
@@ -121,7 +129,7 @@ async function main (script: HTMLScriptElement): Promise<void> {
     activePeer: null,
     announce: (text) => { live.textContent = ''; setTimeout(() => { live.textContent = text }, 50) },
     launcher,
-    close: () => { void api.close() }
+    close: () => { api?.close() }
   }
   const loadUi = (): Promise<WidgetUi> => {
     ui ??= import(`${base}/widget-ui.js`).then((m: { mountUi: (c: WidgetContext) => WidgetUi }) => m.mountUi(ctx))
@@ -140,7 +148,7 @@ async function main (script: HTMLScriptElement): Promise<void> {
   })
   chat.on('connection', (s) => { wrap.classList.toggle('offline', s === 'offline') })
 
-  const api = {
+  api = {
     open: async (userid?: number): Promise<void> => {
       launcher?.setAttribute('aria-expanded', 'true')
       wrap.classList.add('open')
@@ -154,10 +162,9 @@ async function main (script: HTMLScriptElement): Promise<void> {
       launcher?.focus()
     }
   }
-  launcher?.addEventListener('click', () => { if (wrap.classList.contains('open')) api.close(); else void api.open() })
   window.mqchat = api
   await refreshUnread().catch(() => {})
-  if (layout === 'embedded') await api.open()
+  if (layout === 'embedded' || openEarly) await api.open()
   fire('mqchat:ready', { userid: chat.userid })
 }
 
