@@ -126,7 +126,16 @@ export class Chat {
 
   private async open (first: boolean): Promise<void> {
     if (this.closed || this.client !== null) return
-    if (this.claims.exp * 1000 - Date.now() < RENEW_BEFORE_MS / 2) await this.renew()
+    if (this.claims.exp * 1000 - Date.now() < RENEW_BEFORE_MS / 2) {
+      try {
+        await this.renew()
+      } catch (err) {
+        // The site's token endpoint is down too: try again later, as for the server.
+        if (first) throw err
+        this.scheduleReconnect()
+        return
+      }
+    }
     const wsUrl = this.base.replace(/^http/, 'ws') + '/mqtt'
     const client = mqtt.connect(wsUrl, {
       username: `${this.domain}/${this.userid}`,
