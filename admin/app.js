@@ -7,6 +7,7 @@
 //   domains.js        the operator's domains, a domain's page and its timed refresh
 //   callback-form.js  one callback: settings, signing secret, test, replay
 //   logs.js           a callback's delivery logs
+//   embed.js          the widget's tag to paste into a site
 import { api, forgetKey, onUnauthorized, savedKey } from './api.js'
 import { clear, h, say } from './dom.js'
 import { domainPage, leave, operatorPage, showing } from './domains.js'

@@ -3,6 +3,7 @@
 import { api } from './api.js'
 import { callbackSection } from './callback-form.js'
 import { busy, clear, copy, h, when } from './dom.js'
+import { embedSection } from './embed.js'
 
 const REFRESH_MS = 5000
 const KINDS = [['presence', 'Presence callback'], ['messages', 'Messages callback']]
@@ -120,6 +121,7 @@ export async function domainPage (shell, me, domainId) {
     title,
     h('div', { class: 'callbacks' }, sections.map((s) => s.el)),
     settingsSection(base, domain, (d) => clear(title, `${d.name} `, h('span', { class: 'muted' }, `(${d.id})`))),
+    embedSection(domain),
     h('section', { 'aria-labelledby': 'online-h' }, h('h2', { id: 'online-h' }, 'Online now'), online),
     h('section', { 'aria-labelledby': 'recent-h' }, h('h2', { id: 'recent-h' }, 'Recent messages'),
       h('div', { class: 'table-wrap' }, h('table', {},

@@ -27,6 +27,7 @@ import { domainRoutes } from './api/domains.ts'
 import { fileUploadRoutes } from './api/files.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
+import { widgetRoutes } from './widget.ts'
 import { clientErrorHandler, errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
 import { fileServeRoutes } from './files.ts'
 
@@ -156,6 +157,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
   fileServeRoutes(app, deps.files)
 
   adminRoutes(app)
+  widgetRoutes(app)
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     if (!deps.ready()) return reply.status(503).send({ status: 'starting or stopping' })

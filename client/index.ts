@@ -1,0 +1,444 @@
+// The browser client of SPEC §9, served as /client.js (an ES module): a site that draws its own
+// chat calls `connect({ url, domain, getToken })`. Everything here is browser code with no I/O
+// but the network: MQTT over WebSocket for live traffic (SPEC §3), REST with the user's token for
+// conversations, profiles and uploads (SPEC §2, §8).
+//
+// The protocol is mqtt.js (the mqttjs project's client, the one our own tests drive the server
+// with): well kept, MQTT 3.1.1 over WebSocket in every browser, QoS 1 with its own packet ids.
+// Its price is its size (about 100 KB gzipped of this bundle; `npm run bench` prints it). Its own
+// reconnection is off: it retries on a fixed period, and a restarting server must not be hit by
+// every client at the same instant, so this file reconnects with growing, jittered waits.
+import mqtt, { type MqttClient } from 'mqtt'
+import { backoffMs, claimsOf, matchPending, type Claims } from './logic.ts'
+
+export interface MessageEvent {
+  from_userid: number
+  to_userid: number
+  message: { id: number, message: string, type: number, p1: string, p2: string, p3: string, timestamp: number }
+}
+export interface PresenceEvent { userid: number, status: 'online' | 'away' | 'busy' | 'offline', timestamp: number }
+export interface Profile { userid: number, name: string | null, avatar: string | null, link: string | null, status: string, timestamp: number | null }
+export interface Conversation { peer: Profile, last: MessageEvent | null, unread: number, readUpTo: number, peerReadUpTo: number }
+export interface ReadEvent { userid: number, peer: number, up_to: number, timestamp: number }
+export interface UploadedFile { id: string, url: string, contentType: string, size: number, width: number | null, height: number | null, durationMs: number | null, thumbnailUrl: string | null }
+export type ConnectionState = 'connecting' | 'online' | 'offline'
+
+export interface ConnectOptions {
+  /** the mqchat server, e.g. `https://chat.example.com` */
+  url: string
+  domain: string
+  /** the user's token (SPEC §2 Tokens); called again before it expires */
+  getToken: () => string | Promise<string>
+}
+
+type Events = {
+  message: MessageEvent
+  presence: PresenceEvent
+  typing: { from_userid: number }
+  read: ReadEvent
+  connection: ConnectionState
+}
+type Listener<K extends keyof Events> = (value: Events[K]) => void
+
+interface Pending {
+  cid: string
+  body: { to_userid: number, message: string, type: number, p1: string, p2: string, p3: string }
+  /** published on the current connection, so a lost connection leaves its fate unknown */
+  published: boolean
+  resolve: (e: MessageEvent) => void
+  reject: (e: Error) => void
+}
+
+/** How long a request waits for its ack before it is answered with `timeout`. */
+const ACK_TIMEOUT_MS = 15_000
+/** A catch-up asks this many messages at a time (the server's largest `after` page). */
+const CATCH_UP_LIMIT = 500
+/** A token is renewed this long before it expires (or halfway, for short tokens). */
+const RENEW_BEFORE_MS = 60_000
+
+export class ChatError extends Error {
+  constructor (readonly code: string, message: string) { super(message) }
+}
+
+export class Chat {
+  readonly userid: number
+  readonly domain: string
+  state: ConnectionState = 'connecting'
+  private client: MqttClient | null = null
+  private readonly listeners = new Map<keyof Events, Set<(v: any) => void>>()
+  private readonly waiting = new Map<string, { resolve: (v: any) => void, reject: (e: Error) => void, timer: ReturnType<typeof setTimeout> }>()
+  private readonly outbox: Pending[] = []
+  /** ids already handed to listeners: a message is reported once, whatever path it came by */
+  private readonly seen = new Set<number>()
+  /** the highest message id known: catch-up asks for everything after it */
+  private cursor = 0
+  private attempt = 0
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
+  private renewTimer: ReturnType<typeof setTimeout> | null = null
+  private closed = false
+  private seq = 0
+  private readonly watched = new Set<number>()
+  private catchingUp: Promise<void> | null = null
+
+  constructor (private readonly opts: ConnectOptions, private token: string, private claims: Claims) {
+    this.userid = Number(claims.sub)
+    this.domain = opts.domain
+  }
+
+  private get base (): string { return this.opts.url.replace(/\/+$/, '') }
+  private topic (leaf: string): string { return `chat/${this.domain}/${this.userid}/${leaf}` }
+
+  on<K extends keyof Events> (event: K, fn: Listener<K>): () => void {
+    let set = this.listeners.get(event)
+    if (set === undefined) this.listeners.set(event, set = new Set())
+    set.add(fn)
+    return () => set.delete(fn)
+  }
+
+  private emit<K extends keyof Events> (event: K, value: Events[K]): void {
+    for (const fn of this.listeners.get(event) ?? []) {
+      try { fn(value) } catch (err) { setTimeout(() => { throw err }) }
+    }
+  }
+
+  /** Opens the connection; resolves once connected the first time (rejects if refused). */
+  async start (): Promise<void> {
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', this.wake)
+      document.addEventListener('visibilitychange', this.wake)
+    }
+    this.scheduleRenew()
+    await this.open(true)
+  }
+
+  /** The page came back (network, tab shown): reconnect now or catch up. */
+  private readonly wake = (): void => {
+    if (this.closed || (typeof document !== 'undefined' && document.visibilityState === 'hidden')) return
+    if (this.state === 'online') void this.catchUp()
+    else if (this.client === null) this.reconnectNow()
+  }
+
+  private reconnectNow (): void {
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = null
+    void this.open(false).catch(() => {})
+  }
+
+  private async open (first: boolean): Promise<void> {
+    if (this.closed || this.client !== null) return
+    if (this.claims.exp * 1000 - Date.now() < RENEW_BEFORE_MS / 2) {
+      try {
+        await this.renew()
+      } catch (err) {
+        // The site's token endpoint is down too: try again later, as for the server.
+        if (first) throw err
+        this.scheduleReconnect()
+        return
+      }
+    }
+    const wsUrl = this.base.replace(/^http/, 'ws') + '/mqtt'
+    const client = mqtt.connect(wsUrl, {
+      username: `${this.domain}/${this.userid}`,
+      password: this.token,
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      clientId: `web-${this.userid}-${Math.random().toString(36).slice(2, 10)}`
+    })
+    this.client = client
+    this.setState('connecting')
+    await new Promise<void>((resolve, reject) => {
+      let settled = false
+      client.on('connect', () => {
+        client.subscribe([this.topic('inbox'), this.topic('ack'), this.topic('signal'),
+          ...[...this.watched].map((u) => `chat/${this.domain}/${u}/presence`)], { qos: 1 }, (err) => {
+          if (err != null) { client.end(true); return }
+          this.attempt = 0
+          this.setState('online')
+          settled = true
+          resolve()
+          this.afterConnect(first)
+        })
+      })
+      client.on('message', (topic, payload) => this.onPacket(topic, payload))
+      client.on('error', (err) => {
+        // A refused CONNECT (bad or expired token): a fresh token is asked for on the next try.
+        if ((err as { code?: number }).code === 5 || (err as { code?: number }).code === 4) this.claims = { ...this.claims, exp: 0 }
+        if (first && !settled) { settled = true; reject(new ChatError('not_authorized', err.message)) }
+      })
+      client.on('close', () => {
+        if (this.client !== client) return
+        this.client = null
+        for (const p of this.outbox) p.published = false
+        for (const [cid, w] of this.waiting) { clearTimeout(w.timer); this.waiting.delete(cid); w.reject(new ChatError('offline', 'the connection was lost')) }
+        this.setState('offline')
+        if (first && !settled) { settled = true; reject(new ChatError('unreachable', 'could not connect')) }
+        this.scheduleReconnect()
+      })
+    })
+  }
+
+  private scheduleReconnect (): void {
+    if (this.closed || this.reconnectTimer !== null) return
+    const wait = backoffMs(this.attempt++, Math.random())
+    this.reconnectTimer = setTimeout(() => { this.reconnectTimer = null; void this.open(false).catch(() => {}) }, wait)
+  }
+
+  private setState (s: ConnectionState): void {
+    if (this.state === s) return
+    this.state = s
+    this.emit('connection', s)
+  }
+
+  private afterConnect (first: boolean): void {
+    // Catch-up first: it settles the sends whose ack was lost, then flushes what still waits.
+    if (first) this.flush()
+    else void this.catchUp()
+  }
+
+  /**
+   * Catch-up (SPEC §3 history `after`): every message to or from this user above the cursor, page
+   * by page. A send whose ack was lost with the connection is found here (the same peer, text and
+   * fields, from this user) and settled with the stored message instead of being sent twice.
+   */
+  catchUp (): Promise<void> {
+    this.catchingUp ??= (async () => {
+      try {
+        for (;;) {
+          const after = this.cursor
+          if (after === 0) return
+          const messages = await this.request<MessageEvent[]>('history', { after, limit: CATCH_UP_LIMIT }, 'messages')
+          const sorted = [...messages].sort((a, b) => a.message.id - b.message.id)
+          for (const m of sorted) {
+            if (m.from_userid === this.userid) {
+              const unsure = this.outbox.filter((p) => !p.published && this.unknownFate.has(p.cid))
+              const p = unsure[matchPending(unsure.map((u) => u.body), m)]
+              if (p !== undefined) {
+                this.unknownFate.delete(p.cid)
+                this.outbox.splice(this.outbox.indexOf(p), 1)
+                this.deliverOwn(m)
+                p.resolve(m)
+              }
+            }
+            this.deliver(m)
+          }
+          if (messages.length < CATCH_UP_LIMIT || this.cursor === after) return
+        }
+      } catch {} finally {
+        this.catchingUp = null
+        if (this.state === 'online') this.flush()
+      }
+    })()
+    return this.catchingUp
+  }
+
+  /** cids published on a connection that was lost before their ack: stored or not, unknown. */
+  private readonly unknownFate = new Set<string>()
+
+  private deliver (m: MessageEvent): void {
+    const id = m.message.id
+    if (id > this.cursor) this.cursor = id
+    if (this.seen.has(id)) return
+    this.seen.add(id)
+    this.emit('message', m)
+  }
+
+  /** Tells the client of messages the caller already has (history, conversations): no catch-up before them. */
+  know (id: number): void { if (id > this.cursor) this.cursor = id }
+
+  private onPacket (topic: string, payload: Uint8Array): void {
+    let body: any
+    try { body = JSON.parse(new TextDecoder().decode(payload)) } catch { return }
+    const leaf = topic.slice(topic.lastIndexOf('/') + 1)
+    if (leaf === 'inbox') this.deliver(body)
+    else if (leaf === 'presence') this.emit('presence', body)
+    else if (leaf === 'signal') {
+      if (body.kind === 'typing') this.emit('typing', { from_userid: body.from_userid })
+      else if (body.kind === 'read') this.emit('read', { userid: body.userid, peer: body.peer, up_to: body.up_to, timestamp: body.timestamp })
+    } else if (leaf === 'ack') {
+      const w = this.waiting.get(String(body.cid))
+      if (w === undefined) return
+      this.waiting.delete(String(body.cid))
+      clearTimeout(w.timer)
+      if (body.error !== undefined) w.reject(new ChatError(body.error.code, body.error.message))
+      else w.resolve(body)
+    }
+  }
+
+  private nextCid (): string { return `${Date.now().toString(36)}-${(++this.seq).toString(36)}-${Math.random().toString(36).slice(2, 8)}` }
+
+  /** Publishes to one of this user's topics and waits for the ack with the same cid. */
+  private request<T> (leaf: string, body: Record<string, unknown>, field: 'messages' | 'event', cid = this.nextCid()): Promise<T> {
+    const client = this.client
+    if (client === null || this.state !== 'online') return Promise.reject(new ChatError('offline', 'not connected'))
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => { this.waiting.delete(cid); reject(new ChatError('timeout', 'no answer')) }, ACK_TIMEOUT_MS)
+      this.waiting.set(cid, { resolve: (a) => resolve(a[field]), reject, timer })
+      client.publish(this.topic(leaf), JSON.stringify({ ...body, cid }), { qos: 1 })
+    })
+  }
+
+  /**
+   * Sends a message (a promise of the stored message event). Written while offline, it waits and
+   * goes out once on return: by its cid, and never again once the server has stored it.
+   */
+  send (to: number, text: string, opts: { type?: number, p1?: string, p2?: string, p3?: string } = {}): Promise<MessageEvent> {
+    return new Promise((resolve, reject) => {
+      const p: Pending = {
+        cid: this.nextCid(),
+        body: { to_userid: to, message: text, type: opts.type ?? 0, p1: opts.p1 ?? '', p2: opts.p2 ?? '', p3: opts.p3 ?? '' },
+        published: false,
+        resolve,
+        reject
+      }
+      this.outbox.push(p)
+      if (this.state === 'online' && this.catchingUp === null) this.publishPending(p)
+    })
+  }
+
+  /** Sends what waits, oldest first (after a catch-up has settled the ones whose fate was unknown). */
+  private flush (): void {
+    for (const p of [...this.outbox]) if (!p.published) this.publishPending(p)
+  }
+
+  private publishPending (p: Pending): void {
+    p.published = true
+    this.unknownFate.add(p.cid)
+    this.request<MessageEvent>('send', p.body, 'event', p.cid).then((event) => {
+      this.unknownFate.delete(p.cid)
+      this.outbox.splice(this.outbox.indexOf(p), 1)
+      this.deliverOwn(event)
+      p.resolve(event)
+    }, (err: ChatError) => {
+      // Lost with the connection (offline/timeout): kept, its fate settled by the next catch-up.
+      if (err.code === 'offline' || err.code === 'timeout') {
+        p.published = false
+        if (err.code === 'timeout') void this.catchUp()
+        return
+      }
+      this.unknownFate.delete(p.cid)
+      this.outbox.splice(this.outbox.indexOf(p), 1)
+      p.reject(err)
+    })
+  }
+
+  private deliverOwn (m: MessageEvent): void {
+    if (m.message.id > this.cursor) this.cursor = m.message.id
+    this.seen.add(m.message.id)
+  }
+
+  /** Messages written and not yet stored (offline), oldest first. */
+  pending (): Array<{ cid: string, to_userid: number, message: string, type: number }> {
+    return this.outbox.map((p) => ({ cid: p.cid, to_userid: p.body.to_userid, message: p.body.message, type: p.body.type }))
+  }
+
+  /** A page of the conversation with peer, newest first (REST; works while MQTT reconnects). */
+  async history (peer: number, opts: { before?: number, limit?: number } = {}): Promise<MessageEvent[]> {
+    const q = new URLSearchParams({ userid: String(this.userid), peer: String(peer), limit: String(opts.limit ?? 50) })
+    if (opts.before !== undefined) q.set('before', String(opts.before))
+    const { messages } = await this.rest<{ messages: MessageEvent[] }>('GET', `/messages?${q}`)
+    for (const m of messages) { this.seen.add(m.message.id); this.know(m.message.id) }
+    return messages
+  }
+
+  async conversations (opts: { limit?: number } = {}): Promise<Conversation[]> {
+    const { conversations } = await this.rest<{ conversations: Conversation[] }>('GET', `/users/${this.userid}/conversations?limit=${opts.limit ?? 50}`)
+    for (const c of conversations) if (c.last !== null) this.know(c.last.message.id)
+    return conversations
+  }
+
+  /** One page of the domain's online users (SPEC §2), never the whole domain's presence feed. */
+  async onlineUsers (opts: { after?: number, limit?: number } = {}): Promise<{ users: Profile[], next: number | null }> {
+    const q = new URLSearchParams({ status: 'online', limit: String(opts.limit ?? 100) })
+    if (opts.after !== undefined) q.set('after', String(opts.after))
+    return await this.rest('GET', `/users?${q}`)
+  }
+
+  async profile (userid: number): Promise<Profile> { return await this.rest('GET', `/users/${userid}`) }
+
+  /** Watches one user's presence (one topic each, SPEC §3: the retained event comes at once). */
+  watch (userid: number): void {
+    if (this.watched.has(userid) || userid === this.userid) return
+    this.watched.add(userid)
+    this.client?.subscribe(`chat/${this.domain}/${userid}/presence`, { qos: 1 })
+  }
+
+  typing (to: number): void {
+    if (this.state === 'online') this.client?.publish(this.topic('typing'), JSON.stringify({ to_userid: to }), { qos: 0 })
+  }
+
+  read (peer: number, upTo: number): void {
+    if (this.state === 'online') this.client?.publish(this.topic('read'), JSON.stringify({ peer, up_to: upTo }), { qos: 1 })
+  }
+
+  setStatus (status: 'online' | 'away' | 'busy'): void {
+    this.client?.publish(this.topic('status'), JSON.stringify({ status }), { qos: 1 })
+  }
+
+  /** Uploads a picture or a record (SPEC §8); the answer's `url` goes in a type 2, 3 or 4 message. */
+  async upload (file: Blob): Promise<UploadedFile> {
+    return await this.rest('POST', '/files', file)
+  }
+
+  private async rest<T> (method: string, path: string, body?: Blob): Promise<T> {
+    if (this.claims.exp * 1000 - Date.now() < RENEW_BEFORE_MS / 2) await this.renew()
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
+    if (body !== undefined) headers['content-type'] = body.type || 'application/octet-stream'
+    const res = await fetch(`${this.base}/api/v1/domains/${encodeURIComponent(this.domain)}${path}`, { method, headers, body })
+    const answer = await res.json().catch(() => ({}))
+    if (!res.ok) throw new ChatError(answer?.error?.code ?? `http_${res.status}`, answer?.error?.message ?? res.statusText)
+    return answer as T
+  }
+
+  private async renew (): Promise<void> {
+    const token = await this.opts.getToken()
+    const claims = claimsOf(token)
+    if (Number(claims.sub) !== this.userid) throw new ChatError('not_authorized', 'the new token is for another user')
+    this.token = token
+    this.claims = claims
+    this.scheduleRenew()
+  }
+
+  private scheduleRenew (): void {
+    if (this.renewTimer !== null) clearTimeout(this.renewTimer)
+    const left = this.claims.exp * 1000 - Date.now()
+    const wait = Math.max(1000, Math.min(left - RENEW_BEFORE_MS, left / 2))
+    // Timers cannot wait more than ~24.8 days; a long token is renewed sooner than needed.
+    this.renewTimer = setTimeout(() => { void this.renew().catch(() => this.scheduleRenewRetry()) }, Math.min(wait, 2 ** 31 - 1))
+  }
+
+  private scheduleRenewRetry (): void {
+    if (this.closed) return
+    this.renewTimer = setTimeout(() => { void this.renew().catch(() => this.scheduleRenewRetry()) }, backoffMs(2, Math.random()))
+  }
+
+  /** Closes the connection for good. */
+  close (): void {
+    this.closed = true
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
+    if (this.renewTimer !== null) clearTimeout(this.renewTimer)
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('online', this.wake)
+      document.removeEventListener('visibilitychange', this.wake)
+    }
+    this.client?.end(true)
+    this.client = null
+    this.setState('offline')
+  }
+}
+
+/** Connects a user (SPEC §9): resolves once the first connection is up. */
+export async function connect (opts: ConnectOptions): Promise<Chat> {
+  const token = await opts.getToken()
+  const chat = new Chat(opts, token, claimsOf(token))
+  try {
+    await chat.start()
+  } catch (err) {
+    // Refused or unreachable on the first try: the caller decides whether to try again.
+    chat.close()
+    throw err
+  }
+  return chat
+}

@@ -1,0 +1,95 @@
+// `npm run demo`: mqchat with a demo domain, and a tiny customer site on another origin with
+// the widget's tag and its own token endpoint (examples/mqchat-token.mjs). It prints two links
+// that sign in as two users: open each in its own window (one private) and chat.
+// Ports: MQCHAT_HTTP_PORT (default 8080) and DEMO_SITE_PORT (default 8081); 0 picks free ones.
+import fs from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { startApp } from '../src/app.ts'
+import { loadConfig } from '../src/config.ts'
+import { createLogger } from '../src/log.ts'
+// @ts-expect-error: a plain JavaScript example, as a customer would copy it
+import { mqchatToken } from '../examples/mqchat-token.mjs'
+
+const USERS = [{ id: 1, name: 'Ada Lovelace' }, { id: 2, name: 'Alan Turing' }, { id: 3, name: 'Grace Hopper' }]
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-demo-'))
+const config = loadConfig({
+  MQCHAT_HTTP_PORT: process.env.MQCHAT_HTTP_PORT ?? '8080',
+  MQCHAT_MQTT_PORT: process.env.MQCHAT_MQTT_PORT ?? '0',
+  MQCHAT_HOST: process.env.MQCHAT_HOST ?? '127.0.0.1',
+  MQCHAT_DATA_DIR: dataDir,
+  MQCHAT_ADMIN_KEY: 'demo-operator-key-not-for-production',
+  MQCHAT_LOG_LEVEL: process.env.MQCHAT_LOG_LEVEL ?? 'warn'
+})
+const app = await startApp(config, createLogger(config.logLevel))
+const server = `http://127.0.0.1:${app.httpPort}`
+
+const api = async (method: string, p: string, body?: unknown, key = app.operatorKey): Promise<any> => {
+  const res = await fetch(server + p, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`)
+  return await res.json()
+}
+const domain = await api('POST', '/api/v1/domains', { id: 'demo', name: 'Demo shop' })
+for (const u of USERS) await api('PUT', `/api/v1/domains/demo/users/${u.id}`, { name: u.name }, domain.apiKey)
+await api('POST', '/api/v1/domains/demo/messages', { from_userid: 3, to_userid: 1, message: 'Welcome to the demo! Open the other link in another window and say hello to Alan.', type: 0 }, domain.apiKey)
+
+const page = (user: typeof USERS[number] | undefined): string => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Demo shop — mqchat</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:0 .2rem}</style></head>
+<body><main><h1>Demo shop</h1>
+<p>${user === undefined ? 'Not signed in: open one of the links the demo printed.' : `Signed in as <strong>${user.name}</strong> (user ${user.id}).`}</p>
+<p>This page is a customer's site on another origin than mqchat. The chat is the one tag below; its token comes from this site's own <code>/mqchat-token</code>, which knows who you are from a cookie.</p>
+<pre><code>&lt;script src="${server}/widget.js" data-domain="demo" data-token-url="/mqchat-token" async&gt;&lt;/script&gt;</code></pre>
+</main>
+<script src="${server}/widget.js" data-domain="demo" data-token-url="/mqchat-token" async></script>
+</body></html>`
+
+const site = http.createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://x')
+  const uid = Number(/(?:^|;\s*)demo_user=(\d+)/.exec(req.headers.cookie ?? '')?.[1])
+  if (url.pathname === '/mqchat-token') {
+    // The site's session says who is signed in; the token is minted here (no call to mqchat).
+    const user = USERS.find((u) => u.id === uid)
+    if (user === undefined) { res.writeHead(401).end(); return }
+    const token = mqchatToken({ domain: 'demo', userid: user.id, secret: domain.tokenSecret, profile: { name: user.name } })
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ token }))
+    return
+  }
+  if (url.pathname === '/') {
+    const as = USERS.find((u) => u.id === Number(url.searchParams.get('as')))
+    const headers: Record<string, string> = { 'content-type': 'text/html; charset=utf-8' }
+    // "Signing in" is a link here; a real site has its own sign-in.
+    if (as !== undefined) headers['set-cookie'] = `demo_user=${as.id}; Path=/; HttpOnly; SameSite=Lax`
+    res.writeHead(200, headers).end(page(as ?? USERS.find((u) => u.id === uid)))
+    return
+  }
+  res.writeHead(404).end()
+})
+await new Promise<void>((resolve, reject) => {
+  site.once('error', reject)
+  site.listen(Number(process.env.DEMO_SITE_PORT ?? 8081), '127.0.0.1', resolve)
+})
+const siteUrl = `http://localhost:${(site.address() as AddressInfo).port}`
+
+process.stdout.write(`
+mqchat demo is running (server ${server}, admin panel at ${server}/ with key ${app.operatorKey}).
+Open these two links in two separate windows (one of them private, so each keeps its own cookie):
+
+  ${USERS[0]!.name}: ${siteUrl}/?as=1
+  ${USERS[1]!.name}: ${siteUrl}/?as=2
+
+Press Ctrl+C to stop (the demo's data is thrown away).
+`)
+
+const stop = async (): Promise<void> => {
+  site.closeAllConnections()
+  site.close()
+  await app.stop()
+  fs.rmSync(dataDir, { recursive: true, force: true })
+  process.exit(0)
+}
+process.on('SIGINT', () => { void stop() })
+process.on('SIGTERM', () => { void stop() })

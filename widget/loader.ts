@@ -1,0 +1,172 @@
+// widget.js (SPEC §9): what a site's tag loads. Kept small: it draws the launcher, connects
+// (the visitor is online and sees the unread count at once) and loads the conversation
+// interface, /widget-ui.js, on first open. Everything it draws lives in an open shadow root
+// (the host page's styles do not reach in, test tools and screen readers do); the only global
+// it sets is window.mqchat.
+import type * as ClientModule from '../client/index.ts'
+import type { WidgetContext, WidgetUi } from './context.ts'
+import { pickLang, STRINGS } from './i18n.ts'
+import { LOADER_CSS } from './styles.ts'
+
+declare global { interface Window { mqchat?: { open: (userid?: number) => Promise<void>, close: () => void } } }
+
+function fire (name: string, detail: unknown): void {
+  document.dispatchEvent(new CustomEvent(name, { detail }))
+}
+
+async function main (script: HTMLScriptElement): Promise<void> {
+  const base = new URL('.', script.src).href.replace(/\/$/, '')
+  const d = script.dataset
+  const domain = d.domain
+  if (domain === undefined || domain === '') { console.error('mqchat: the tag needs data-domain'); return }
+  const lang = pickLang(d.lang, document.documentElement.lang)
+  const t = STRINGS[lang]
+  const layout = d.layout === 'embedded' ? 'embedded' : 'docked'
+
+  const getToken = async (): Promise<string> => {
+    if (d.token !== undefined && d.token !== '') return d.token
+    if (d.tokenUrl === undefined) throw new Error('mqchat: the tag needs data-token-url or data-token')
+    // The site's own endpoint, with the site's cookies: the user id is never taken from the page.
+    const res = await fetch(d.tokenUrl, { credentials: 'include', headers: { accept: 'application/json' } })
+    if (!res.ok) throw new Error(`mqchat: the token endpoint answered ${res.status}`)
+    return (await res.json()).token
+  }
+
+  const host = document.createElement('div')
+  host.setAttribute('data-mqchat', '')
+  const target = layout === 'embedded' && d.target !== undefined ? document.querySelector(d.target) : null
+  // Embedded, the chat fills the site's element (which sets its size).
+  if (target !== null) host.style.cssText = 'display:block;height:100%'
+  ;(target ?? document.body).appendChild(host)
+  const root = host.attachShadow({ mode: 'open' })
+  const wrap = document.createElement('div')
+  wrap.className = `mq ${layout}`
+  wrap.dir = lang === 'ar' ? 'rtl' : 'ltr'
+  wrap.lang = lang
+  const style = document.createElement('style')
+  style.textContent = LOADER_CSS
+  const live = document.createElement('div')
+  live.className = 'sr'
+  live.setAttribute('aria-live', 'polite')
+  root.append(style, wrap)
+  wrap.append(live)
+
+  let launcher: HTMLButtonElement | null = null
+  let badge: HTMLSpanElement | null = null
+  let badgeText: HTMLSpanElement | null = null
+  if (layout === 'docked') {
+    launcher = document.createElement('button')
+    launcher.type = 'button'
+    launcher.className = 'launcher'
+    launcher.setAttribute('aria-expanded', 'false')
+    // The badge is hidden from the name and described instead: the button's name stays `Chat` (SPEC §9).
+    const label = document.createElement('span')
+    label.textContent = t.chat
+    badge = document.createElement('span')
+    badge.className = 'badge'
+    badge.hidden = true
+    badge.setAttribute('aria-hidden', 'true')
+    badgeText = document.createElement('span')
+    badgeText.className = 'sr'
+    badgeText.id = 'mq-unread'
+    launcher.setAttribute('aria-describedby', 'mq-unread')
+    launcher.append(label, badge)
+    wrap.append(launcher, badgeText)
+  }
+  const mount = document.createElement('div')
+  mount.className = 'mount'
+  wrap.append(mount)
+
+  const unread = new Map<number, number>()
+  let lastTotal = -1
+  const showTotal = (): void => {
+    let total = 0
+    for (const n of unread.values()) total += n
+    if (badge !== null && badgeText !== null) {
+      badge.hidden = total === 0
+      badge.textContent = total === 0 ? '' : total > 99 ? '99+' : String(total)
+      badgeText.textContent = total === 0 ? '' : t.unread(total)
+    }
+    if (total !== lastTotal) { lastTotal = total; fire('mqchat:unread', { total }) }
+  }
+
+  // A click before the connection is up opens the panel as soon as it is.
+  let openEarly = false
+  let api: { open: (userid?: number) => Promise<void>, close: () => void } | null = null
+  launcher?.addEventListener('click', () => {
+    if (api === null) { openEarly = !openEarly; launcher!.setAttribute('aria-expanded', String(openEarly)); return }
+    if (wrap.classList.contains('open')) api.close(); else void api.open()
+  })
+
+  const { connect } = await import(`${base}/client.js`) as typeof ClientModule
+  let chat: ClientModule.Chat
+  try {
+    chat = await connect({ url: base, domain, getToken })
+  } catch (err) {
+    // Not signed in, refused (a token for another domain, an origin the domain does not allow)
+    // or unreachable: no launcher that would lead nowhere.
+    host.remove()
+    throw err
+  }
+  const refreshUnread = async (): Promise<void> => {
+    const list = await chat.conversations({ limit: 100 })
+    unread.clear()
+    for (const c of list) if (c.unread > 0 && c.peer.userid !== ctx.activePeer) unread.set(c.peer.userid, c.unread)
+    showTotal()
+  }
+
+  let ui: Promise<WidgetUi> | null = null
+  const ctx: WidgetContext = {
+    chat,
+    base,
+    lang,
+    t,
+    root,
+    mount,
+    layout,
+    unread,
+    setUnread: (peer, n) => { if (n > 0) unread.set(peer, n); else unread.delete(peer); showTotal() },
+    activePeer: null,
+    announce: (text) => { live.textContent = ''; setTimeout(() => { live.textContent = text }, 50) },
+    launcher,
+    close: () => { api?.close() }
+  }
+  const loadUi = (): Promise<WidgetUi> => {
+    ui ??= import(`${base}/widget-ui.js`).then((m: { mountUi: (c: WidgetContext) => WidgetUi }) => m.mountUi(ctx))
+    return ui
+  }
+
+  chat.on('message', (m) => {
+    fire('mqchat:message', m)
+    if (m.from_userid !== chat.userid && m.from_userid !== ctx.activePeer) ctx.setUnread(m.from_userid, (unread.get(m.from_userid) ?? 0) + 1)
+  })
+  // A read marker of this user (this tab or another) settles the counts the server keeps.
+  let pending: ReturnType<typeof setTimeout> | null = null
+  chat.on('read', (r) => {
+    if (r.userid !== chat.userid || pending !== null) return
+    pending = setTimeout(() => { pending = null; void refreshUnread().catch(() => {}) }, 200)
+  })
+  chat.on('connection', (s) => { wrap.classList.toggle('offline', s === 'offline') })
+
+  api = {
+    open: async (userid?: number): Promise<void> => {
+      launcher?.setAttribute('aria-expanded', 'true')
+      wrap.classList.add('open')
+      await (await loadUi()).open(userid)
+    },
+    close: (): void => {
+      launcher?.setAttribute('aria-expanded', 'false')
+      wrap.classList.remove('open')
+      ctx.activePeer = null
+      if (ui !== null) void ui.then((u) => u.hide())
+      launcher?.focus()
+    }
+  }
+  window.mqchat = api
+  await refreshUnread().catch(() => {})
+  if (layout === 'embedded' || openEarly) await api.open()
+  fire('mqchat:ready', { userid: chat.userid })
+}
+
+const script = (document.currentScript ?? document.querySelector('script[data-domain][src*="widget.js"]')) as HTMLScriptElement | null
+if (script !== null) main(script).catch((err) => console.error('mqchat:', err))

@@ -1,0 +1,119 @@
+// The composer's tools (SPEC §9): emoji, stickers (type 1, served by the server), a picture
+// from disk (`Attach`, type 2), from the camera (type 4) and a voice record (type 3). Pictures
+// and records go up through the files API (SPEC §8) and their URL is sent as the message.
+import type { WidgetContext } from './context.ts'
+import type { h as H } from './ui.ts'
+import { recordType } from './record-type.ts'
+
+const EMOJI = ['😀', '😂', '😊', '😍', '😉', '😎', '🤔', '😢', '😮', '👍', '👎', '👏', '🙏', '🎉', '❤️', '🔥', '✅', '👋', '☕', '🌟']
+/** The server's own stickers (widget/stickers/). */
+const STICKERS = ['smile', 'heart', 'star', 'thumbs-up', 'party', 'coffee']
+/** Longest voice record, as the product's: a message, not a podcast. */
+const MAX_RECORD_MS = 120_000
+
+export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: HTMLTextAreaElement,
+  io: { send: (text: string, type: number) => void, h: typeof H }): void {
+  const { t, chat } = ctx
+  const h = io.h
+  let picker: HTMLElement | null = null
+  const closePicker = (): void => { picker?.remove(); picker = null; for (const b of tools.querySelectorAll('[aria-expanded]')) b.setAttribute('aria-expanded', 'false') }
+  const togglePicker = (btn: HTMLButtonElement, build: () => HTMLElement): void => {
+    const open = picker !== null && btn.getAttribute('aria-expanded') === 'true'
+    closePicker()
+    if (open) return
+    picker = build()
+    btn.setAttribute('aria-expanded', 'true')
+    form.before(picker)
+    picker.querySelector('button')?.focus()
+  }
+  const failed = (err: unknown): void => {
+    ctx.announce(t.uploadFailed)
+    console.warn('mqchat: upload failed', err)
+  }
+  const upload = async (blob: Blob, type: number): Promise<void> => {
+    try {
+      const f = await chat.upload(blob)
+      io.send(f.url, type)
+    } catch (err) { failed(err) }
+  }
+
+  const emojiBtn = h('button', { type: 'button', 'aria-label': t.emoji, 'aria-expanded': 'false' }, '😊')
+  emojiBtn.addEventListener('click', () => togglePicker(emojiBtn, () => h('div', { className: 'picker', role: 'group', 'aria-label': t.emoji },
+    ...EMOJI.map((e) => h('button', {
+      type: 'button',
+      onclick: () => {
+        const at = input.selectionStart ?? input.value.length
+        input.value = input.value.slice(0, at) + e + input.value.slice(input.selectionEnd ?? at)
+        closePicker(); input.focus()
+      }
+    }, e)))))
+
+  const stickerBtn = h('button', { type: 'button', 'aria-label': t.stickers, 'aria-expanded': 'false' }, '⭐')
+  stickerBtn.addEventListener('click', () => togglePicker(stickerBtn, () => h('div', { className: 'picker', role: 'group', 'aria-label': t.stickers },
+    ...STICKERS.map((s) => h('button', { type: 'button', onclick: () => { closePicker(); io.send(`${ctx.base}/stickers/${s}.svg`, 1); input.focus() } },
+      h('img', { src: `${ctx.base}/stickers/${s}.svg`, alt: s.replace('-', ' ') }))))))
+
+  // A picture from disk: the native file chooser, pictures only.
+  const file = h('input', { type: 'file', accept: 'image/jpeg,image/png,image/gif,image/webp', hidden: true, tabindex: '-1', 'aria-hidden': 'true' })
+  file.addEventListener('change', () => {
+    const f = file.files?.[0]
+    file.value = ''
+    if (f !== undefined) void upload(f, 2)
+  })
+  const attachBtn = h('button', { type: 'button', 'aria-label': t.attach, onclick: () => file.click() }, '📎')
+
+  // A picture from the camera: a live preview, then one frame as JPEG.
+  const camBtn = h('button', { type: 'button', 'aria-label': t.camera }, '📷')
+  camBtn.addEventListener('click', async () => {
+    closePicker()
+    let stream: MediaStream
+    try { stream = await navigator.mediaDevices.getUserMedia({ video: true }) } catch (err) { failed(err); return }
+    const video = h('video', { autoplay: true, playsinline: true, muted: true, 'aria-label': t.camera })
+    video.srcObject = stream
+    const stop = (): void => { for (const tr of stream.getTracks()) tr.stop(); closePicker(); camBtn.focus() }
+    const shoot = h('button', { type: 'button', className: 'primary' }, t.takePhoto)
+    shoot.addEventListener('click', async () => {
+      const canvas = document.createElement('canvas')
+      canvas.width = video.videoWidth || 640
+      canvas.height = video.videoHeight || 480
+      canvas.getContext('2d')!.drawImage(video, 0, 0, canvas.width, canvas.height)
+      stop()
+      const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85))
+      if (blob !== null) await upload(blob, 4)
+    })
+    picker = h('div', { className: 'picker cam', role: 'group', 'aria-label': t.camera }, video, shoot, h('button', { type: 'button', onclick: stop }, t.cancel))
+    form.before(picker)
+    shoot.focus()
+  })
+
+  // A voice record: press to start, press again to stop and send.
+  const recBtn = h('button', { type: 'button', 'aria-label': t.record, 'aria-pressed': 'false' }, '🎤')
+  let recorder: MediaRecorder | null = null
+  recBtn.addEventListener('click', async () => {
+    if (recorder !== null) { recorder.stop(); return }
+    if (typeof MediaRecorder === 'undefined') { failed(new Error('no MediaRecorder')); return }
+    let stream: MediaStream
+    try { stream = await navigator.mediaDevices.getUserMedia({ audio: true }) } catch (err) { failed(err); return }
+    const mimeType = recordType((x) => MediaRecorder.isTypeSupported(x))
+    const rec = new MediaRecorder(stream, mimeType === '' ? {} : { mimeType })
+    const chunks: Blob[] = []
+    rec.ondataavailable = (e) => { if (e.data.size > 0) chunks.push(e.data) }
+    const limit = setTimeout(() => rec.state !== 'inactive' && rec.stop(), MAX_RECORD_MS)
+    rec.onstop = () => {
+      clearTimeout(limit)
+      for (const tr of stream.getTracks()) tr.stop()
+      recorder = null
+      recBtn.setAttribute('aria-pressed', 'false')
+      recBtn.setAttribute('aria-label', t.record)
+      const blob = new Blob(chunks, { type: (rec.mimeType || mimeType || 'audio/webm').split(';')[0] })
+      if (blob.size > 0) void upload(blob, 3)
+    }
+    recorder = rec
+    rec.start(250)
+    recBtn.setAttribute('aria-pressed', 'true')
+    recBtn.setAttribute('aria-label', t.stopRecord)
+  })
+
+  const tools = h('div', { className: 'tools' }, emojiBtn, stickerBtn, attachBtn, camBtn, recBtn, file)
+  form.prepend(tools)
+}
