@@ -378,6 +378,20 @@ test('a picture from disk, one from the camera and a voice record go up to the f
     // Chromium records MP4/AAC where it can (Safari plays it), else WebM/Opus.
     assert.match(uploads[2]!.type, /^audio\/(mp4|webm)$/, uploads[2]!.type)
     assert.ok(uploads[2]!.bytes > 1000, `a real record (${uploads[2]!.bytes} bytes)`)
+
+    // The files API took all three, and each went out as its message type (2 from disk, 4
+    // from the camera, 3 a record) carrying its file's URL, which serves the file.
+    const sent = await waitFor(async () => {
+      const r = await server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3`, undefined, domain.apiKey)
+      const files = (r.body.messages as any[]).filter((m) => [2, 3, 4].includes(m.message.type))
+      return files.length === 3 ? files : null
+    }, 'the three file messages stored', 15_000)
+    assert.deepEqual(sent.map((m) => m.message.type).sort(), [2, 3, 4])
+    for (const m of sent) {
+      assert.match(m.message.message, new RegExp(`/files/${domain.id}/`))
+      const res = await fetch(m.message.message)
+      assert.equal(res.status, 200, m.message.message)
+    }
   } catch (err) {
     await page.screenshot({ path: path.join(import.meta.dirname, '..', 'test-artifacts', 'widget-media.png') }).catch(() => {})
     throw err
