@@ -5,6 +5,7 @@ import pg from 'pg'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
+import { CALLBACK_PATCH_COLUMNS } from '../rows.ts'
 import { claimedEvent } from '../claimed.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
@@ -60,15 +61,6 @@ const CB_COLS = `domain_id AS "domainId", kind, url, enabled, disabled_reason AS
 /** A replay's events in flight: pending again once their attempt ends (they go out again in turn). */
 const REQUEUE_IN_FLIGHT = `UPDATE events SET requeued = true WHERE state = 'pending' AND created_at >= $3 AND id IN (
   SELECT head_id FROM outbox_queues WHERE domain_id = $1 AND kind = $2 AND locked_by IS NOT NULL)`
-const PATCH_COLUMNS: Record<keyof CallbackPatch, string> = {
-  url: 'url',
-  enabled: 'enabled',
-  disabledReason: 'disabled_reason',
-  disabledAt: 'disabled_at',
-  signingSecret: 'signing_secret',
-  previousSecret: 'previous_secret',
-  previousSecretUntil: 'previous_secret_until'
-}
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
@@ -374,7 +366,7 @@ export class PostgresStore implements Store {
   async updateCallback (domainId: string, kind: EventKind, patch: CallbackPatch, newSecret: () => string): Promise<CallbackRow> {
     const sets: string[] = []
     const values: unknown[] = [domainId, kind]
-    for (const [key, col] of Object.entries(PATCH_COLUMNS) as Array<[keyof CallbackPatch, string]>) {
+    for (const [key, col] of Object.entries(CALLBACK_PATCH_COLUMNS) as Array<[keyof CallbackPatch, string]>) {
       if (patch[key] === undefined) continue
       values.push(patch[key])
       sets.push(`${col} = $${values.length}`)

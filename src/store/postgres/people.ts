@@ -1,19 +1,11 @@
 // Profiles, conversations and blocks on PostgreSQL (SPEC §2, §3). The conversation rows of
 // a batch of messages are written by `conversationsAfter` in the writer's transaction.
 import type pg from 'pg'
+import { toUser } from '../rows.ts'
 import type { ConversationRow, MessageRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
 
 type Query = <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>
 type Tx = <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>
-
-const toUser = (r: any): UserRow => ({
-  userid: r.userid,
-  status: r.status ?? 'offline',
-  changedAt: r.changedAt ?? 0,
-  name: r.name,
-  avatar: r.avatar,
-  link: r.link
-})
 
 const USER_COLS = 'p.userid, p.status, p.changed_at AS "changedAt", f.name, f.avatar, f.link'
 const USERS = 'presence p LEFT JOIN profiles f ON f.domain_id = p.domain_id AND f.userid = p.userid'

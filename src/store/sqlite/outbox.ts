@@ -1,5 +1,6 @@
 // The outbox's SQL: callbacks, queues, claims, completions, logs and their retention.
 import type Database from 'better-sqlite3'
+import { CALLBACK_PATCH_COLUMNS } from '../rows.ts'
 import { claimedEvent, type ClaimRow } from '../claimed.ts'
 import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
 import type {
@@ -34,15 +35,6 @@ const toCallback = (r: DbCallback): CallbackRow => ({
   lastFailureAt: r.last_failure_at
 })
 
-const PATCH_COLUMNS: Record<keyof CallbackPatch, string> = {
-  url: 'url',
-  enabled: 'enabled',
-  disabledReason: 'disabled_reason',
-  disabledAt: 'disabled_at',
-  signingSecret: 'signing_secret',
-  previousSecret: 'previous_secret',
-  previousSecretUntil: 'previous_secret_until'
-}
 
 export class OutboxSql {
   private readonly q: ReturnType<typeof prepare>
@@ -72,7 +64,7 @@ export class OutboxSql {
       this.getCallback(domainId, kind, newSecret)
       const sets: string[] = []
       const values: unknown[] = []
-      for (const [key, col] of Object.entries(PATCH_COLUMNS) as Array<[keyof CallbackPatch, string]>) {
+      for (const [key, col] of Object.entries(CALLBACK_PATCH_COLUMNS) as Array<[keyof CallbackPatch, string]>) {
         if (patch[key] === undefined) continue
         sets.push(`${col} = ?`)
         values.push(typeof patch[key] === 'boolean' ? (patch[key] ? 1 : 0) : patch[key])

@@ -1,18 +1,8 @@
 // Profiles, conversations and blocks on SQLite (SPEC §2, §3). The conversation rows are
 // written by `afterMessage` inside the message's own transaction (see index.ts).
 import type Database from 'better-sqlite3'
+import { type DbUser, toUser } from '../rows.ts'
 import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
-
-interface DbUser { userid: number, status: UserRow['status'] | null, changedAt: number | null, name: string | null, avatar: string | null, link: string | null }
-
-export const toUser = (r: DbUser): UserRow => ({
-  userid: r.userid,
-  status: r.status ?? 'offline',
-  changedAt: r.changedAt ?? 0,
-  name: r.name,
-  avatar: r.avatar,
-  link: r.link
-})
 
 const USER_COLS = 'p.userid, p.status, p.changed_at AS changedAt, f.name, f.avatar, f.link'
 const USERS = 'presence p LEFT JOIN profiles f ON f.domain_id = p.domain_id AND f.userid = p.userid'
