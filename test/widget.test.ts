@@ -34,7 +34,8 @@ async function setUp (t: TestContext, server: TestServer, ttlSeconds = 3600): Pr
 /** Records the widget's document events (mqchat:ready, :message, :unread) from the start. */
 async function openAs (open: Open, site: HostPage, domain: Domain, userid: number, opts: { lang?: string, tag?: Record<string, string> } = {}): Promise<Page> {
   const { page } = await open('about:blank')
-  page.setDefaultTimeout(8000)
+  // generous: in CI the browser shares two cores with the other suites (clusters, servers)
+  page.setDefaultTimeout(20_000)
   // (Page code is a string here and below: the tests are type-checked without the DOM's types.)
   await page.addInitScript(`window.__events = []
     for (const name of ['mqchat:ready', 'mqchat:message', 'mqchat:unread']) {
@@ -80,7 +81,7 @@ browserTest('two visitors chat through the widget on a site of another origin: c
 
   const ada = await openAs(open, site, domain, 2)
   // Connected on page load: the unread count shows on the launcher before any open.
-  await waitFor(async () => (await events(ada, 'mqchat:unread')).some((d) => d.total === 1), 'mqchat:unread total 1')
+  await waitFor(async () => (await events(ada, 'mqchat:unread')).some((d) => d.total === 1), 'mqchat:unread total 1', 20_000)
   assert.match(await launcher(ada).getAttribute('aria-describedby').then((id) => ada.locator(`[data-mqchat] #${id}`).innerText()), /1 unread message/)
   assert.equal(await launcher(ada).locator('.badge').innerText(), '1')
   // The site's styles stop at the shadow root.
@@ -95,7 +96,7 @@ browserTest('two visitors chat through the widget on a site of another origin: c
   const withBob = await openConversation(ada, 'Bob')
   await withBob.getByText('Hello from Bob').waitFor()
   // Read on screen: the count drops to 0, on the launcher and in the event.
-  await waitFor(async () => (await events(ada, 'mqchat:unread')).at(-1)?.total === 0, 'mqchat:unread total 0')
+  await waitFor(async () => (await events(ada, 'mqchat:unread')).at(-1)?.total === 0, 'mqchat:unread total 0', 20_000)
 
   // Bob sees Ada online, and his message to her marked Read.
   const withAda = await openConversation(bob, 'Ada')
@@ -123,11 +124,11 @@ browserTest('two visitors chat through the widget on a site of another origin: c
   // Bob closes his panel; Ada writes: his badge counts it, then clears when he reads.
   await bob.keyboard.press('Escape')
   await send(withBob, 'Are you there?')
-  await waitFor(async () => (await events(bob, 'mqchat:unread')).at(-1)?.total === 1, 'Bob unread 1')
+  await waitFor(async () => (await events(bob, 'mqchat:unread')).at(-1)?.total === 1, 'Bob unread 1', 20_000)
   assert.equal(await launcher(bob).locator('.badge').innerText(), '1')
   await launcher(bob).click()
   await conversation(bob, 'Ada').getByText('Are you there?').waitFor()
-  await waitFor(async () => (await events(bob, 'mqchat:unread')).at(-1)?.total === 0, 'Bob unread 0')
+  await waitFor(async () => (await events(bob, 'mqchat:unread')).at(-1)?.total === 0, 'Bob unread 0', 20_000)
 
   // Bob leaves: Ada's contact list shows him offline.
   await bob.context().close()
@@ -212,9 +213,9 @@ browserTest('by keyboard alone a visitor goes from the launcher to a sent messag
   assert.equal(await focused(), 'button:Chat')
   await ada.keyboard.press('Enter')
   // Focus moves into the panel, on the first contact.
-  await waitFor(async () => (await focused()).includes('Bob'), 'focus on the contact Bob')
+  await waitFor(async () => (await focused()).includes('Bob'), 'focus on the contact Bob', 20_000)
   await ada.keyboard.press('Enter')
-  await waitFor(async () => (await focused()) === 'textarea:', 'focus in the Message field').catch(async (e) => { throw new Error(`${e.message}: ${await focused()}`) })
+  await waitFor(async () => (await focused()) === 'textarea:', 'focus in the Message field', 20_000).catch(async (e) => { throw new Error(`${e.message}: ${await focused()}`) })
   await ada.keyboard.type('Typed, never clicked')
   await ada.keyboard.press('Enter')
   await conversation(bob, 'Ada').or(launcher(bob)).first().waitFor()
@@ -267,7 +268,7 @@ browserTest('a page on an origin the domain does not allow gets no chat', async 
   const { domain, site } = await setUp(t, server)
   await expectStatus('origins', server.api('PATCH', `/api/v1/domains/${domain.id}`, { allowedOrigins: ['https://shop.example'] }, domain.apiKey), 200)
   const { page, errors } = await open(site.url(2, { 'data-domain': domain.id }))
-  await waitFor(() => errors.some((e) => e.includes('mqchat:')), 'the widget reports the refusal')
+  await waitFor(() => errors.some((e) => e.includes('mqchat:')), 'the widget reports the refusal', 20_000)
   assert.equal(await page.locator('[data-mqchat]').count(), 0, 'no launcher leading nowhere')
   // The browser client on its own is refused at CONNECT too.
   // (A string, not a function: the test's TypeScript transform would add helpers the page lacks.)
@@ -335,7 +336,8 @@ test('a picture from disk, one from the camera and a voice record go up to the f
   const { domain, site } = await setUp(t, server)
   const context = await media.newContext()
   const page = await context.newPage()
-  page.setDefaultTimeout(8000)
+  // generous: in CI the browser shares two cores with the other suites (clusters, servers)
+  page.setDefaultTimeout(20_000)
   // What the widget hands fetch for an upload, read in the page (a Blob body is not in
   // Playwright's view of a request); the call itself goes on to the server unchanged.
   await page.addInitScript(`window.__uploads = []
@@ -357,14 +359,14 @@ test('a picture from disk, one from the camera and a voice record go up to the f
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), region.getByRole('button', { name: 'Attach', exact: true }).click()])
     await chooser.setFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png })
-    let uploads = await waitFor(async () => { const u = await uploadsNow(); return u.length === 1 ? u : null }, 'the picture uploaded')
+    let uploads = await waitFor(async () => { const u = await uploadsNow(); return u.length === 1 ? u : null }, 'the picture uploaded', 20_000)
     assert.deepEqual(uploads[0], { type: 'image/png', bytes: png.length, auth: true })
 
     await region.getByRole('button', { name: 'Take a picture' }).click()
     await region.locator('video').waitFor()
     await page.waitForFunction(`document.querySelector('[data-mqchat]').shadowRoot.querySelector('video').videoWidth > 0`)
     await region.getByRole('button', { name: 'Capture' }).click()
-    uploads = await waitFor(async () => { const u = await uploadsNow(); return u.length === 2 ? u : null }, 'the camera picture uploaded')
+    uploads = await waitFor(async () => { const u = await uploadsNow(); return u.length === 2 ? u : null }, 'the camera picture uploaded', 20_000)
     assert.equal(uploads[1]!.type, 'image/jpeg')
     assert.ok(uploads[1]!.bytes > 1000, `a real frame (${uploads[1]!.bytes} bytes)`)
 
@@ -374,7 +376,7 @@ test('a picture from disk, one from the camera and a voice record go up to the f
     assert.equal(await stop.getAttribute('aria-pressed'), 'true')
     await new Promise((resolve) => setTimeout(resolve, 1200))
     await stop.click()
-    uploads = await waitFor(async () => { const u = await uploadsNow(); return u.length === 3 ? u : null }, 'the record uploaded')
+    uploads = await waitFor(async () => { const u = await uploadsNow(); return u.length === 3 ? u : null }, 'the record uploaded', 20_000)
     // Chromium records MP4/AAC where it can (Safari plays it), else WebM/Opus.
     assert.match(uploads[2]!.type, /^audio\/(mp4|webm)$/, uploads[2]!.type)
     assert.ok(uploads[2]!.bytes > 1000, `a real record (${uploads[2]!.bytes} bytes)`)
@@ -415,9 +417,9 @@ browserTest('embedded in the page: older messages page in on scroll, stickers an
   const region = conversation(ada, 'Bob')
   await region.getByText('Call', { exact: false }).waitFor()
   // The first page is the newest 30; scrolling to the top brings the rest, in order.
-  await waitFor(async () => (await texts(region)).length === 30, 'the first page')
+  await waitFor(async () => (await texts(region)).length === 30, 'the first page', 20_000)
   await region.getByRole('list').evaluate((el) => { el.scrollTop = 0 })
-  await waitFor(async () => (await texts(region)).length === 41, 'the older page')
+  await waitFor(async () => (await texts(region)).length === 41, 'the older page', 20_000)
   const shown = (await texts(region)).filter((x) => x.startsWith('line '))
   assert.deepEqual(shown, Array.from({ length: 40 }, (_, i) => `line ${i + 1}`))
 
