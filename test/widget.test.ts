@@ -426,6 +426,10 @@ browserTest('embedded in the page: older messages page in on scroll, stickers an
   await region.getByRole('button', { name: 'Stickers' }).click()
   await region.getByRole('group', { name: 'Stickers' }).getByRole('button', { name: 'heart' }).click()
   await region.getByRole('img', { name: 'Sticker' }).last().waitFor()
-  const stored = await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3&limit=1`, undefined, domain.apiKey), 200)
+  // (drawn at once, as it is sent: the stored message follows)
+  const stored = await waitFor(async () => {
+    const h = await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3&limit=1`, undefined, domain.apiKey), 200)
+    return h.messages[0].message.type === 5 ? null : h
+  }, 'the sticker stored', 20_000)
   assert.deepEqual([stored.messages[0].message.type, stored.messages[0].message.message], [1, `${server.httpUrl}/stickers/heart.svg`])
 })

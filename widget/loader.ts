@@ -108,11 +108,19 @@ async function main (script: HTMLScriptElement): Promise<void> {
     host.remove()
     throw err
   }
+  // Messages counted here since start: a server answer asked for before the last of them may
+  // not count it, and must not wipe it out (it is asked for again).
+  let counted = 0
   const refreshUnread = async (): Promise<void> => {
-    const list = await chat.conversations({ limit: 100 })
-    unread.clear()
-    for (const c of list) if (c.unread > 0 && c.peer.userid !== ctx.activePeer) unread.set(c.peer.userid, c.unread)
-    showTotal()
+    for (;;) {
+      const before = counted
+      const list = await chat.conversations({ limit: 100 })
+      if (counted !== before) continue
+      unread.clear()
+      for (const c of list) if (c.unread > 0 && c.peer.userid !== ctx.activePeer) unread.set(c.peer.userid, c.unread)
+      showTotal()
+      return
+    }
   }
 
   let ui: Promise<WidgetUi> | null = null
@@ -138,7 +146,10 @@ async function main (script: HTMLScriptElement): Promise<void> {
 
   chat.on('message', (m) => {
     fire('mqchat:message', m)
-    if (m.from_userid !== chat.userid && m.from_userid !== ctx.activePeer) ctx.setUnread(m.from_userid, (unread.get(m.from_userid) ?? 0) + 1)
+    if (m.from_userid !== chat.userid && m.from_userid !== ctx.activePeer) {
+      counted++
+      ctx.setUnread(m.from_userid, (unread.get(m.from_userid) ?? 0) + 1)
+    }
   })
   // A read marker of this user (this tab or another) settles the counts the server keeps.
   let pending: ReturnType<typeof setTimeout> | null = null
