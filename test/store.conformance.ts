@@ -742,4 +742,17 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     }
     assert.deepEqual(seen, ['a/k1', 'a/k2', 'a/k3', 'b/k1', 'b/k2', 'b/k3'])
   })
+
+  test(`${name}: a node frees the leases it holds but is not using (a claim whose answer was lost)`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    await presence(s, d, 1, 0)
+    await presence(s, d, 2, 0)
+    const [a, b] = await s.claimEvents(d, 'n1', 10_000, 99_000, 10)
+    assert.deepEqual(await s.claimEvents(d, 'n2', 10_001, 99_000, 10), [], 'both leased')
+    assert.equal(await s.releaseLeases('n1', [a!.id]), 1)
+    assert.deepEqual((await s.claimEvents(d, 'n2', 10_002, 99_000, 10)).map((e) => e.id), [b!.id], 'the one not in use is free')
+    assert.equal(await s.releaseLeases('n1', [a!.id]), 0, 'the one in use stays leased')
+  })
 }

@@ -6,6 +6,7 @@
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { ClaimedEvent, Completion, EventKind, Store } from '../store/index.ts'
+import { isAppError } from '../errors.ts'
 import { decide } from './policy.ts'
 import { retryDelay } from './retry.ts'
 import type { Sender } from './sender.ts'
@@ -20,6 +21,8 @@ const POLL_MS = 1000
 const STOP_DRAIN_MS = 3000
 /** A lease outlives the attempt by this much, so that only a crashed holder loses it. */
 const LEASE_MARGIN_MS = 60_000
+/** How often an outcome the database did not take is offered again. */
+const RECORD_RETRY_MS = 500
 /** How often the leases of nodes that are gone are freed (another node's crash). */
 const RECOVER_EVERY_MS = 10_000
 
@@ -39,6 +42,10 @@ export class Dispatcher implements Service {
   private running = false
   private pollTimer: NodeJS.Timeout | null = null
   private readonly deliveries = new Set<Promise<void>>()
+  /** events this node is sending or recording (their leases are ours for good reason) */
+  private readonly holding = new Set<number>()
+  /** a claim failed while the database was unreachable: it may have committed */
+  private claimLost = false
 
   constructor (
     private readonly store: Store,
@@ -93,6 +100,13 @@ export class Dispatcher implements Service {
   private async poll (): Promise<void> {
     try {
       if (Date.now() - this.lastRecoverAt >= RECOVER_EVERY_MS) await this.recover()
+      if (this.claimLost) {
+        // A claim failed with the database gone: if it committed before its answer was lost,
+        // its queues are leased to us and nobody sends them. Free all but what we hold.
+        const freed = await this.store.releaseLeases(this.store.nodeId, [...this.holding])
+        this.claimLost = false
+        if (freed > 0) this.log.info({ queues: freed }, 'leases of a claim whose answer was lost are free again')
+      }
       for (const d of await this.store.readyDomains(this.store.now())) this.candidates.add(d)
       this.schedule()
     } catch (err) {
@@ -115,7 +129,12 @@ export class Dispatcher implements Service {
         for (const ev of claimed) this.track(this.deliver(ev))
       }
     } catch (err) {
-      this.log.error({ err }, 'outbox claim failed')
+      if (isAppError(err) && err.code === 'unavailable') {
+        this.claimLost = true
+        this.log.warn('outbox claim failed: the database cannot be reached')
+      } else {
+        this.log.error({ err }, 'outbox claim failed')
+      }
     } finally {
       this.pumping = false
       if (this.again) { this.again = false; this.schedule() }
@@ -127,9 +146,29 @@ export class Dispatcher implements Service {
     void p.finally(() => this.deliveries.delete(p))
   }
 
+  /**
+   * Records an attempt's outcome. While the database cannot be reached, tries again every
+   * RECORD_RETRY_MS for as long as our lease lasts: the lease keeps the user's queue ours, so
+   * the outcome, once recorded, moves the queue on (dropping it would hold the user's later
+   * events until the lease ran out, and send this one again).
+   */
+  private async record (c: Completion): Promise<boolean> {
+    const until = Date.now() + this.opts.timeoutMs + LEASE_MARGIN_MS - RECORD_RETRY_MS
+    for (;;) {
+      try {
+        return await this.store.complete(c)
+      } catch (err) {
+        // (a stopping node gives up: the lease runs out and the event is sent again)
+        if (!(isAppError(err) && err.code === 'unavailable') || Date.now() > until || !this.running) throw err
+        await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS))
+      }
+    }
+  }
+
   private async deliver (ev: ClaimedEvent): Promise<void> {
     this.inflight.set(ev.domainId, (this.inflight.get(ev.domainId) ?? 0) + 1)
     this.total++
+    this.holding.add(ev.id)
     // The domain's slot is the receiver's: it frees once the attempt is over, while the
     // outcome is still being recorded (that wait is the database's, not the receiver's, and
     // the user's queue stays leased until it is recorded, so its order holds). The node's
@@ -192,7 +231,7 @@ export class Dispatcher implements Service {
       } else if (outcome.action === 'failed') {
         c.outcome = 'failed'
       }
-      if (!await this.store.complete(c)) {
+      if (!await this.record(c)) {
         // Our lease ran out (a stall longer than the lease) and another node took the event:
         // its attempt decides; ours is in the log.
         this.log.warn({ domainId: ev.domainId, kind: ev.kind, eventId: ev.id }, 'lease lost before the attempt was recorded')
@@ -205,6 +244,7 @@ export class Dispatcher implements Service {
       this.log.error({ err, eventId: ev.id }, 'delivery not recorded')
     } finally {
       freeSlot()
+      this.holding.delete(ev.id)
       this.total--
       this.wake(ev.domainId)
     }

@@ -403,6 +403,12 @@ export interface Store {
    */
   complete(c: Completion): Promise<boolean>
   /**
+   * Frees the leases `nodeId` holds on queues whose head is not one of `keepEventIds` (the
+   * events it is still sending or recording): a claim whose answer was lost (the database
+   * went away after committing it) left them leased to a node that never got them.
+   */
+  releaseLeases(nodeId: string, keepEventIds: number[]): Promise<number>
+  /**
    * Frees the leases of nodes that are gone (never a live node's), holds what is still pending
    * for a callback that is off, and gives every pending event a queue (a safety net: the
    * outbox is the truth, queues are its index). Safe to run on any node at any time.

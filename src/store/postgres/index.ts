@@ -470,6 +470,11 @@ export class PostgresStore implements Store {
     }
   }
 
+  async releaseLeases (nodeId: string, keepEventIds: number[]): Promise<number> {
+    return (await this.q('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1 AND NOT (head_id = ANY($2::bigint[]))',
+      [nodeId, keepEventIds])).rowCount ?? 0
+  }
+
   async recoverOutbox (nowMs: number): Promise<number> {
     const off = (await this.q(`SELECT c.domain_id, c.kind FROM callbacks c WHERE NOT c.enabled
       AND EXISTS (SELECT 1 FROM events e WHERE e.domain_id = c.domain_id AND e.kind = c.kind AND e.state = 'pending')`)).rows

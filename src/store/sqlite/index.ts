@@ -319,6 +319,10 @@ export class SqliteStore implements Store {
     return held
   }
 
+  async releaseLeases (nodeId: string, keepEventIds: number[]): Promise<number> {
+    return this.outbox.releaseLeases(nodeId, keepEventIds)
+  }
+
   async recoverOutbox (nowMs: number): Promise<number> {
     for (const cb of this.outbox.offWithPending()) await this.holdPending(cb.domainId, cb.kind)
     // The rebuild reads every pending event: once per process is enough (queues are kept in

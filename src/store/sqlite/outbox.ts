@@ -202,6 +202,10 @@ export class OutboxSql {
     })()
   }
 
+  releaseLeases (nodeId: string, keepEventIds: number[]): number {
+    return this.q.releaseMine.run(nodeId, JSON.stringify(keepEventIds)).changes
+  }
+
   nextDueAt (): number | null {
     return (this.q.nextDue.get() as { at: number | null }).at
   }
@@ -325,6 +329,7 @@ function prepare (db: Database.Database) {
     closeQueue: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
     holds: db.prepare('SELECT 1 FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ? AND head_id = ?'),
 
+    releaseMine: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by = ? AND head_id NOT IN (SELECT value FROM json_each(?))'),
     freeLeases: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL AND locked_by <> ?'),
     rebuildQueues: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
       SELECT domain_id, kind, userid, min(id), ? FROM events WHERE state = 'pending' GROUP BY domain_id, kind, userid
