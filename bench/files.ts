@@ -46,12 +46,7 @@ export async function filesBench (): Promise<void> {
     `then ${BIG_UPLOADS} concurrent ${BIG_BYTES / 1e6} MB uploads and the server's peak memory`)
   const m = await startMqchat()
   try {
-    const url = `http://${HOST}:${m.httpPort}/api/v1/domains/${MQCHAT_DOMAIN}/files`
-    const upload = async (body: Buffer, type: string): Promise<void> => {
-      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.apiKey}`, 'content-type': type }, body })
-      const text = await res.text()
-      if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${text}`)
-    }
+    const upload = uploader(m)
     await pool(Array.from({ length: WARMUP }), CONCURRENCY, () => upload(jpg, 'image/jpeg'))
     const t0 = performance.now()
     await pool(Array.from({ length: UPLOADS }), CONCURRENCY, () => upload(jpg, 'image/jpeg'))
@@ -64,15 +59,20 @@ export async function filesBench (): Promise<void> {
   await bigUploads()
 }
 
+/** Uploads one file to the bench domain of `m` with its key; throws unless 201. */
+function uploader (m: { httpPort: number, apiKey: string }): (body: Buffer, type: string) => Promise<void> {
+  const url = `http://${HOST}:${m.httpPort}/api/v1/domains/${MQCHAT_DOMAIN}/files`
+  return async (body, type) => {
+    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.apiKey}`, 'content-type': type }, body })
+    const text = await res.text()
+    if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${text}`)
+  }
+}
+
 async function bigUploads (): Promise<void> {
   const m = await startMqchat()
   try {
-    const url = `http://${HOST}:${m.httpPort}/api/v1/domains/${MQCHAT_DOMAIN}/files`
-    const upload = async (body: Buffer, type: string): Promise<void> => {
-      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.apiKey}`, 'content-type': type }, body })
-      const text = await res.text()
-      if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${text}`)
-    }
+    const upload = uploader(m)
     const big = m4a(5000, BIG_BYTES - 200)
     await upload(big, 'audio/mp4')
     await sleep(500)
