@@ -258,7 +258,6 @@ export interface FileRow {
 }
 
 export interface Store {
-  readonly kind: 'sqlite' | 'postgres'
   /** This process's node id: it holds the outbox leases it takes and writes presence. */
   readonly nodeId: string
   /** Applies pending migrations (once, whichever node starts first) and registers the node. */

@@ -63,7 +63,6 @@ const REQUEUE_IN_FLIGHT = `UPDATE events SET requeued = true WHERE state = 'pend
   SELECT head_id FROM outbox_queues WHERE domain_id = $1 AND kind = $2 AND locked_by IS NOT NULL)`
 
 export class PostgresStore implements Store {
-  readonly kind = 'postgres'
   private readonly pool: pg.Pool
   private readonly writer: Writer
   private completions: Array<{ c: Completion, resolve: (held: boolean) => void, reject: (e: unknown) => void }> = []

@@ -48,7 +48,6 @@ const toMessage = (r: DbMessage): MessageRow => ({
 })
 
 export class SqliteStore implements Store {
-  readonly kind = 'sqlite'
   private db!: Database.Database
   private writes!: GroupCommit
   private q!: ReturnType<typeof prepare>
