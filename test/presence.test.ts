@@ -86,6 +86,20 @@ test('a reload within the grace time is not a presence change, and the status se
   assert.deepEqual(obs.of(8), ['online', 'away', 'online'])
 })
 
+test('the PUBACK of a status change comes after its presence event: the client has seen its own change by then', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const me = await s.connect(d, 30)
+  const inbox = new Inbox(me)
+  await me.subscribeAsync(`chat/${d.id}/+/presence`, { qos: 1 })
+  await inbox.next((m) => m.payload.userid === 30 && m.payload.status === 'online', 'own online')
+  for (const status of ['away', 'busy', 'online']) {
+    await me.publishAsync(`chat/${d.id}/30/status`, JSON.stringify({ status }), { qos: 1 })
+    // no waiting: what arrived before the PUBACK is already in
+    assert.equal(inbox.received.at(-1)?.payload.status, status, `${status} arrived before its PUBACK`)
+  }
+})
+
 test('presence is retained: a late subscriber to the wildcard gets the last status of every user not offline, marked retained', async (t) => {
   const s = await startServer(t, {}, { MQCHAT_PRESENCE_GRACE_MS: '0' })
   const d = await s.domain()

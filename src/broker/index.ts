@@ -187,8 +187,8 @@ export class Broker implements Service, Notifier {
     this.publish(inboxTopic(domainId, event.to_userid), JSON.stringify(event), false)
   }
 
-  presenceChanged (domainId: string, userid: number, body: string): void {
-    this.publish(presenceTopic(domainId, userid), body, true)
+  async presenceChanged (domainId: string, userid: number, body: string): Promise<void> {
+    await new Promise<void>((resolve) => this.publish(presenceTopic(domainId, userid), body, true, resolve))
   }
 
   userErased (domainId: string, userid: number): number {
@@ -278,11 +278,14 @@ export class Broker implements Service, Notifier {
           done(null)
         }, (err) => { this.log.error({ err }, 'send failed'); done(null) })
         return
-      case 'status': {
-        const ack = this.chat.statusFromUser(me.domainId, me.userid, payload)
-        if (ack !== null) this.ack(client, me, ack)
-        return done(null)
-      }
+      case 'status':
+        // The PUBACK follows the presence publication: once a client has it, its own
+        // subscription to the presence topics (and everyone else's) has been sent the change.
+        this.chat.statusFromUser(me.domainId, me.userid, payload).then((ack) => {
+          if (ack !== null) this.ack(client, me, ack)
+          done(null)
+        }, (err) => { this.log.error({ err }, 'status failed'); done(null) })
+        return
       case 'history':
         // The next packet of this client is read only once the answer is written out: a
         // client that stops reading cannot make the server buffer page after page.

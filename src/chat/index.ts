@@ -70,7 +70,7 @@ export class Chat implements Service {
     // commit that wrote an event also tells the outbox.
     const notifier: Notifier = {
       messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
-      presenceChanged: (d, u, b) => { onEvent(d); this.notifier.presenceChanged(d, u, b) },
+      presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
       signal: (d, u, b) => this.notifier.signal(d, u, b),
       userErased: (d, u) => this.notifier.userErased(d, u)
     }
@@ -156,8 +156,11 @@ export class Chat implements Service {
     }
   }
 
-  /** `chat/D/U/status`: null when applied, an error ack otherwise. */
-  statusFromUser (domainId: string, userid: number, payload: Buffer): Ack | null {
+  /**
+   * `chat/D/U/status`: null when applied, an error ack otherwise. Resolves once the change is
+   * published, so the PUBACK tells the client its subscribers have been sent it.
+   */
+  async statusFromUser (domainId: string, userid: number, payload: Buffer): Promise<Ack | null> {
     const input = parse(payload)
     if (!this.allow(domainId, userid, 'status')) {
       return { cid: cidOf(input), error: { code: 'rate_limited', message: 'too many status changes: slow down' } }
@@ -165,7 +168,7 @@ export class Chat implements Service {
     if (!isUtf8(payload)) return { cid: cidOf(input), error: notUtf8 }
     if (input === NOT_JSON) return { cid: null, error: notJson }
     if (!validStatus(input)) return { cid: cidOf(input), error: { code: 'invalid_request', message: describeValidationError(validStatus.errors) } }
-    this.presence.setStatus(domainId, userid, input.status)
+    await this.presence.setStatus(domainId, userid, input.status)
     return null
   }
 

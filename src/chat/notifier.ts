@@ -5,8 +5,11 @@ import type { MessageEvent } from './events.ts'
 export interface Notifier {
   /** A stored message for `to` (its `inbox`). */
   messageStored(domainId: string, event: MessageEvent): void
-  /** A committed presence change (its retained `presence` topic). */
-  presenceChanged(domainId: string, userid: number, body: string): void
+  /**
+   * A committed presence change (its retained `presence` topic). Resolves once this node's
+   * subscribers have been sent it (a status PUBACK waits for that).
+   */
+  presenceChanged(domainId: string, userid: number, body: string): Promise<void>
   /** A signal for `userid` (its `signal` topic, every connection): typing, read markers. */
   signal(domainId: string, userid: number, body: string): void
   /** The user was erased: close its connections (on every node). */
@@ -19,7 +22,7 @@ export type EventListener = (domainId: string) => void
 /** Until a transport is attached (and in tests of chat/ alone). */
 export const nullNotifier: Notifier = {
   messageStored () {},
-  presenceChanged () {},
+  async presenceChanged () {},
   signal () {},
   userErased () {}
 }

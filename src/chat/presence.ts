@@ -27,7 +27,8 @@ export interface PresenceTracker {
   recover(): Promise<number>
   connected(domainId: string, userid: number): void
   disconnected(domainId: string, userid: number): void
-  setStatus(domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): void
+  /** Resolves once the change is published (or found not to be one): the PUBACK waits for it. */
+  setStatus(domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): Promise<void>
   stop(): Promise<void>
   /** This node was taken for gone: forget its sockets (they are being closed). */
   forget(): void
@@ -89,10 +90,10 @@ export class Presence implements PresenceTracker {
   }
 
   /** The user's own status (`online`, `away`, `busy`); only while connected. */
-  setStatus (domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): void {
+  async setStatus (domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): Promise<void> {
     const u = this.users.get(key(domainId, userid))
     if (u === undefined || u.connections === 0 || u.status === status) return
-    this.change(u, status, Date.now())
+    await this.change(u, status, Date.now())
   }
 
   /** On shutdown every user here goes offline now, each with its event, all written. */
@@ -113,11 +114,12 @@ export class Presence implements PresenceTracker {
     return this.users.size
   }
 
-  private change (u: UserState, status: PresenceStatus, at: number): void {
+  private change (u: UserState, status: PresenceStatus, at: number): Promise<void> {
     u.status = status
     const p = this.write(u.domainId, u.userid, status, at)
     this.writes.add(p)
     void p.finally(() => this.writes.delete(p))
+    return p
   }
 
   /** Writes the change with its event; once committed, publishes it (retained topic). */
@@ -127,7 +129,7 @@ export class Presence implements PresenceTracker {
       // One user's changes are written in the order they happened (their events go out so).
       await this.userWrites.run(key(domainId, userid), () =>
         this.store.changePresence({ domainId, userid, status, at, event: { webhookId: newWebhookId(at), body } }))
-      this.notifier.presenceChanged(domainId, userid, body)
+      await this.notifier.presenceChanged(domainId, userid, body)
     } catch (err) {
       this.log.error({ err, domainId, userid, status }, 'presence change not saved')
     }

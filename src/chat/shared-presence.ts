@@ -67,10 +67,10 @@ export class SharedPresence implements PresenceTracker {
     }, (err) => this.lost(err, 'disconnect')))
   }
 
-  setStatus (domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): void {
+  async setStatus (domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): Promise<void> {
     if (!this.sockets.has(key(domainId, userid))) return
     const ev = this.event(userid, status, Date.now())
-    this.run(domainId, userid, ev.body, () => this.shared.setStatus(domainId, userid, status, ev.at, ev))
+    await this.run(domainId, userid, ev.body, () => this.shared.setStatus(domainId, userid, status, ev.at, ev))
   }
 
   /** A clean stop: this node's sockets are gone; its users with none elsewhere go offline now. */
@@ -125,15 +125,18 @@ export class SharedPresence implements PresenceTracker {
   private async offlineNow (domainId: string, userid: number, at: number, dueOnly: boolean): Promise<boolean> {
     const event = this.event(userid, 'offline', at)
     const changed = await this.userWrites.run(key(domainId, userid), () => this.shared.offline(domainId, userid, at, dueOnly, event))
-    if (changed) this.notifier.presenceChanged(domainId, userid, event.body)
+    if (changed) void this.notifier.presenceChanged(domainId, userid, event.body)
     return changed
   }
 
   /** A user's write, in turn; once committed, its change is published (retained topic). */
-  private run (domainId: string, userid: number, body: string, write: () => Promise<boolean>): void {
-    this.track(this.userWrites.run(key(domainId, userid), write).then((changed) => {
-      if (changed) this.notifier.presenceChanged(domainId, userid, body)
-    }, (err) => this.lost(err, body)))
+  /** Writes a change; once committed, publishes it. Resolves then (also when it was lost). */
+  private run (domainId: string, userid: number, body: string, write: () => Promise<boolean>): Promise<void> {
+    const p = this.userWrites.run(key(domainId, userid), write).then(async (changed) => {
+      if (changed) await this.notifier.presenceChanged(domainId, userid, body)
+    }, (err) => this.lost(err, body))
+    this.track(p)
+    return p
   }
 
   private event (userid: number, status: PresenceStatus, at: number): { webhookId: string, body: string, at: number } {

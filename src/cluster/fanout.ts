@@ -7,7 +7,7 @@ import type { RedisBus } from './bus.ts'
 /** Exactly the Notifier's methods travel on the bus, nothing else of the local broker. */
 const METHODS = Object.keys(nullNotifier) as Array<keyof Notifier>
 
-type AnyFn = (...args: unknown[]) => void
+type AnyFn = (...args: unknown[]) => unknown
 
 export function clusterNotifier (local: Notifier, bus: RedisBus): Notifier {
   bus.onReceive((method, args) => {
@@ -16,8 +16,9 @@ export function clusterNotifier (local: Notifier, bus: RedisBus): Notifier {
   const out: Record<string, AnyFn> = {}
   for (const m of METHODS) {
     out[m] = (...args: unknown[]) => {
-      (local[m] as AnyFn).apply(local, args)
+      const delivered = (local[m] as AnyFn).apply(local, args)
       bus.publish(m, args)
+      return delivered
     }
   }
   return out as unknown as Notifier
