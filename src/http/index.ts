@@ -33,6 +33,8 @@ import { fileServeRoutes } from './files.ts'
 
 /** Largest request body: a message send is at most ~43 KiB. */
 const BODY_LIMIT_BYTES = 256 * 1024
+/** How long a stop waits for requests in flight before it closes their connections. */
+const STOP_GRACE_MS = 3000
 
 /** Path and query fields that carry a userid. */
 const USERID_FIELDS = ['userid', 'peer'] as const
@@ -74,7 +76,15 @@ export class Http implements Service {
     // Upgraded WebSocket connections are not requests: the server would wait for them forever.
     for (const ws of this.wss?.clients ?? []) ws.terminate()
     this.wss?.close()
-    await this.app.close()
+    // Requests in flight get a moment to finish; a connection that stays on after it (a
+    // browser's idle preconnect, a media download the page stopped reading) is closed rather
+    // than waited for: a stop must end.
+    const force = setTimeout(() => this.app.server.closeAllConnections(), STOP_GRACE_MS)
+    try {
+      await this.app.close()
+    } finally {
+      clearTimeout(force)
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts')
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -38,9 +38,10 @@ export type Open = (url: string, viewport?: { width: number, height: number }) =
 export function browserTest (name: string, fn: (t: TestContext, open: Open) => Promise<void>): void {
   test(name, async (t) => {
     const pages: Page[] = []
+    const contexts: BrowserContext[] = []
     const open: Open = async (url, viewport = { width: 1280, height: 900 }) => {
       const context = await (await browser()).newContext({ viewport })
-      t.after(() => context.close())
+      contexts.push(context)
       const page = await context.newPage()
       pages.push(page)
       const errors: string[] = []
@@ -55,6 +56,9 @@ export function browserTest (name: string, fn: (t: TestContext, open: Open) => P
     } catch (err) {
       for (const [i, p] of pages.entries()) await screenshot(p, `${name}-${i}`)
       throw err
+    } finally {
+      // Before the test's own hooks stop its servers: no page is left reconnecting to them.
+      await Promise.all(contexts.map((c) => c.close().catch(() => {})))
     }
   })
 }
