@@ -3,12 +3,10 @@
 // but the network: MQTT over WebSocket for live traffic (SPEC §3), REST with the user's token for
 // conversations, profiles and uploads (SPEC §2, §8).
 //
-// The protocol is mqtt.js (the mqttjs project's client, the one our own tests drive the server
-// with): well kept, MQTT 3.1.1 over WebSocket in every browser, QoS 1 with its own packet ids.
-// Its price is its size (about 100 KB gzipped of this bundle; `npm run bench` prints it). Its own
-// reconnection is off: it retries on a fixed period, and a restarting server must not be hit by
-// every client at the same instant, so this file reconnects with growing, jittered waits.
-import mqtt, { type MqttClient } from 'mqtt'
+// MQTT is client/link.ts over our own few packets (client/mqtt-codec.ts says why). This file
+// reconnects with growing, jittered waits: a restarting server must not be hit by every client
+// at the same instant.
+import { LinkError, openLink, type Link } from './link.ts'
 import { backoffMs, claimsOf, matchPending, type Claims } from './logic.ts'
 
 export interface MessageEvent {
@@ -64,7 +62,9 @@ export class Chat {
   readonly userid: number
   readonly domain: string
   state: ConnectionState = 'connecting'
-  private client: MqttClient | null = null
+  private client: Link | null = null
+  /** a connection is being opened (a token renewed, a CONNACK awaited) */
+  private opening = false
   private readonly listeners = new Map<keyof Events, Set<(v: any) => void>>()
   private readonly waiting = new Map<string, { resolve: (v: any) => void, reject: (e: Error) => void, timer: ReturnType<typeof setTimeout> }>()
   private readonly outbox: Pending[] = []
@@ -115,7 +115,7 @@ export class Chat {
   private readonly wake = (): void => {
     if (this.closed || (typeof document !== 'undefined' && document.visibilityState === 'hidden')) return
     if (this.state === 'online') void this.catchUp()
-    else if (this.client === null) this.reconnectNow()
+    else if (this.client === null && !this.opening) this.reconnectNow()
   }
 
   private reconnectNow (): void {
@@ -125,7 +125,16 @@ export class Chat {
   }
 
   private async open (first: boolean): Promise<void> {
-    if (this.closed || this.client !== null) return
+    if (this.closed || this.client !== null || this.opening) return
+    this.opening = true
+    try {
+      await this.openOnce(first)
+    } finally {
+      this.opening = false
+    }
+  }
+
+  private async openOnce (first: boolean): Promise<void> {
     if (this.claims.exp * 1000 - Date.now() < RENEW_BEFORE_MS / 2) {
       try {
         await this.renew()
@@ -137,47 +146,50 @@ export class Chat {
       }
     }
     const wsUrl = this.base.replace(/^http/, 'ws') + '/mqtt'
-    const client = mqtt.connect(wsUrl, {
-      username: `${this.domain}/${this.userid}`,
-      password: this.token,
-      protocolVersion: 4,
-      clean: true,
-      keepalive: 30,
-      reconnectPeriod: 0,
-      connectTimeout: 10_000,
-      clientId: `web-${this.userid}-${Math.random().toString(36).slice(2, 10)}`
-    })
-    this.client = client
     this.setState('connecting')
-    await new Promise<void>((resolve, reject) => {
-      let settled = false
-      client.on('connect', () => {
-        client.subscribe([this.topic('inbox'), this.topic('ack'), this.topic('signal'),
-          ...[...this.watched].map((u) => `chat/${this.domain}/${u}/presence`)], { qos: 1 }, (err) => {
-          if (err != null) { client.end(true); return }
-          this.attempt = 0
-          this.setState('online')
-          settled = true
-          resolve()
-          this.afterConnect(first)
-        })
+    let link: Link
+    try {
+      link = await openLink({
+        url: wsUrl,
+        clientId: `web-${this.userid}-${Math.random().toString(36).slice(2, 10)}`,
+        username: `${this.domain}/${this.userid}`,
+        password: this.token,
+        keepAlive: 30,
+        connectTimeoutMs: 10_000,
+        onMessage: (topic, payload) => this.onPacket(topic, payload),
+        onClose: () => this.lost(link)
       })
-      client.on('message', (topic, payload) => this.onPacket(topic, payload))
-      client.on('error', (err) => {
-        // A refused CONNECT (bad or expired token): a fresh token is asked for on the next try.
-        if ((err as { code?: number }).code === 5 || (err as { code?: number }).code === 4) this.claims = { ...this.claims, exp: 0 }
-        if (first && !settled) { settled = true; reject(new ChatError('not_authorized', err.message)) }
-      })
-      client.on('close', () => {
-        if (this.client !== client) return
-        this.client = null
-        for (const p of this.outbox) p.published = false
-        for (const [cid, w] of this.waiting) { clearTimeout(w.timer); this.waiting.delete(cid); w.reject(new ChatError('offline', 'the connection was lost')) }
-        this.setState('offline')
-        if (first && !settled) { settled = true; reject(new ChatError('unreachable', 'could not connect')) }
-        this.scheduleReconnect()
-      })
-    })
+    } catch (err) {
+      // A refused CONNECT (bad or expired token): a fresh token is asked for on the next try.
+      if (err instanceof LinkError && err.code === 'refused') this.claims = { ...this.claims, exp: 0 }
+      this.setState('offline')
+      if (first) throw new ChatError(err instanceof LinkError && err.code === 'refused' ? 'not_authorized' : 'unreachable', (err as Error).message)
+      this.scheduleReconnect()
+      return
+    }
+    if (this.closed) { link.close(); return }
+    this.client = link
+    const granted = await link.subscribe([this.topic('inbox'), this.topic('ack'), this.topic('signal'),
+      ...[...this.watched].map((u) => `chat/${this.domain}/${u}/presence`)]).catch(() => false)
+    if (!granted) {
+      link.close()
+      if (first) throw new ChatError('unreachable', 'the server refused the subscriptions')
+      return
+    }
+    if (this.client !== link) return
+    this.attempt = 0
+    this.setState('online')
+    this.afterConnect(first)
+  }
+
+  /** The connection ended: what was in flight is settled by the next catch-up. */
+  private lost (link: Link): void {
+    if (this.client !== link) return
+    this.client = null
+    for (const p of this.outbox) p.published = false
+    for (const [cid, w] of this.waiting) { clearTimeout(w.timer); this.waiting.delete(cid); w.reject(new ChatError('offline', 'the connection was lost')) }
+    this.setState('offline')
+    this.scheduleReconnect()
   }
 
   private scheduleReconnect (): void {
@@ -276,7 +288,7 @@ export class Chat {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => { this.waiting.delete(cid); reject(new ChatError('timeout', 'no answer')) }, ACK_TIMEOUT_MS)
       this.waiting.set(cid, { resolve: (a) => resolve(a[field]), reject, timer })
-      client.publish(this.topic(leaf), JSON.stringify({ ...body, cid }), { qos: 1 })
+      client.publish(this.topic(leaf), JSON.stringify({ ...body, cid }))
     })
   }
 
@@ -362,19 +374,19 @@ export class Chat {
   watch (userid: number): void {
     if (this.watched.has(userid) || userid === this.userid) return
     this.watched.add(userid)
-    this.client?.subscribe(`chat/${this.domain}/${userid}/presence`, { qos: 1 })
+    void this.client?.subscribe([`chat/${this.domain}/${userid}/presence`])
   }
 
   typing (to: number): void {
-    if (this.state === 'online') this.client?.publish(this.topic('typing'), JSON.stringify({ to_userid: to }), { qos: 0 })
+    if (this.state === 'online') this.client?.publish(this.topic('typing'), JSON.stringify({ to_userid: to }))
   }
 
   read (peer: number, upTo: number): void {
-    if (this.state === 'online') this.client?.publish(this.topic('read'), JSON.stringify({ peer, up_to: upTo }), { qos: 1 })
+    if (this.state === 'online') this.client?.publish(this.topic('read'), JSON.stringify({ peer, up_to: upTo }))
   }
 
   setStatus (status: 'online' | 'away' | 'busy'): void {
-    this.client?.publish(this.topic('status'), JSON.stringify({ status }), { qos: 1 })
+    this.client?.publish(this.topic('status'), JSON.stringify({ status }))
   }
 
   /** Uploads a picture or a record (SPEC §8); the answer's `url` goes in a type 2, 3 or 4 message. */
@@ -423,8 +435,9 @@ export class Chat {
       window.removeEventListener('online', this.wake)
       document.removeEventListener('visibilitychange', this.wake)
     }
-    this.client?.end(true)
+    const client = this.client
     this.client = null
+    client?.close()
     this.setState('offline')
   }
 }

@@ -1,8 +1,9 @@
-// The browser client's and widget's pure decisions (client/logic.ts, widget/i18n.ts,
-// widget/record-type.ts), with literal tables.
+// The browser client's and widget's pure decisions (client/logic.ts, client/mqtt-codec.ts,
+// widget/i18n.ts, widget/record-type.ts), with literal tables.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { backoffMs, claimsOf, matchPending, RECONNECT_MAX_MS } from '../client/logic.ts'
+import { connectPacket, DISCONNECT, encodeLength, type Incoming, packetReader, PINGREQ, pubackPacket, publishPacket, subscribePacket } from '../client/mqtt-codec.ts'
 import { pickLang } from '../widget/i18n.ts'
 import { recordType } from '../widget/record-type.ts'
 
@@ -45,4 +46,59 @@ test('voice records prefer MP4 (Safari plays it), then WebM/Opus', () => {
   assert.equal(recordType((t) => t.startsWith('audio/mp4')), 'audio/mp4;codecs=mp4a.40.2')
   assert.equal(recordType((t) => t.startsWith('audio/webm')), 'audio/webm;codecs=opus')
   assert.equal(recordType(() => false), '')
+})
+
+test('the MQTT packets the browser client sends are the bytes of MQTT 3.1.1', () => {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+  const table: Array<[what: string, bytes: Uint8Array, expected: string]> = [
+    // CONNECT: "MQTT", level 4, flags user+password+clean, keep-alive 30, client id, user, password
+    ['connect', connectPacket({ clientId: 'c', username: 'd/2', password: 'pw', keepAlive: 30 }),
+      '1016' + '00044d515454' + '04' + 'c2' + '001e' + '000163' + '0003642f32' + '00027077'],
+    // SUBSCRIBE: packet id 7, two topics at QoS 1
+    ['subscribe', subscribePacket(7, ['a/b', 'c']), '820c' + '0007' + '0003612f62' + '01' + '000163' + '01'],
+    // PUBLISH QoS 1: topic, packet id 258, UTF-8 payload
+    ['publish', publishPacket(258, 't', 'é'), '3207' + '000174' + '0102' + 'c3a9'],
+    ['puback', pubackPacket(65535), '4002ffff'],
+    ['pingreq', PINGREQ, 'c000'],
+    ['disconnect', DISCONNECT, 'e000']
+  ]
+  for (const [what, bytes, expected] of table) assert.equal(hex(bytes), expected, what)
+  // the remaining length takes more bytes past 127, 16,383 and 2,097,151 (§2.2.3)
+  const lengths: Array<[number, number[]]> = [[0, [0]], [127, [0x7f]], [128, [0x80, 1]], [16_383, [0xff, 0x7f]], [16_384, [0x80, 0x80, 1]], [2_097_152, [0x80, 0x80, 0x80, 1]]]
+  for (const [n, bytes] of lengths) assert.deepEqual(encodeLength(n), bytes, String(n))
+  // a long message: its length header and body agree
+  const big = publishPacket(1, 'chat/d/2/send', 'x'.repeat(70_000))
+  assert.deepEqual([...big.subarray(1, 4)], encodeLength(70_000 + 2 + 13 + 2))
+})
+
+test('the packets the server sends are read whole, however the stream is cut', () => {
+  const h = (s: string) => new Uint8Array(Buffer.from(s.replace(/ /g, ''), 'hex'))
+  const stream = h(
+    '2002 0000' + // CONNACK accepted
+    '9005 0001 01 01 80' + // SUBACK id 1: granted, granted, refused
+    '3309 0003 612f62 0005 6869' + // PUBLISH QoS 1 retained "a/b", id 5, "hi"
+    '3005 0001 78 6f6b' + // PUBLISH QoS 0 "x", "ok"
+    '4002 0009' + // PUBACK id 9
+    'd000' + // PINGRESP
+    '2002 0005' // CONNACK refused: not authorized
+  )
+  const expected = [
+    { type: 'connack', returnCode: 0 },
+    { type: 'suback', id: 1, granted: [1, 1, 0x80] },
+    { type: 'publish', topic: 'a/b', qos: 1, id: 5, retain: true, payload: 'hi' },
+    { type: 'publish', topic: 'x', qos: 0, id: null, retain: false, payload: 'ok' },
+    { type: 'puback', id: 9 },
+    { type: 'pingresp' },
+    { type: 'connack', returnCode: 5 }
+  ]
+  const plain = (ps: Incoming[]) => ps.map((p) => p.type === 'publish' ? { ...p, payload: Buffer.from(p.payload).toString() } : p)
+  // whole; one byte at a time (aedes over WebSocket sends a packet in several frames); in cuts of 3 and 7
+  for (const size of [stream.length, 1, 3, 7]) {
+    const read = packetReader()
+    const got: Incoming[] = []
+    for (let i = 0; i < stream.length; i += size) got.push(...read(stream.subarray(i, i + size)))
+    assert.deepEqual(plain(got), expected, `in chunks of ${size}`)
+  }
+  // a remaining length of more than four bytes is refused, not waited on
+  assert.throws(() => packetReader()(h('30 ffffffff7f')), /malformed/)
 })
