@@ -70,8 +70,16 @@ export class Chat {
   private readonly outbox: Pending[] = []
   /** ids already handed to listeners: a message is reported once, whatever path it came by */
   private readonly seen = new Set<number>()
-  /** the highest message id known: catch-up asks for everything after it */
+  /**
+   * The highest message id this client has been given (live or by catch-up): catch-up asks for
+   * everything after it. Only MQTT deliveries and the baseline move it, never a REST page: a
+   * page read while MQTT reconnects must not hide the messages stored meanwhile.
+   */
   private cursor = 0
+  /** the cursor was set from the server's newest message once: from then on, `after` is exact */
+  private baselined = false
+  /** read markers set while offline, the latest per peer: published on the next connection */
+  private readonly unsentReads = new Map<number, number>()
   private attempt = 0
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null
   private renewTimer: ReturnType<typeof setTimeout> | null = null
@@ -154,7 +162,7 @@ export class Chat {
         clientId: `web-${this.userid}-${Math.random().toString(36).slice(2, 10)}`,
         username: `${this.domain}/${this.userid}`,
         password: this.token,
-        keepAlive: 30,
+        keepAlive: 60,
         connectTimeoutMs: 10_000,
         onMessage: (topic, payload) => this.onPacket(topic, payload),
         onClose: () => this.lost(link)
@@ -169,17 +177,35 @@ export class Chat {
     }
     if (this.closed) { link.close(); return }
     this.client = link
-    const granted = await link.subscribe([this.topic('inbox'), this.topic('ack'), this.topic('signal'),
-      ...[...this.watched].map((u) => `chat/${this.domain}/${u}/presence`)]).catch(() => false)
+    const granted = await link.subscribe([this.topic('inbox'), this.topic('ack'), this.topic('signal')])
     if (!granted) {
       link.close()
       if (first) throw new ChatError('unreachable', 'the server refused the subscriptions')
       return
     }
     if (this.client !== link) return
+    if (first) {
+      // Where this client's messages start: connect() resolves with it known, so that nothing
+      // stored after is missed, however soon the connection drops.
+      try {
+        await this.baseline()
+      } catch (err) {
+        link.close()
+        throw new ChatError('unreachable', (err as Error).message)
+      }
+    }
+    // Watched presence topics each on their own: one refused (the subscription cap) is dropped
+    // from the watch, and never keeps the client offline.
+    for (const u of this.watched) this.subscribePresence(u)
     this.attempt = 0
     this.setState('online')
-    this.afterConnect(first)
+    this.afterConnect()
+  }
+
+  private subscribePresence (userid: number): void {
+    void this.client?.subscribe([`chat/${this.domain}/${userid}/presence`]).then((ok) => {
+      if (!ok && this.client !== null) this.watched.delete(userid)
+    })
   }
 
   /** The connection ended: what was in flight is settled by the next catch-up. */
@@ -204,10 +230,18 @@ export class Chat {
     this.emit('connection', s)
   }
 
-  private afterConnect (first: boolean): void {
+  private afterConnect (): void {
+    for (const [peer, upTo] of this.unsentReads) this.read(peer, upTo)
     // Catch-up first: it settles the sends whose ack was lost, then flushes what still waits.
-    if (first) this.flush()
-    else void this.catchUp()
+    void this.catchUp()
+  }
+
+  /** The newest message of this user, once (REST, most recent conversation first): the cursor's start. */
+  private async baseline (): Promise<void> {
+    const { conversations } = await this.rest<{ conversations: Conversation[] }>('GET', `/users/${this.userid}/conversations?limit=1`)
+    const newest = conversations[0]?.last?.message.id ?? 0
+    if (newest > this.cursor) this.cursor = newest
+    this.baselined = true
   }
 
   /**
@@ -217,10 +251,11 @@ export class Chat {
    */
   catchUp (): Promise<void> {
     this.catchingUp ??= (async () => {
+      let done = false
       try {
+        if (!this.baselined) await this.baseline()
         for (;;) {
           const after = this.cursor
-          if (after === 0) return
           const messages = await this.request<MessageEvent[]>('history', { after, limit: CATCH_UP_LIMIT }, 'messages')
           const sorted = [...messages].sort((a, b) => a.message.id - b.message.id)
           for (const m of sorted) {
@@ -236,11 +271,17 @@ export class Chat {
             }
             this.deliver(m)
           }
-          if (messages.length < CATCH_UP_LIMIT || this.cursor === after) return
+          if (messages.length < CATCH_UP_LIMIT || this.cursor === after) break
         }
+        done = true
       } catch {} finally {
         this.catchingUp = null
-        if (this.state === 'online') this.flush()
+        // Only a finished catch-up has settled the sends of unknown fate: until then nothing
+        // waiting is sent (it could be stored already), and the catch-up is tried again.
+        if (this.state === 'online') {
+          if (done) this.flush()
+          else setTimeout(() => { if (this.state === 'online') void this.catchUp() }, backoffMs(1, Math.random()))
+        }
       }
     })()
     return this.catchingUp
@@ -257,8 +298,6 @@ export class Chat {
     this.emit('message', m)
   }
 
-  /** Tells the client of messages the caller already has (history, conversations): no catch-up before them. */
-  know (id: number): void { if (id > this.cursor) this.cursor = id }
 
   private onPacket (topic: string, payload: Uint8Array): void {
     let body: any
@@ -297,6 +336,7 @@ export class Chat {
    * goes out once on return: by its cid, and never again once the server has stored it.
    */
   send (to: number, text: string, opts: { type?: number, p1?: string, p2?: string, p3?: string } = {}): Promise<MessageEvent> {
+    if (this.closed) return Promise.reject(new ChatError('closed', 'the chat was closed'))
     return new Promise((resolve, reject) => {
       const p: Pending = {
         cid: this.nextCid(),
@@ -330,6 +370,13 @@ export class Chat {
         if (err.code === 'timeout') void this.catchUp()
         return
       }
+      // Not stored (the server's database is out of reach; the server closes the connection):
+      // kept, and sent again once connected.
+      if (err.code === 'unavailable') {
+        p.published = false
+        this.unknownFate.delete(p.cid)
+        return
+      }
       this.unknownFate.delete(p.cid)
       this.outbox.splice(this.outbox.indexOf(p), 1)
       p.reject(err)
@@ -351,13 +398,14 @@ export class Chat {
     const q = new URLSearchParams({ userid: String(this.userid), peer: String(peer), limit: String(opts.limit ?? 50) })
     if (opts.before !== undefined) q.set('before', String(opts.before))
     const { messages } = await this.rest<{ messages: MessageEvent[] }>('GET', `/messages?${q}`)
-    for (const m of messages) { this.seen.add(m.message.id); this.know(m.message.id) }
+    // Marked seen (not reported again), but the cursor stays: see `cursor`.
+    for (const m of messages) this.seen.add(m.message.id)
     return messages
   }
 
   async conversations (opts: { limit?: number } = {}): Promise<Conversation[]> {
     const { conversations } = await this.rest<{ conversations: Conversation[] }>('GET', `/users/${this.userid}/conversations?limit=${opts.limit ?? 50}`)
-    for (const c of conversations) if (c.last !== null) this.know(c.last.message.id)
+    for (const c of conversations) if (c.last !== null) this.seen.add(c.last.message.id)
     return conversations
   }
 
@@ -374,15 +422,22 @@ export class Chat {
   watch (userid: number): void {
     if (this.watched.has(userid) || userid === this.userid) return
     this.watched.add(userid)
-    void this.client?.subscribe([`chat/${this.domain}/${userid}/presence`])
+    if (this.state === 'online') this.subscribePresence(userid)
   }
 
   typing (to: number): void {
     if (this.state === 'online') this.client?.publish(this.topic('typing'), JSON.stringify({ to_userid: to }))
   }
 
+  /** Moves the read marker (SPEC §3); set while offline, it goes out on the next connection. */
   read (peer: number, upTo: number): void {
-    if (this.state === 'online') this.client?.publish(this.topic('read'), JSON.stringify({ peer, up_to: upTo }))
+    if ((this.unsentReads.get(peer) ?? 0) > upTo) return
+    if (this.state === 'online' && this.client !== null) {
+      this.unsentReads.delete(peer)
+      this.client.publish(this.topic('read'), JSON.stringify({ peer, up_to: upTo }))
+    } else {
+      this.unsentReads.set(peer, upTo)
+    }
   }
 
   setStatus (status: 'online' | 'away' | 'busy'): void {
@@ -415,6 +470,7 @@ export class Chat {
 
   private scheduleRenew (): void {
     if (this.renewTimer !== null) clearTimeout(this.renewTimer)
+    if (this.closed) return
     const left = this.claims.exp * 1000 - Date.now()
     const wait = Math.max(1000, Math.min(left - RENEW_BEFORE_MS, left / 2))
     // Timers cannot wait more than ~24.8 days; a long token is renewed sooner than needed.
@@ -438,6 +494,10 @@ export class Chat {
     const client = this.client
     this.client = null
     client?.close()
+    // Every promise this client gave settles: what was not sent is not sent.
+    const closed = new ChatError('closed', 'the chat was closed')
+    for (const [cid, w] of this.waiting) { clearTimeout(w.timer); this.waiting.delete(cid); w.reject(closed) }
+    for (const p of this.outbox.splice(0)) p.reject(closed)
     this.setState('offline')
   }
 }

@@ -1,8 +1,10 @@
 // One MQTT 3.1.1 connection over WebSocket for the browser client: what client/index.ts needs
 // (CONNECT with a token, SUBSCRIBE with its SUBACK, PUBLISH at QoS 1, incoming messages, one
 // `onClose` however the connection ends), over the packets of ./mqtt-codec.ts (which says why
-// they are ours). A connection that has heard nothing for 1.5 keep-alive periods is taken for
-// dead and closed: a sleeping laptop or a changed network leaves no clean close behind.
+// they are ours). A PINGREQ that got no answer by the next one marks the connection dead, and
+// it is closed: a sleeping laptop or a changed network leaves no clean close behind. Pings go
+// every half keep-alive period, so a background tab, whose timers the browser slows to one a
+// minute, still pings within the server's limit (1.5 periods) and is not taken for dead.
 import { type Bytes, connectPacket, DISCONNECT, packetReader, PINGREQ, publishPacket, pubackPacket, subscribePacket } from './mqtt-codec.ts'
 
 export interface LinkOptions {
@@ -45,6 +47,7 @@ export function openLink (o: LinkOptions): Promise<Link> {
     let open = false
     let ended = false
     let lastHeard = Date.now()
+    let pingSentAt = 0
     let pinger: ReturnType<typeof setInterval> | undefined
 
     const send = (bytes: Bytes): void => {
@@ -96,10 +99,10 @@ export function openLink (o: LinkOptions): Promise<Link> {
           if (p.returnCode !== 0) return end(new LinkError('refused', REFUSALS[p.returnCode] ?? `refused (${p.returnCode})`))
           open = true
           clearTimeout(timer)
-          // A PINGREQ every half period (the server answers each); nothing heard for 1.5: dead.
           pinger = setInterval(() => {
-            if (Date.now() - lastHeard > o.keepAlive * 1500) end()
-            else send(PINGREQ)
+            if (pingSentAt > lastHeard) return end()
+            pingSentAt = Date.now()
+            send(PINGREQ)
           }, o.keepAlive * 500)
           resolve(link)
         } else if (p.type === 'suback') {

@@ -4,6 +4,7 @@
 // (the host page's styles do not reach in, test tools and screen readers do); the only global
 // it sets is window.mqchat.
 import type * as ClientModule from '../client/index.ts'
+import { backoffMs } from '../client/logic.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
 import { pickLang, STRINGS } from './i18n.ts'
 import { LOADER_CSS } from './styles.ts'
@@ -100,14 +101,23 @@ async function main (script: HTMLScriptElement): Promise<void> {
 
   const { connect } = await import(`${base}/client.js`) as typeof ClientModule
   let chat: ClientModule.Chat
-  try {
-    chat = await connect({ url: base, domain, getToken })
-  } catch (err) {
-    // Not signed in, refused (a token for another domain, an origin the domain does not allow)
-    // or unreachable: no launcher that would lead nowhere.
-    host.remove()
-    throw err
+  for (let attempt = 0; ; attempt++) {
+    try {
+      chat = await connect({ url: base, domain, getToken })
+      break
+    } catch (err) {
+      // Not signed in, or refused (a token for another domain, an origin the domain does not
+      // allow): no launcher that would lead nowhere.
+      if ((err as { code?: string }).code !== 'unreachable') {
+        host.remove()
+        throw err
+      }
+      // The server is out of reach (restarting, a network blip): hidden until it answers.
+      host.hidden = true
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, Math.random())))
+    }
   }
+  host.hidden = false
   // Messages counted here since start: a server answer asked for before the last of them may
   // not count it, and must not wipe it out (it is asked for again).
   let counted = 0

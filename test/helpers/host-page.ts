@@ -40,6 +40,11 @@ export async function hostPage (t: TestContext, serverUrl: string, mint: (userid
 <script src="${serverUrl}/widget.js"${attrs} async></script></body></html>`)
       return
     }
+    if (url.pathname === '/blank') {
+      // a page of the site without the widget: for a site that draws its own chat with /client.js
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>A customer\'s site</title>')
+      return
+    }
     res.writeHead(404).end()
   })
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))

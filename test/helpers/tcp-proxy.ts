@@ -1,5 +1,6 @@
-// A TCP proxy of the test's own between mqchat and a server it needs (PostgreSQL, Redis):
-// `cut()` drops every connection and refuses new ones, `restore()` lets them through again.
+// A TCP proxy of the test's own between mqchat and a server it needs (PostgreSQL, Redis), or
+// between a browser and mqchat: `cut()` drops every connection and refuses new ones,
+// `restore()` lets them through again, `trap()` cuts on one chosen chunk.
 // Fault tests cut the path; the machine's shared servers are never stopped.
 import net, { type AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
@@ -21,9 +22,35 @@ export class TcpProxy {
       }
       client.on('close', () => upstream.destroy())
       upstream.on('close', () => client.destroy())
-      client.pipe(upstream)
-      upstream.pipe(client)
+      this.forward(client, upstream, 'up')
+      this.forward(upstream, client, 'down')
     })
+  }
+
+  /** set by trap(): the chunk that cuts the path instead of going through */
+  private trapped: ((chunk: Buffer, direction: 'up' | 'down') => boolean) | null = null
+
+  private forward (from: net.Socket, to: net.Socket, direction: 'up' | 'down'): void {
+    from.on('data', (chunk: Buffer) => {
+      if (this.trapped?.(chunk, direction) === true) {
+        this.trapped = null
+        this.cut()
+        return
+      }
+      if (!to.write(chunk)) {
+        from.pause()
+        to.once('drain', () => from.resume())
+      }
+    })
+    from.on('end', () => to.end())
+  }
+
+  /**
+   * The first chunk that matches (`up`: toward the target) is not forwarded: the path is cut
+   * there, as by cut(). It lets a test lose one exact packet, e.g. an answer already sent.
+   */
+  trap (match: (chunk: Buffer, direction: 'up' | 'down') => boolean): void {
+    this.trapped = match
   }
 
   /** Where it forwards to (before start, when not given to the constructor). */
