@@ -195,3 +195,32 @@ test('the database cut off from every node: each answers 503 and refuses sends w
   const history = await c.nodes[0]!.api('GET', `/api/v1/domains/${d.id}/messages?userid=1&peer=2`, undefined, d.apiKey)
   assert.deepEqual(history.body.messages.map((m: any) => m.message.message), ['after', 'before'])
 })
+
+test('typing and read signals cross nodes, and erasing a user closes its connections on every node', async (t) => {
+  const c = await startCluster(t, 2)
+  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+  const d = await domain(a, 'acme')
+  const ada = await c.connect(a, d, 2)
+  const bob = await c.connect(b, d, 3)
+  const adaIn = new Inbox(ada)
+  const bobIn = new Inbox(bob)
+  await ada.subscribeAsync([`chat/${d.id}/2/signal`, `chat/${d.id}/2/ack`], { qos: 1 })
+  await bob.subscribeAsync([`chat/${d.id}/3/signal`, `chat/${d.id}/3/inbox`], { qos: 1 })
+
+  // Ada (node a) types to Bob (node b): the signal reaches him through the bus.
+  await ada.publishAsync(`chat/${d.id}/2/typing`, JSON.stringify({ to_userid: 3 }), { qos: 1 })
+  const typing = await bobIn.next((m) => m.topic.endsWith('/signal'), 'typing on the other node')
+  assert.deepEqual(typing.payload, { kind: 'typing', from_userid: 2 })
+
+  // Bob reads her message on node b: her tick comes on node a.
+  await send(ada, d, 2, 3, 'hello')
+  const msg = await bobIn.next((m) => m.topic.endsWith('/inbox'), 'the message on node b')
+  await bob.publishAsync(`chat/${d.id}/3/read`, JSON.stringify({ peer: 2, up_to: msg.payload.message.id }), { qos: 1 })
+  const tick = await adaIn.next((m) => m.topic.endsWith('/signal') && m.payload.kind === 'read', 'the read tick on node a')
+  assert.deepEqual([tick.payload.userid, tick.payload.peer, tick.payload.up_to], [3, 2, msg.payload.message.id])
+
+  // Bob is erased through node a's API: his connection on node b is closed.
+  bob.options.reconnectPeriod = 0
+  assert.equal((await a.api('DELETE', `/api/v1/domains/${d.id}/users/3`, undefined, d.apiKey)).status, 204)
+  await waitFor(() => !bob.connected, 'Bob\'s connection on node b closed', 10_000)
+})
