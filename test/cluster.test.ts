@@ -224,3 +224,29 @@ test('typing and read signals cross nodes, and erasing a user closes its connect
   assert.equal((await a.api('DELETE', `/api/v1/domains/${d.id}/users/3`, undefined, d.apiKey)).status, 204)
   await waitFor(() => !bob.connected, 'Bob\'s connection on node b closed', 10_000)
 })
+
+test('a bus subscriber that goes silent (open, but nothing arrives) is noticed by the node\'s own pings and replaced', async (t) => {
+  // Every node reaches Redis through the test's proxy, which can silence a connection.
+  const redisProxy = await new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379)).start(t)
+  const c = await startCluster(t, 2, { MQCHAT_REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` })
+  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+  const d = await domain(a, 'acme')
+  const sender = await c.connect(a, d, 1)
+  const reader = await c.connect(b, d, 2)
+  const inbox = new Inbox(reader)
+  await reader.subscribeAsync(`chat/${d.id}/2/inbox`, { qos: 1 })
+  await send(sender, d, 1, 2, 'before')
+  await inbox.next((m) => m.payload?.message?.message === 'before', 'before')
+
+  // Each node's subscriber connection (the one that sent SUBSCRIBE) goes silent.
+  assert.equal(redisProxy.stall((sent) => /subscribe/i.test(sent)), 2, 'one subscriber per node')
+  let n = 0
+  await waitFor(async () => {
+    await send(sender, d, 1, 2, `probe${++n}`)
+    return inbox.received.some((m) => /^probe/.test(m.payload?.message?.message))
+  }, 'cross-node delivery back on a new subscriber', 30_000)
+  // and each node, hearing its own pings again, says so
+  for (const node of [a, b]) {
+    await waitFor(async () => ((await (await fetch(`${node.httpUrl}/healthz`)).json()) as { bus?: string }).bus === 'up', 'the bus up again', 10_000)
+  }
+})

@@ -5,6 +5,8 @@
 import net, { type AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
 
+interface Pair { up: string, stalled: boolean }
+
 export class TcpProxy {
   private readonly server: net.Server
   private readonly sockets = new Set<net.Socket>()
@@ -22,16 +24,24 @@ export class TcpProxy {
       }
       client.on('close', () => upstream.destroy())
       upstream.on('close', () => client.destroy())
-      this.forward(client, upstream, 'up')
-      this.forward(upstream, client, 'down')
+      const pair: Pair = { up: '', stalled: false }
+      this.pairs.add(pair)
+      client.on('close', () => this.pairs.delete(pair))
+      this.forward(client, upstream, 'up', pair)
+      this.forward(upstream, client, 'down', pair)
     })
   }
 
   /** set by trap(): the chunk that cuts the path instead of going through */
   private trapped: ((chunk: Buffer, direction: 'up' | 'down') => boolean) | null = null
 
-  private forward (from: net.Socket, to: net.Socket, direction: 'up' | 'down'): void {
+  private readonly pairs = new Set<Pair>()
+
+  private forward (from: net.Socket, to: net.Socket, direction: 'up' | 'down', pair: Pair): void {
     from.on('data', (chunk: Buffer) => {
+      if (direction === 'up' && pair.up.length < 4096) pair.up += chunk.toString('latin1')
+      // a stalled connection stays open, and its answers never arrive
+      if (direction === 'down' && pair.stalled) return
       if (this.trapped?.(chunk, direction) === true) {
         this.trapped = null
         this.cut()
@@ -43,6 +53,19 @@ export class TcpProxy {
       }
     })
     from.on('end', () => to.end())
+  }
+
+  /**
+   * Connections whose traffic so far toward the target matches go silent: they stay open,
+   * and nothing more comes back on them (a half-dead link that no error reports). Answers how
+   * many were stalled.
+   */
+  stall (match: (sentSoFar: string) => boolean): number {
+    let n = 0
+    for (const p of this.pairs) {
+      if (match(p.up)) { p.stalled = true; n++ }
+    }
+    return n
   }
 
   /**
