@@ -27,6 +27,19 @@ async function presenceReceiver (t: Parameters<typeof startCluster>[0], c: Clust
 const send = (client: import('mqtt').MqttClient, d: { id: string }, from: number, to: number, text: string) =>
   client.publishAsync(`chat/${d.id}/${from}/send`, JSON.stringify({ to_userid: to, message: text, type: 0, cid: text }), { qos: 1 })
 
+/** User 1 on node a sends to user 2 on node b, whose inbox is watched; a first message has crossed. */
+async function acrossTwoNodes (c: Cluster) {
+  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+  const d = await domain(a, 'acme')
+  const sender = await c.connect(a, d, 1)
+  const reader = await c.connect(b, d, 2)
+  const inbox = new Inbox(reader)
+  await reader.subscribeAsync(`chat/${d.id}/2/inbox`, { qos: 1 })
+  await send(sender, d, 1, 2, 'before')
+  await inbox.next((m) => m.payload?.message?.message === 'before', 'before')
+  return { a, b, d, sender, inbox }
+}
+
 test('three nodes: a message crosses nodes, and one user on two nodes is one presence', async (t) => {
   const c = await startCluster(t, 3)
   const [a, b, n3] = c.nodes as [ClusterNode, ClusterNode, ClusterNode]
@@ -124,14 +137,7 @@ test('a node paused past the liveness limit and resumed: no second offline, its 
 
 test('the bus\'s Redis connections killed mid-traffic: nothing accepted is lost, cross-node delivery is back within 30 s', async (t) => {
   const c = await startCluster(t, 2)
-  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
-  const d = await domain(a, 'acme')
-  const sender = await c.connect(a, d, 1)
-  const reader = await c.connect(b, d, 2)
-  const inbox = new Inbox(reader)
-  await reader.subscribeAsync(`chat/${d.id}/2/inbox`, { qos: 1 })
-  await send(sender, d, 1, 2, 'before')
-  await inbox.next((m) => m.payload?.message?.message === 'before', 'before')
+  const { b, d, sender, inbox } = await acrossTwoNodes(c)
 
   const redis = new Redis(REDIS_URL)
   t.after(() => redis.disconnect())
@@ -229,14 +235,7 @@ test('a bus subscriber that goes silent (open, but nothing arrives) is noticed b
   // Every node reaches Redis through the test's proxy, which can silence a connection.
   const redisProxy = await new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379)).start(t)
   const c = await startCluster(t, 2, { MQCHAT_REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` })
-  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
-  const d = await domain(a, 'acme')
-  const sender = await c.connect(a, d, 1)
-  const reader = await c.connect(b, d, 2)
-  const inbox = new Inbox(reader)
-  await reader.subscribeAsync(`chat/${d.id}/2/inbox`, { qos: 1 })
-  await send(sender, d, 1, 2, 'before')
-  await inbox.next((m) => m.payload?.message?.message === 'before', 'before')
+  const { a, b, d, sender, inbox } = await acrossTwoNodes(c)
 
   // Each node's subscriber connection (the one that sent SUBSCRIBE) goes silent.
   assert.equal(redisProxy.stall((sent) => /subscribe/i.test(sent)), 2, 'one subscriber per node')

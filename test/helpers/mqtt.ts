@@ -4,17 +4,11 @@
 // refused CONNECTs and SUBSCRIBEs.
 import net from 'node:net'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { encodeLength } from '../../client/mqtt-codec.ts'
 
-/** [MQTT-2.2.3] the remaining-length varint. */
+/** [MQTT-2.2.3] the remaining-length varint (the browser client's encoder, as bytes). */
 export function remainingLength (n: number): Buffer {
-  const out: number[] = []
-  do {
-    let b = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return Buffer.from(out)
+  return Buffer.from(encodeLength(n))
 }
 
 /** A UTF-8 string with its 2-byte length [MQTT-1.5.3]. */
