@@ -109,8 +109,34 @@ export class Chat {
     }
   }
 
+  private get outboxKey (): string { return `mqchat:outbox:${this.domain}/${this.userid}` }
+
+  /**
+   * The sends never published are kept in the tab's sessionStorage, so that a reload while
+   * offline does not lose them; a send that went out is not kept (it may be stored already,
+   * and only the catch-up of this page could tell).
+   */
+  private persist (): void {
+    try {
+      const keep = this.outbox.filter((p) => !p.published && !this.unknownFate.has(p.cid)).map((p) => ({ cid: p.cid, body: p.body }))
+      if (keep.length === 0) sessionStorage.removeItem(this.outboxKey)
+      else sessionStorage.setItem(this.outboxKey, JSON.stringify(keep))
+    } catch {}
+  }
+
+  /** What an earlier page of this tab left unsent: it goes out with the rest, and is reported as a message once stored. */
+  private restore (): void {
+    let kept: Array<{ cid: string, body: Pending['body'] }> = []
+    try { kept = JSON.parse(sessionStorage.getItem(this.outboxKey) ?? '[]') } catch {}
+    for (const k of Array.isArray(kept) ? kept : []) {
+      if (typeof k?.cid !== 'string' || typeof k.body?.message !== 'string' || typeof k.body.to_userid !== 'number') continue
+      this.outbox.push({ cid: k.cid, body: k.body, published: false, resolve: (e) => this.emit('message', e), reject: () => {} })
+    }
+  }
+
   /** Opens the connection; resolves once connected the first time (rejects if refused). */
   async start (): Promise<void> {
+    this.restore()
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this.wake)
       document.addEventListener('visibilitychange', this.wake)
@@ -265,6 +291,7 @@ export class Chat {
               if (p !== undefined) {
                 this.unknownFate.delete(p.cid)
                 this.outbox.splice(this.outbox.indexOf(p), 1)
+                this.persist()
                 this.deliverOwn(m)
                 p.resolve(m)
               }
@@ -346,6 +373,7 @@ export class Chat {
         reject
       }
       this.outbox.push(p)
+      this.persist()
       if (this.state === 'online' && this.catchingUp === null) this.publishPending(p)
     })
   }
@@ -358,9 +386,11 @@ export class Chat {
   private publishPending (p: Pending): void {
     p.published = true
     this.unknownFate.add(p.cid)
+    this.persist()
     this.request<MessageEvent>('send', p.body, 'event', p.cid).then((event) => {
       this.unknownFate.delete(p.cid)
       this.outbox.splice(this.outbox.indexOf(p), 1)
+      this.persist()
       this.deliverOwn(event)
       p.resolve(event)
     }, (err: ChatError) => {
@@ -375,10 +405,12 @@ export class Chat {
       if (err.code === 'unavailable') {
         p.published = false
         this.unknownFate.delete(p.cid)
+        this.persist()
         return
       }
       this.unknownFate.delete(p.cid)
       this.outbox.splice(this.outbox.indexOf(p), 1)
+      this.persist()
       p.reject(err)
     })
   }
@@ -498,6 +530,7 @@ export class Chat {
     const closed = new ChatError('closed', 'the chat was closed')
     for (const [cid, w] of this.waiting) { clearTimeout(w.timer); this.waiting.delete(cid); w.reject(closed) }
     for (const p of this.outbox.splice(0)) p.reject(closed)
+    this.persist()
     this.setState('offline')
   }
 }

@@ -13,7 +13,7 @@ import { waitFor } from './helpers/wait.ts'
 
 after(() => closeBrowser())
 
-interface Setup { server: TestServer, domain: { id: string, apiKey: string }, proxy: TcpProxy, page: Page }
+interface Setup { server: TestServer, domain: { id: string, apiKey: string }, proxy: TcpProxy, page: Page, connect: () => Promise<void> }
 
 /** A site's page (another origin) with `window.chat` connected as user 2 through the proxy; `window.seen` logs what it reports. */
 async function setUp (t: TestContext, open: Open): Promise<Setup> {
@@ -25,14 +25,17 @@ async function setUp (t: TestContext, open: Open): Promise<Setup> {
   const token = await server.token(domain, 2)
   const { page } = await open(`${site.origin}/blank`)
   page.setDefaultTimeout(20_000)
-  await page.evaluate(`(async () => {
+  // (listeners set at once: connect() resolves after what an earlier page left is on its way)
+  const connect = (): Promise<void> => page.evaluate(`(async () => {
     const { connect } = await import(${JSON.stringify(`${base}/client.js`)})
     window.seen = []
-    window.chat = await connect({ url: ${JSON.stringify(base)}, domain: ${JSON.stringify(domain.id)}, getToken: () => ${JSON.stringify(token)} })
+    const getToken = () => ${JSON.stringify(token)}
+    window.chat = await connect({ url: ${JSON.stringify(base)}, domain: ${JSON.stringify(domain.id)}, getToken })
     chat.on('message', (m) => seen.push(m.message.message))
     chat.on('connection', (s) => seen.push('connection: ' + s))
   })()`)
-  return { server, domain, proxy, page }
+  await connect()
+  return { server, domain, proxy, page, connect }
 }
 
 const seen = (page: Page): Promise<string[]> => page.evaluate('window.seen')
@@ -92,4 +95,18 @@ browserTest('close() settles every promise: a send waiting offline, and one aske
   assert.deepEqual(results, ['closed', 'closed'])
   s.proxy.restore()
   assert.deepEqual(await history(s), [], 'nothing stored')
+})
+
+browserTest('a message written offline survives a reload of the page, and goes out once when the server is back', async (t, open) => {
+  const s = await setUp(t, open)
+  s.proxy.cut()
+  await waitFor(async () => await state(s.page) === 'offline', 'the page offline')
+  await s.page.evaluate(`chat.send(3, 'written before the reload'); undefined`)
+  await s.page.reload()
+  s.proxy.restore()
+  await s.connect()
+  await waitFor(async () => (await history(s)).includes('written before the reload'), 'stored after the reload', 20_000)
+  await waitFor(async () => (await seen(s.page)).includes('written before the reload'), 'reported as a message once stored')
+  await s.page.evaluate(`chat.send(3, 'after')`)
+  assert.deepEqual(await history(s), ['after', 'written before the reload'], 'stored once')
 })
