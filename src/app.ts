@@ -84,7 +84,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     start: async () => {
       if (bus === null) return
       chat!.attach(clusterNotifier(broker!, bus))
-      chat!.shareSendLimit((key, perSecond, burst) => bus.take(key, perSecond, burst))
+      chat!.shareLimits((key, perSecond, burst) => bus.take(key, perSecond, burst))
     },
     stop: async () => {}
   }

@@ -249,3 +249,27 @@ test('a bus subscriber that goes silent (open, but nothing arrives) is noticed b
     await waitFor(async () => ((await (await fetch(`${node.httpUrl}/healthz`)).json()) as { bus?: string }).bus === 'up', 'the bus up again', 10_000)
   }
 })
+
+test('typing in two tabs on two nodes is relayed at most once a second, as on one node', async (t) => {
+  const c = await startCluster(t, 2)
+  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+  const d = await domain(a, 'acme')
+  const tab1 = await c.connect(a, d, 2)
+  const tab2 = await c.connect(b, d, 2)
+  const bob = await c.connect(b, d, 3)
+  const bobIn = new Inbox(bob)
+  await bob.subscribeAsync([`chat/${d.id}/3/signal`, `chat/${d.id}/3/inbox`], { qos: 1 })
+  const typings = () => bobIn.received.filter((m) => m.payload?.kind === 'typing').length
+  const typeFrom = (tab: import('mqtt').MqttClient) => tab.publishAsync(`chat/${d.id}/2/typing`, JSON.stringify({ to_userid: 3 }), { qos: 1 })
+
+  // Both tabs at once (each PUBACK comes once its notice was relayed or dropped).
+  await Promise.all([typeFrom(tab1), typeFrom(tab2)])
+  // Node a's publishes cross the bus in order: once its later message is in, so is any notice.
+  await send(tab1, d, 2, 3, 'marker')
+  await bobIn.next((m) => m.payload?.message?.message === 'marker', 'the marker after the notices')
+  assert.equal(typings(), 1, 'one notice for the two tabs within the second')
+  // The limit is a time: once the second has passed, the pair's next notice goes through.
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  await typeFrom(tab2)
+  await waitFor(() => typings() === 2, 'the next notice, a second later')
+})

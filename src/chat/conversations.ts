@@ -35,7 +35,14 @@ export class Conversations {
   /** when the last typing signal of each pair went out (unix ms) */
   private typingSentAt = new Map<string, number>()
 
+  /** With several nodes: a token bucket all nodes share (Redis), so the limit is one for all */
+  private sharedTake: ((key: string, perSecond: number, burst: number) => Promise<boolean | null>) | null = null
+
   constructor (private readonly store: Store, private readonly notifier: Notifier) {}
+
+  shareTypingLimit (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
+    this.sharedTake = take
+  }
 
   async list (domainId: string, userid: number, q: { limit: number, before?: number }): Promise<ConversationView[]> {
     const rows = await this.store.listConversations(domainId, userid, q)
@@ -70,6 +77,9 @@ export class Conversations {
     const last = this.typingSentAt.get(key)
     if (last !== undefined && nowMs - last < TYPING_MIN_INTERVAL_MS) return false
     this.typingSentAt.set(key, nowMs)
+    // A user typing in two tabs on two nodes: the second node's notice is not relayed either
+    // (the bucket refills one a second; null: Redis out of reach, the local limit holds).
+    if (await this.sharedTake?.(`typing/${key}`, 1000 / TYPING_MIN_INTERVAL_MS, 1) === false) return false
     if (await this.store.isBlocked(domainId, to, userid)) return false
     const signal: TypingSignal = { kind: 'typing', from_userid: userid }
     this.notifier.signal(domainId, to, JSON.stringify(signal))

@@ -103,11 +103,13 @@ export class Chat implements Service {
   }
 
   /**
-   * With several nodes, a user's sends also take a token from a bucket all nodes share (null:
-   * that bucket cannot be reached now, and this node's own is the limit meanwhile).
+   * With several nodes, a user's sends, and typing notices of a pair, also take a token from a
+   * bucket all nodes share (null: that bucket cannot be reached now, and this node's own limit
+   * holds meanwhile).
    */
-  shareSendLimit (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
+  shareLimits (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
     this.sharedTake = take
+    this.conversations.shareTypingLimit(take)
   }
 
   async start (): Promise<void> {
