@@ -14,6 +14,7 @@ import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
 import { hostPage, type HostPage } from './helpers/host-page.ts'
 import { expectStatus } from './helpers/rest.ts'
 import { startServer, type TestServer } from './helpers/server.ts'
+import { TcpProxy } from './helpers/tcp-proxy.ts'
 import { waitFor } from './helpers/wait.ts'
 
 after(() => closeBrowser())
@@ -21,15 +22,28 @@ after(() => closeBrowser())
 type Domain = { id: string, apiKey: string, tokenSecret: string }
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 
-/** A domain with two named users, Ada (2) and Bob (3), and a site that signs them in. */
-async function setUp (t: TestContext, server: TestServer, ttlSeconds = 3600): Promise<{ domain: Domain, site: HostPage }> {
+/**
+ * A domain with two named users, Ada (2) and Bob (3), and a site that signs them in. `via`: the
+ * address the site's tag loads the widget from (a TcpProxy in front of the server, say).
+ */
+async function setUp (t: TestContext, server: TestServer, opts: { ttlSeconds?: number, via?: string } = {}): Promise<{ domain: Domain, site: HostPage }> {
   const domain = await server.domain()
   for (const [id, name] of [[2, 'Ada'], [3, 'Bob']] as const) {
     await expectStatus('profile', server.api('PUT', `/api/v1/domains/${domain.id}/users/${id}`, { name }, domain.apiKey), 200)
   }
-  const site = await hostPage(t, server.httpUrl, (uid) => server.token(domain, uid, ttlSeconds))
+  const site = await hostPage(t, opts.via ?? server.httpUrl, (uid) => server.token(domain, uid, opts.ttlSeconds ?? 3600))
   return { domain, site }
 }
+
+/** As setUp, with the widget reaching the server through a TCP proxy that can take the page offline. */
+async function setUpThroughProxy (t: TestContext, server: TestServer): Promise<{ domain: Domain, site: HostPage, proxy: TcpProxy }> {
+  const proxy = await new TcpProxy('127.0.0.1', server.app.httpPort).start(t)
+  return { ...await setUp(t, server, { via: `http://127.0.0.1:${proxy.port}` }), proxy }
+}
+
+/** Bob's site sends Ada a message (REST, SPEC §2): she gets it live if her page is online. */
+const bobWrites = (server: TestServer, domain: Domain, text: string): Promise<unknown> =>
+  expectStatus('send', server.api('POST', `/api/v1/domains/${domain.id}/messages`, { from_userid: 3, to_userid: 2, message: text, type: 0 }, domain.apiKey), 201)
 
 /** Records the widget's document events (mqchat:ready, :message, :unread) from the start. */
 async function openAs (open: Open, site: HostPage, domain: Domain, userid: number, opts: { lang?: string, tag?: Record<string, string> } = {}): Promise<Page> {
@@ -189,6 +203,69 @@ browserTest('a server restart mid-conversation loses nothing, doubles nothing, a
   assert.equal(stored.messages.filter((m: any) => m.message.message === 'written while offline').length, 1, 'stored once')
 })
 
+browserTest('the unread count stays true across reconnects: a message is counted once, and an older answer wipes out none', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site, proxy } = await setUpThroughProxy(t, server)
+  const ada = await openAs(open, site, domain, 2)
+  // The panel open on the contact list: the interface asks for the conversations on each return.
+  await launcher(ada).click()
+  await contacts(ada).getByText(/Nobody to chat with yet/).waitFor()
+  const total = async (): Promise<number> => (await events(ada, 'mqchat:unread')).at(-1)?.total ?? 0
+  const got = async (text: string): Promise<boolean> => (await events(ada, 'mqchat:message')).some((m) => m.message.message === text)
+  const offline = async (): Promise<void> => {
+    proxy.cut()
+    await ada.getByRole('status').getByText(/You are offline/).waitFor()
+  }
+  const shown = async (n: number): Promise<void> => {
+    assert.equal(await total(), n, 'mqchat:unread total')
+    assert.equal(await launcher(ada).locator('.badge').innerText(), String(n), 'the launcher badge')
+    const bobRow = contacts(ada).getByRole('listitem').filter({ hasText: 'Bob' })
+    assert.equal(await bobRow.locator('.count').innerText().then((s) => s.trim().split('\n')[0]), String(n), 'Bob\'s count in the contact list')
+  }
+
+  // Three messages while Ada's page is offline. On its return, the server's answer (which counts
+  // all three) comes before the catch-up that brings them: they are not counted a second time.
+  await offline()
+  for (const text of ['first while away', 'second while away', 'third while away']) await bobWrites(server, domain, text)
+  proxy.hold((chunk, direction) => direction === 'down' && chunk.includes('first while away'))
+  proxy.restore()
+  await waitFor(() => proxy.holds, 'the catch-up answer held back', 20_000)
+  await waitFor(async () => await total() === 3, 'the count of the server\'s answer', 20_000)
+  proxy.release()
+  await waitFor(() => got('second while away'), 'the catch-up reported', 20_000)
+  await shown(3)
+
+  // Offline and back again: the server's answer is read before Bob writes once more, and reaches
+  // the page after his message has come live. It does not wipe that message out.
+  let asked!: () => void
+  const wasAsked = new Promise<void>((resolve) => { asked = resolve })
+  let answer!: () => void
+  const mayAnswer = new Promise<void>((resolve) => { answer = resolve })
+  await ada.route(/\/conversations\?limit=100$/, async (route) => {
+    const response = await route.fetch()
+    asked()
+    await mayAnswer
+    await route.fulfill({ response })
+  })
+  await offline()
+  proxy.restore()
+  await wasAsked
+  await bobWrites(server, domain, 'live while the answer is on its way')
+  await waitFor(() => got('live while the answer is on its way'), 'the live message reported', 20_000)
+  // (The contact list asks who is online once it has applied the answer.)
+  const applied = ada.waitForRequest(/\/users\?status=online/)
+  answer()
+  await applied
+  await ada.unroute(/\/conversations\?limit=100$/)
+  await shown(4)
+
+  // Read on screen: each message once, and nothing left unread.
+  const withBob = await openConversation(ada, 'Bob')
+  await withBob.getByText('live while the answer is on its way').waitFor()
+  assert.deepEqual(await texts(withBob), ['first while away', 'second while away', 'third while away', 'live while the answer is on its way'])
+  await waitFor(async () => await total() === 0, 'mqchat:unread total 0', 20_000)
+})
+
 browserTest('in Arabic the widget is laid out right to left', async (t, open) => {
   const server = await startServer(t)
   const { domain, site } = await setUp(t, server)
@@ -254,7 +331,7 @@ browserTest('axe-core finds no serious or critical accessibility violation in th
 
 browserTest('a token that expires is renewed from the site before it lapses, and the chat goes on', async (t, open) => {
   const server = await startServer(t)
-  const { domain, site } = await setUp(t, server, 3)
+  const { domain, site } = await setUp(t, server, { ttlSeconds: 3 })
   const ada = await openAs(open, site, domain, 2)
   const bob = await openAs(open, site, domain, 3)
   // Past the first token's life (3 s): the widget asked the site again.

@@ -82,7 +82,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     const had = (ctx.root.activeElement as HTMLElement | null)?.dataset?.userid
     const rows = [...contacts.values()].sort((a, b) => (b.lastId - a.lastId) || ((a.status === 'offline' ? 1 : 0) - (b.status === 'offline' ? 1 : 0)) || a.name.localeCompare(b.name))
     list.replaceChildren(...rows.map((c) => {
-      const n = ctx.unread.get(c.userid) ?? 0
+      const n = ctx.unreadOf(c.userid)
       return h('li', {},
         h('button', { type: 'button', 'data-userid': String(c.userid), onclick: () => void openConversation(c.userid) },
           avatarEl(c),
@@ -121,11 +121,8 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   }
   moreBtn.addEventListener('click', () => { void loadOnline() })
   const loadContacts = async (): Promise<void> => {
-    const convs: Conversation[] = await chat.conversations({ limit: 100 })
-    for (const c of convs) {
-      upsert(c.peer, { peerReadUpTo: c.peerReadUpTo, readUpTo: c.readUpTo, lastId: c.last?.message.id ?? 0 })
-      ctx.setUnread(c.peer.userid, c.peer.userid === ctx.activePeer ? 0 : c.unread)
-    }
+    const convs: Conversation[] = await ctx.conversations()
+    for (const c of convs) upsert(c.peer, { peerReadUpTo: c.peerReadUpTo, readUpTo: c.readUpTo, lastId: c.last?.message.id ?? 0 })
     nextOnline = null
     await loadOnline()
   }
@@ -202,7 +199,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     let top = 0
     for (const [id, li] of conv.items) if (!li.classList.contains('mine') && id > top) top = id
     if (c !== undefined && top > c.readUpTo) { c.readUpTo = top; chat.read(conv.peer, top) }
-    ctx.setUnread(conv.peer, 0)
+    ctx.read(conv.peer, top)
   }
   document.addEventListener('visibilitychange', markRead)
 
