@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, test, type TestContext } from 'node:test'
 import { createRequire } from 'node:module'
-import type { Locator, Page } from 'playwright-core'
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
 import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
 import { hostPage, type HostPage } from './helpers/host-page.ts'
 import { expectStatus } from './helpers/rest.ts'
@@ -402,15 +402,19 @@ browserTest('the admin panel shows the tag to paste for the domain', async (t, o
 
 // The files API (SPEC §8, POST …/files) is another piece of work: until it is in this tree,
 // these check the widget up to the upload call itself (what it sends, and with what type).
-test('a picture from disk, one from the camera and a voice record go up to the files API as the bytes they are', async (t) => {
-  const { chromium } = await import('playwright-core')
-  // Chromium's fake camera and microphone, allowed without a prompt.
+/** A browser of the test's own with Chromium's fake camera and microphone, allowed without a prompt. */
+async function mediaBrowser (t: TestContext): Promise<Browser> {
   const media = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update',
       '--disable-sync', '--disable-dev-shm-usage', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']
   })
   t.after(() => media.close())
+  return media
+}
+
+test('a picture from disk, one from the camera and a voice record go up to the files API as the bytes they are', async (t) => {
+  const media = await mediaBrowser(t)
   const server = await startServer(t)
   const { domain, site } = await setUp(t, server)
   const context = await media.newContext()
@@ -475,6 +479,87 @@ test('a picture from disk, one from the camera and a voice record go up to the f
     }
   } catch (err) {
     await page.screenshot({ path: path.join(import.meta.dirname, '..', 'test-artifacts', 'widget-media.png') }).catch(() => {})
+    throw err
+  }
+})
+
+test('the camera and the microphone go off when their tool closes, the conversation is left or the panel closes; a record cut short is never sent', async (t) => {
+  const media = await mediaBrowser(t)
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  await expectStatus('profile', server.api('PUT', `/api/v1/domains/${domain.id}/users/4`, { name: 'Cy' }, domain.apiKey), 200)
+  const page = await (await media.newContext()).newPage()
+  page.setDefaultTimeout(20_000)
+  // Every stream the page is given, every recorder made (and whether it has stopped), every upload.
+  await page.addInitScript(`window.__streams = []; window.__recorders = []; window.__uploads = 0
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices)
+    navigator.mediaDevices.getUserMedia = (c) => getUserMedia(c).then((s) => { window.__streams.push(s); return s })
+    window.MediaRecorder = class extends window.MediaRecorder {
+      constructor (...args) { super(...args); window.__recorders.push(this); this.addEventListener('stop', () => { this.stopped = true }) }
+    }
+    const fetch0 = window.fetch
+    window.fetch = function (url, init) {
+      if (init && init.method === 'POST' && String(url).endsWith('/files')) window.__uploads++
+      return fetch0.apply(this, arguments)
+    }`)
+  const liveTracks = (): Promise<string[]> => page.evaluate(`window.__streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').map((t) => t.kind)`)
+  const off = (what: string): Promise<unknown> => waitFor(async () => (await liveTracks()).length === 0, what, 20_000)
+  await page.goto(site.url(2, { 'data-domain': domain.id }))
+  await page.waitForFunction('window.mqchat !== undefined')
+  try {
+    // Bob and Cy are offline, with no conversation yet: opened through the page API.
+    await page.evaluate('window.mqchat.open(3)')
+    let region = conversation(page, 'Bob')
+    await region.waitFor()
+
+    // The camera's preview, closed by opening the emoji picker in its place.
+    await region.getByRole('button', { name: 'Take a picture' }).click()
+    await region.locator('video').waitFor()
+    assert.deepEqual(await liveTracks(), ['video'])
+    await region.getByRole('button', { name: 'Emoji' }).click()
+    await region.getByRole('group', { name: 'Emoji' }).waitFor()
+    assert.equal(await region.locator('video').count(), 0)
+    await off('the camera off once its preview is closed')
+
+    // The camera's preview, then back to the contact list.
+    await region.getByRole('button', { name: 'Take a picture' }).click()
+    await region.locator('video').waitFor()
+    await region.getByRole('button', { name: 'Back to contacts' }).click()
+    await contacts(page).waitFor()
+    await off('the camera off once the conversation is left')
+
+    // Recording, then the panel closed with Escape; then recording, and another conversation opened.
+    const record = async (): Promise<void> => {
+      await region.getByRole('button', { name: 'Record a voice message' }).click()
+      await region.getByRole('button', { name: 'Stop and send the recording' }).waitFor()
+      await page.waitForFunction(`window.__recorders.at(-1)?.state === 'recording'`)
+      assert.deepEqual(await liveTracks(), ['audio'])
+    }
+    const cutShort = async (what: string): Promise<void> => {
+      await off(`the microphone off once ${what}`)
+      // (The recorder's stop event has run the widget's own handler, which would start the upload.)
+      await page.waitForFunction('window.__recorders.at(-1).stopped === true')
+      assert.equal(await page.evaluate('window.__uploads'), 0, `nothing uploaded once ${what}`)
+    }
+    await page.evaluate('window.mqchat.open(3)')
+    await region.waitFor()
+    await record()
+    await page.keyboard.press('Escape')
+    await cutShort('the panel is closed')
+    await launcher(page).click()
+    // The record button is ready for the next record.
+    await region.getByRole('button', { name: 'Record a voice message' }).waitFor()
+    await record()
+    await page.evaluate('window.mqchat.open(4)')
+    region = conversation(page, 'Cy')
+    await region.waitFor()
+    await cutShort('another conversation is opened')
+
+    // Nothing went to Bob.
+    const stored = await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3`, undefined, domain.apiKey), 200)
+    assert.deepEqual(stored.messages, [])
+  } catch (err) {
+    await page.screenshot({ path: path.join(import.meta.dirname, '..', 'test-artifacts', 'widget-media-off.png') }).catch(() => {})
     throw err
   }
 })

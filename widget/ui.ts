@@ -144,7 +144,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   })
 
   // --- a conversation ---
-  interface Open { peer: number, region: HTMLElement, log: HTMLOListElement, status: HTMLElement, typing: HTMLElement, input: HTMLTextAreaElement, older: HTMLButtonElement, oldest: number | null, items: Map<number, HTMLLIElement>, typingTimer: ReturnType<typeof setTimeout> | null }
+  interface Open { peer: number, region: HTMLElement, log: HTMLOListElement, status: HTMLElement, typing: HTMLElement, input: HTMLTextAreaElement, older: HTMLButtonElement, oldest: number | null, items: Map<number, HTMLLIElement>, typingTimer: ReturnType<typeof setTimeout> | null, release: () => void }
   let conv: Open | null = null
   let lastTypingSent = 0
 
@@ -240,7 +240,9 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     const region = h('section', { className: 'conv', 'aria-label': c.name },
       h('div', { className: 'head' }, back, h('span', { className: 'who' }, h('span', { className: 'name' }, c.name), status)),
       older, log, typing, form)
-    const o: Open = { peer, region, log, status, typing, input, older, oldest: null, items: new Map(), typingTimer: null }
+    const o: Open = { peer, region, log, status, typing, input, older, oldest: null, items: new Map(), typingTimer: null, release: () => {} }
+    // The conversation left: its camera and microphone go off, a record in progress is dropped.
+    conv?.release()
     conv = o
     ctx.activePeer = peer
     older.addEventListener('click', () => { void loadOlder(o) })
@@ -258,7 +260,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     input.addEventListener('input', () => {
       if (Date.now() - lastTypingSent > TYPING_EVERY_MS && input.value !== '') { lastTypingSent = Date.now(); chat.typing(peer) }
     })
-    attachTools(ctx, form, input, { send: (url, type) => sendNow(o, url, type), h })
+    o.release = attachTools(ctx, form, input, { send: (url, type) => sendNow(o, url, type), h })
     contactsView.hidden = true
     title.textContent = t.chat
     panel.querySelector('section.conv')?.remove()
@@ -271,6 +273,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
 
   const showContacts = (): void => {
     const was = conv?.peer
+    conv?.release()
     panel.querySelector('section.conv')?.remove()
     conv = null
     ctx.activePeer = null
@@ -333,7 +336,9 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     },
     hide () {
       // The conversation stays drawn for the next open; its messages count as unread meanwhile.
-      if (conv !== null) ctx.activePeer = null
+      // Its camera and microphone go off, and a record in progress is dropped: nothing is sent
+      // from a closed panel.
+      if (conv !== null) { ctx.activePeer = null; conv.release() }
     }
   }
 }
