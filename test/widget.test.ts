@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, test, type TestContext } from 'node:test'
 import { createRequire } from 'node:module'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { chromium, type Browser, type Locator, type Page, type Route } from 'playwright-core'
 import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
 import { hostPage, type HostPage } from './helpers/host-page.ts'
 import { expectStatus } from './helpers/rest.ts'
@@ -264,6 +264,60 @@ browserTest('the unread count stays true across reconnects: a message is counted
   await withBob.getByText('live while the answer is on its way').waitFor()
   assert.deepEqual(await texts(withBob), ['first while away', 'second while away', 'third while away', 'live while the answer is on its way'])
   await waitFor(async () => await total() === 0, 'mqchat:unread total 0', 20_000)
+})
+
+browserTest('a message written offline is still there, Sending, when its conversation is opened again, and is sent once on return', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site, proxy } = await setUpThroughProxy(t, server)
+  await bobWrites(server, domain, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2)
+  let withBob = await openConversation(ada, 'Bob')
+  await withBob.getByText('Hello from Bob').waitFor()
+
+  proxy.cut()
+  await ada.getByRole('status').getByText(/You are offline/).waitFor()
+  await send(withBob, 'written while offline')
+  const mine = (region: Locator): Locator => region.locator('li.msg.mine').filter({ hasText: 'written while offline' })
+  await mine(withBob).getByText('Sending', { exact: true }).waitFor()
+  // Back to the contacts and into the conversation again, still offline: the message is there.
+  await withBob.getByRole('button', { name: 'Back to contacts' }).click()
+  withBob = await openConversation(ada, 'Bob')
+  await mine(withBob).getByText('Sending', { exact: true }).waitFor()
+
+  // On return it is sent, once, and the conversation's history comes too.
+  proxy.restore()
+  await mine(withBob).getByText(/^(Sent|Read)$/).waitFor()
+  await withBob.getByText('Hello from Bob').waitFor()
+  assert.deepEqual(await texts(withBob), ['Hello from Bob', 'written while offline'])
+  const stored = await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3&limit=50`, undefined, domain.apiKey), 200)
+  assert.deepEqual(stored.messages.map((m: any) => m.message.message), ['written while offline', 'Hello from Bob'])
+})
+
+browserTest('a conversation still opening gives way to the contact clicked after it', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  await expectStatus('profile', server.api('PUT', `/api/v1/domains/${domain.id}/users/4`, { name: 'Cy' }, domain.apiKey), 200)
+  await bobWrites(server, domain, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2)
+  await launcher(ada).click()
+  const bob = contacts(ada).getByRole('button', { name: /Bob/ })
+  await bob.waitFor()
+  // The site opens a conversation with Cy (not a contact yet: her profile is asked for, and is
+  // slow to come); meanwhile Ada clicks Bob.
+  let profileAsked!: (route: Route) => void
+  const held = new Promise<Route>((resolve) => { profileAsked = resolve })
+  await ada.route(/\/users\/4$/, (route) => profileAsked(route))
+  await ada.evaluate('void (window.__opening = window.mqchat.open(4))')
+  const route = await held
+  await bob.click()
+  await conversation(ada, 'Bob').getByText('Hello from Bob').waitFor()
+  await route.continue()
+  // The open of Cy has run its course: Bob's conversation is still the one on screen.
+  await ada.evaluate('window.__opening')
+  assert.equal(await conversation(ada, 'Bob').count(), 1)
+  assert.equal(await conversation(ada, 'Cy').count(), 0)
+  await send(conversation(ada, 'Bob'), 'to Bob')
+  await waitFor(async () => (await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3&limit=1`, undefined, domain.apiKey), 200)).messages[0]?.message.message === 'to Bob', 'the message stored for Bob', 20_000)
 })
 
 browserTest('in Arabic the widget is laid out right to left', async (t, open) => {
