@@ -1,11 +1,12 @@
 // The browser client's and widget's pure decisions (client/logic.ts, client/mqtt-codec.ts,
-// widget/i18n.ts, widget/record-type.ts), with literal tables.
+// widget/i18n.ts, widget/record-type.ts, widget/unread.ts), with literal tables.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { backoffMs, claimsOf, matchPending, RECONNECT_MAX_MS } from '../client/logic.ts'
 import { connectPacket, DISCONNECT, encodeLength, type Incoming, packetReader, PINGREQ, pubackPacket, publishPacket, subscribePacket } from '../client/mqtt-codec.ts'
 import { pickLang } from '../widget/i18n.ts'
 import { recordType } from '../widget/record-type.ts'
+import { unreadCounts } from '../widget/unread.ts'
 
 test('reconnect waits grow, are capped, and are spread over the upper half of each step', () => {
   const table: Array<[attempt: number, random: number, ms: number]> = [
@@ -101,4 +102,44 @@ test('the packets the server sends are read whole, however the stream is cut', (
   }
   // a remaining length of more than four bytes is refused, not waited on
   assert.throws(() => packetReader()(h('30 ffffffff7f')), /malformed/)
+})
+
+test('an unread message is counted once, whichever comes first: the server\'s answer or the message', () => {
+  // Steps on peer 3: ['ask', name] takes a ticket, ['answer', name, unread, lastId] applies the
+  // answer asked for under that name, ['live', id], ['read', upTo]; then the count.
+  type Step = ['ask', string] | ['answer', string, number, number] | ['live', number] | ['read', number]
+  const table: Array<[what: string, steps: Step[], count: number]> = [
+    ['the answer alone', [['ask', 'a'], ['answer', 'a', 2, 10]], 2],
+    ['live messages alone', [['live', 5], ['live', 6]], 2],
+    ['the same message live twice', [['live', 5], ['live', 5]], 1],
+    ['the answer, then the catch-up of messages it counts', [['ask', 'a'], ['answer', 'a', 3, 12], ['live', 10], ['live', 11], ['live', 12]], 3],
+    ['messages it counts, then the answer', [['live', 10], ['live', 11], ['ask', 'a'], ['answer', 'a', 2, 11]], 2],
+    ['a message after the answer was asked, before it came', [['ask', 'a'], ['live', 13], ['answer', 'a', 3, 12]], 4],
+    ['an older answer after a newer one', [['ask', 'a'], ['ask', 'b'], ['answer', 'b', 4, 13], ['answer', 'a', 3, 12]], 4],
+    ['an older answer with the same last message', [['ask', 'a'], ['ask', 'b'], ['answer', 'b', 0, 12], ['answer', 'a', 3, 12]], 0],
+    ['read on screen, then an answer asked before', [['ask', 'a'], ['live', 12], ['read', 12], ['answer', 'a', 3, 12]], 0],
+    ['read on screen, then an answer asked after', [['live', 12], ['read', 12], ['ask', 'a'], ['answer', 'a', 0, 12]], 0],
+    ['read, then a late catch-up of a message read', [['read', 12], ['live', 11]], 0],
+    ['read, then a new message', [['read', 12], ['live', 14]], 1],
+    ['another tab read some of them', [['live', 10], ['live', 11], ['live', 12], ['ask', 'a'], ['answer', 'a', 1, 12]], 1]
+  ]
+  for (const [what, steps, count] of table) {
+    const u = unreadCounts()
+    const tickets = new Map<string, number>()
+    for (const s of steps) {
+      if (s[0] === 'ask') tickets.set(s[1], u.ask())
+      else if (s[0] === 'answer') u.answer(tickets.get(s[1])!, 3, s[2], s[3])
+      else if (s[0] === 'live') u.live(3, s[1])
+      else u.read(3, s[1])
+    }
+    assert.equal(u.of(3), count, what)
+    assert.equal(u.total(), count, what)
+  }
+  // Peers are counted apart, and the total is their sum.
+  const u = unreadCounts()
+  u.live(3, 10)
+  u.live(4, 11)
+  u.live(4, 12)
+  u.read(3, 10)
+  assert.deepEqual([u.of(3), u.of(4), u.of(5), u.total()], [0, 2, 0, 2])
 })

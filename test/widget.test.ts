@@ -9,11 +9,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, test, type TestContext } from 'node:test'
 import { createRequire } from 'node:module'
-import type { Locator, Page } from 'playwright-core'
+import { chromium, type Browser, type Locator, type Page, type Route } from 'playwright-core'
 import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
 import { hostPage, type HostPage } from './helpers/host-page.ts'
 import { expectStatus } from './helpers/rest.ts'
 import { startServer, type TestServer } from './helpers/server.ts'
+import { TcpProxy } from './helpers/tcp-proxy.ts'
 import { waitFor } from './helpers/wait.ts'
 
 after(() => closeBrowser())
@@ -21,15 +22,28 @@ after(() => closeBrowser())
 type Domain = { id: string, apiKey: string, tokenSecret: string }
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 
-/** A domain with two named users, Ada (2) and Bob (3), and a site that signs them in. */
-async function setUp (t: TestContext, server: TestServer, ttlSeconds = 3600): Promise<{ domain: Domain, site: HostPage }> {
+/**
+ * A domain with two named users, Ada (2) and Bob (3), and a site that signs them in. `via`: the
+ * address the site's tag loads the widget from (a TcpProxy in front of the server, say).
+ */
+async function setUp (t: TestContext, server: TestServer, opts: { ttlSeconds?: number, via?: string } = {}): Promise<{ domain: Domain, site: HostPage }> {
   const domain = await server.domain()
   for (const [id, name] of [[2, 'Ada'], [3, 'Bob']] as const) {
     await expectStatus('profile', server.api('PUT', `/api/v1/domains/${domain.id}/users/${id}`, { name }, domain.apiKey), 200)
   }
-  const site = await hostPage(t, server.httpUrl, (uid) => server.token(domain, uid, ttlSeconds))
+  const site = await hostPage(t, opts.via ?? server.httpUrl, (uid) => server.token(domain, uid, opts.ttlSeconds ?? 3600))
   return { domain, site }
 }
+
+/** As setUp, with the widget reaching the server through a TCP proxy that can take the page offline. */
+async function setUpThroughProxy (t: TestContext, server: TestServer): Promise<{ domain: Domain, site: HostPage, proxy: TcpProxy }> {
+  const proxy = await new TcpProxy('127.0.0.1', server.app.httpPort).start(t)
+  return { ...await setUp(t, server, { via: `http://127.0.0.1:${proxy.port}` }), proxy }
+}
+
+/** Bob's site sends Ada a message (REST, SPEC §2): she gets it live if her page is online. */
+const bobWrites = (server: TestServer, domain: Domain, text: string): Promise<unknown> =>
+  expectStatus('send', server.api('POST', `/api/v1/domains/${domain.id}/messages`, { from_userid: 3, to_userid: 2, message: text, type: 0 }, domain.apiKey), 201)
 
 /** Records the widget's document events (mqchat:ready, :message, :unread) from the start. */
 async function openAs (open: Open, site: HostPage, domain: Domain, userid: number, opts: { lang?: string, tag?: Record<string, string> } = {}): Promise<Page> {
@@ -189,6 +203,123 @@ browserTest('a server restart mid-conversation loses nothing, doubles nothing, a
   assert.equal(stored.messages.filter((m: any) => m.message.message === 'written while offline').length, 1, 'stored once')
 })
 
+browserTest('the unread count stays true across reconnects: a message is counted once, and an older answer wipes out none', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site, proxy } = await setUpThroughProxy(t, server)
+  const ada = await openAs(open, site, domain, 2)
+  // The panel open on the contact list: the interface asks for the conversations on each return.
+  await launcher(ada).click()
+  await contacts(ada).getByText(/Nobody to chat with yet/).waitFor()
+  const total = async (): Promise<number> => (await events(ada, 'mqchat:unread')).at(-1)?.total ?? 0
+  const got = async (text: string): Promise<boolean> => (await events(ada, 'mqchat:message')).some((m) => m.message.message === text)
+  const offline = async (): Promise<void> => {
+    proxy.cut()
+    await ada.getByRole('status').getByText(/You are offline/).waitFor()
+  }
+  const shown = async (n: number): Promise<void> => {
+    assert.equal(await total(), n, 'mqchat:unread total')
+    assert.equal(await launcher(ada).locator('.badge').innerText(), String(n), 'the launcher badge')
+    const bobRow = contacts(ada).getByRole('listitem').filter({ hasText: 'Bob' })
+    assert.equal(await bobRow.locator('.count').innerText().then((s) => s.trim().split('\n')[0]), String(n), 'Bob\'s count in the contact list')
+  }
+
+  // Three messages while Ada's page is offline. On its return, the server's answer (which counts
+  // all three) comes before the catch-up that brings them: they are not counted a second time.
+  await offline()
+  for (const text of ['first while away', 'second while away', 'third while away']) await bobWrites(server, domain, text)
+  proxy.hold((chunk, direction) => direction === 'down' && chunk.includes('first while away'))
+  proxy.restore()
+  await waitFor(() => proxy.holds, 'the catch-up answer held back', 20_000)
+  await waitFor(async () => await total() === 3, 'the count of the server\'s answer', 20_000)
+  proxy.release()
+  await waitFor(() => got('second while away'), 'the catch-up reported', 20_000)
+  await shown(3)
+
+  // Offline and back again: the server's answer is read before Bob writes once more, and reaches
+  // the page after his message has come live. It does not wipe that message out.
+  let asked!: () => void
+  const wasAsked = new Promise<void>((resolve) => { asked = resolve })
+  let answer!: () => void
+  const mayAnswer = new Promise<void>((resolve) => { answer = resolve })
+  await ada.route(/\/conversations\?limit=100$/, async (route) => {
+    const response = await route.fetch()
+    asked()
+    await mayAnswer
+    await route.fulfill({ response })
+  })
+  await offline()
+  proxy.restore()
+  await wasAsked
+  await bobWrites(server, domain, 'live while the answer is on its way')
+  await waitFor(() => got('live while the answer is on its way'), 'the live message reported', 20_000)
+  // (The contact list asks who is online once it has applied the answer.)
+  const applied = ada.waitForRequest(/\/users\?status=online/)
+  answer()
+  await applied
+  await ada.unroute(/\/conversations\?limit=100$/)
+  await shown(4)
+
+  // Read on screen: each message once, and nothing left unread.
+  const withBob = await openConversation(ada, 'Bob')
+  await withBob.getByText('live while the answer is on its way').waitFor()
+  assert.deepEqual(await texts(withBob), ['first while away', 'second while away', 'third while away', 'live while the answer is on its way'])
+  await waitFor(async () => await total() === 0, 'mqchat:unread total 0', 20_000)
+})
+
+browserTest('a message written offline is still there, Sending, when its conversation is opened again, and is sent once on return', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site, proxy } = await setUpThroughProxy(t, server)
+  await bobWrites(server, domain, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2)
+  let withBob = await openConversation(ada, 'Bob')
+  await withBob.getByText('Hello from Bob').waitFor()
+
+  proxy.cut()
+  await ada.getByRole('status').getByText(/You are offline/).waitFor()
+  await send(withBob, 'written while offline')
+  const mine = (region: Locator): Locator => region.locator('li.msg.mine').filter({ hasText: 'written while offline' })
+  await mine(withBob).getByText('Sending', { exact: true }).waitFor()
+  // Back to the contacts and into the conversation again, still offline: the message is there.
+  await withBob.getByRole('button', { name: 'Back to contacts' }).click()
+  withBob = await openConversation(ada, 'Bob')
+  await mine(withBob).getByText('Sending', { exact: true }).waitFor()
+
+  // On return it is sent, once, and the conversation's history comes too.
+  proxy.restore()
+  await mine(withBob).getByText(/^(Sent|Read)$/).waitFor()
+  await withBob.getByText('Hello from Bob').waitFor()
+  assert.deepEqual(await texts(withBob), ['Hello from Bob', 'written while offline'])
+  const stored = await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3&limit=50`, undefined, domain.apiKey), 200)
+  assert.deepEqual(stored.messages.map((m: any) => m.message.message), ['written while offline', 'Hello from Bob'])
+})
+
+browserTest('a conversation still opening gives way to the contact clicked after it', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  await expectStatus('profile', server.api('PUT', `/api/v1/domains/${domain.id}/users/4`, { name: 'Cy' }, domain.apiKey), 200)
+  await bobWrites(server, domain, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2)
+  await launcher(ada).click()
+  const bob = contacts(ada).getByRole('button', { name: /Bob/ })
+  await bob.waitFor()
+  // The site opens a conversation with Cy (not a contact yet: her profile is asked for, and is
+  // slow to come); meanwhile Ada clicks Bob.
+  let profileAsked!: (route: Route) => void
+  const held = new Promise<Route>((resolve) => { profileAsked = resolve })
+  await ada.route(/\/users\/4$/, (route) => profileAsked(route))
+  await ada.evaluate('void (window.__opening = window.mqchat.open(4))')
+  const route = await held
+  await bob.click()
+  await conversation(ada, 'Bob').getByText('Hello from Bob').waitFor()
+  await route.continue()
+  // The open of Cy has run its course: Bob's conversation is still the one on screen.
+  await ada.evaluate('window.__opening')
+  assert.equal(await conversation(ada, 'Bob').count(), 1)
+  assert.equal(await conversation(ada, 'Cy').count(), 0)
+  await send(conversation(ada, 'Bob'), 'to Bob')
+  await waitFor(async () => (await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3&limit=1`, undefined, domain.apiKey), 200)).messages[0]?.message.message === 'to Bob', 'the message stored for Bob', 20_000)
+})
+
 browserTest('in Arabic the widget is laid out right to left', async (t, open) => {
   const server = await startServer(t)
   const { domain, site } = await setUp(t, server)
@@ -254,7 +385,7 @@ browserTest('axe-core finds no serious or critical accessibility violation in th
 
 browserTest('a token that expires is renewed from the site before it lapses, and the chat goes on', async (t, open) => {
   const server = await startServer(t)
-  const { domain, site } = await setUp(t, server, 3)
+  const { domain, site } = await setUp(t, server, { ttlSeconds: 3 })
   const ada = await openAs(open, site, domain, 2)
   const bob = await openAs(open, site, domain, 3)
   // Past the first token's life (3 s): the widget asked the site again.
@@ -325,15 +456,19 @@ browserTest('the admin panel shows the tag to paste for the domain', async (t, o
 
 // The files API (SPEC §8, POST …/files) is another piece of work: until it is in this tree,
 // these check the widget up to the upload call itself (what it sends, and with what type).
-test('a picture from disk, one from the camera and a voice record go up to the files API as the bytes they are', async (t) => {
-  const { chromium } = await import('playwright-core')
-  // Chromium's fake camera and microphone, allowed without a prompt.
+/** A browser of the test's own with Chromium's fake camera and microphone, allowed without a prompt. */
+async function mediaBrowser (t: TestContext): Promise<Browser> {
   const media = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update',
       '--disable-sync', '--disable-dev-shm-usage', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']
   })
   t.after(() => media.close())
+  return media
+}
+
+test('a picture from disk, one from the camera and a voice record go up to the files API as the bytes they are', async (t) => {
+  const media = await mediaBrowser(t)
   const server = await startServer(t)
   const { domain, site } = await setUp(t, server)
   const context = await media.newContext()
@@ -398,6 +533,87 @@ test('a picture from disk, one from the camera and a voice record go up to the f
     }
   } catch (err) {
     await page.screenshot({ path: path.join(import.meta.dirname, '..', 'test-artifacts', 'widget-media.png') }).catch(() => {})
+    throw err
+  }
+})
+
+test('the camera and the microphone go off when their tool closes, the conversation is left or the panel closes; a record cut short is never sent', async (t) => {
+  const media = await mediaBrowser(t)
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  await expectStatus('profile', server.api('PUT', `/api/v1/domains/${domain.id}/users/4`, { name: 'Cy' }, domain.apiKey), 200)
+  const page = await (await media.newContext()).newPage()
+  page.setDefaultTimeout(20_000)
+  // Every stream the page is given, every recorder made (and whether it has stopped), every upload.
+  await page.addInitScript(`window.__streams = []; window.__recorders = []; window.__uploads = 0
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices)
+    navigator.mediaDevices.getUserMedia = (c) => getUserMedia(c).then((s) => { window.__streams.push(s); return s })
+    window.MediaRecorder = class extends window.MediaRecorder {
+      constructor (...args) { super(...args); window.__recorders.push(this); this.addEventListener('stop', () => { this.stopped = true }) }
+    }
+    const fetch0 = window.fetch
+    window.fetch = function (url, init) {
+      if (init && init.method === 'POST' && String(url).endsWith('/files')) window.__uploads++
+      return fetch0.apply(this, arguments)
+    }`)
+  const liveTracks = (): Promise<string[]> => page.evaluate(`window.__streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').map((t) => t.kind)`)
+  const off = (what: string): Promise<unknown> => waitFor(async () => (await liveTracks()).length === 0, what, 20_000)
+  await page.goto(site.url(2, { 'data-domain': domain.id }))
+  await page.waitForFunction('window.mqchat !== undefined')
+  try {
+    // Bob and Cy are offline, with no conversation yet: opened through the page API.
+    await page.evaluate('window.mqchat.open(3)')
+    let region = conversation(page, 'Bob')
+    await region.waitFor()
+
+    // The camera's preview, closed by opening the emoji picker in its place.
+    await region.getByRole('button', { name: 'Take a picture' }).click()
+    await region.locator('video').waitFor()
+    assert.deepEqual(await liveTracks(), ['video'])
+    await region.getByRole('button', { name: 'Emoji' }).click()
+    await region.getByRole('group', { name: 'Emoji' }).waitFor()
+    assert.equal(await region.locator('video').count(), 0)
+    await off('the camera off once its preview is closed')
+
+    // The camera's preview, then back to the contact list.
+    await region.getByRole('button', { name: 'Take a picture' }).click()
+    await region.locator('video').waitFor()
+    await region.getByRole('button', { name: 'Back to contacts' }).click()
+    await contacts(page).waitFor()
+    await off('the camera off once the conversation is left')
+
+    // Recording, then the panel closed with Escape; then recording, and another conversation opened.
+    const record = async (): Promise<void> => {
+      await region.getByRole('button', { name: 'Record a voice message' }).click()
+      await region.getByRole('button', { name: 'Stop and send the recording' }).waitFor()
+      await page.waitForFunction(`window.__recorders.at(-1)?.state === 'recording'`)
+      assert.deepEqual(await liveTracks(), ['audio'])
+    }
+    const cutShort = async (what: string): Promise<void> => {
+      await off(`the microphone off once ${what}`)
+      // (The recorder's stop event has run the widget's own handler, which would start the upload.)
+      await page.waitForFunction('window.__recorders.at(-1).stopped === true')
+      assert.equal(await page.evaluate('window.__uploads'), 0, `nothing uploaded once ${what}`)
+    }
+    await page.evaluate('window.mqchat.open(3)')
+    await region.waitFor()
+    await record()
+    await page.keyboard.press('Escape')
+    await cutShort('the panel is closed')
+    await launcher(page).click()
+    // The record button is ready for the next record.
+    await region.getByRole('button', { name: 'Record a voice message' }).waitFor()
+    await record()
+    await page.evaluate('window.mqchat.open(4)')
+    region = conversation(page, 'Cy')
+    await region.waitFor()
+    await cutShort('another conversation is opened')
+
+    // Nothing went to Bob.
+    const stored = await expectStatus('history', server.api('GET', `/api/v1/domains/${domain.id}/messages?userid=2&peer=3`, undefined, domain.apiKey), 200)
+    assert.deepEqual(stored.messages, [])
+  } catch (err) {
+    await page.screenshot({ path: path.join(import.meta.dirname, '..', 'test-artifacts', 'widget-media-off.png') }).catch(() => {})
     throw err
   }
 })

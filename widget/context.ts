@@ -1,5 +1,5 @@
 // What the loader (widget.js) hands the interface (widget-ui.js) on first open. Types only.
-import type { Chat } from '../client/index.ts'
+import type { Chat, Conversation } from '../client/index.ts'
 import type { Lang, Strings } from './i18n.ts'
 
 export interface WidgetContext {
@@ -11,9 +11,12 @@ export interface WidgetContext {
   /** where the panel goes (inside the shadow root) */
   mount: HTMLElement
   layout: 'docked' | 'embedded'
-  /** unread count per peer, kept by the loader */
-  unread: Map<number, number>
-  setUnread: (peer: number, n: number) => void
+  /** unread count per peer, kept by the loader (widget/unread.ts) */
+  unreadOf: (peer: number) => number
+  /** the user has seen peer's messages up to upTo (on screen): none of them counts */
+  read: (peer: number, upTo: number) => void
+  /** the user's conversations (the server's answer), their unread counts applied on the way */
+  conversations: () => Promise<Conversation[]>
   /** the peer whose conversation is on screen, if any: its messages do not count as unread */
   activePeer: number | null
   /** announce text to screen readers (a polite live region) */

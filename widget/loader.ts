@@ -8,6 +8,7 @@ import { backoffMs } from '../client/logic.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
 import { pickLang, STRINGS } from './i18n.ts'
 import { LOADER_CSS } from './styles.ts'
+import { unreadCounts } from './unread.ts'
 
 declare global { interface Window { mqchat?: { open: (userid?: number) => Promise<void>, close: () => void } } }
 
@@ -78,11 +79,10 @@ async function main (script: HTMLScriptElement): Promise<void> {
   mount.className = 'mount'
   wrap.append(mount)
 
-  const unread = new Map<number, number>()
+  const unread = unreadCounts()
   let lastTotal = -1
   const showTotal = (): void => {
-    let total = 0
-    for (const n of unread.values()) total += n
+    const total = unread.total()
     if (badge !== null && badgeText !== null) {
       badge.hidden = total === 0
       badge.textContent = total === 0 ? '' : total > 99 ? '99+' : String(total)
@@ -118,19 +118,17 @@ async function main (script: HTMLScriptElement): Promise<void> {
     }
   }
   host.hidden = false
-  // Messages counted here since start: a server answer asked for before the last of them may
-  // not count it, and must not wipe it out (it is asked for again).
-  let counted = 0
-  const refreshUnread = async (): Promise<void> => {
-    for (;;) {
-      const before = counted
-      const list = await chat.conversations({ limit: 100 })
-      if (counted !== before) continue
-      unread.clear()
-      for (const c of list) if (c.unread > 0 && c.peer.userid !== ctx.activePeer) unread.set(c.peer.userid, c.unread)
-      showTotal()
-      return
+  // The one way the loader and the interface ask for the conversations: every answer goes
+  // through the unread counts (widget/unread.ts), whatever came live meanwhile.
+  const conversations = async (): Promise<ClientModule.Conversation[]> => {
+    const ticket = unread.ask()
+    const list = await chat.conversations({ limit: 100 })
+    for (const c of list) {
+      const peer = c.peer.userid
+      unread.answer(ticket, peer, peer === ctx.activePeer ? 0 : c.unread, c.last?.message.id ?? 0)
     }
+    showTotal()
+    return list
   }
 
   let ui: Promise<WidgetUi> | null = null
@@ -142,8 +140,9 @@ async function main (script: HTMLScriptElement): Promise<void> {
     root,
     mount,
     layout,
-    unread,
-    setUnread: (peer, n) => { if (n > 0) unread.set(peer, n); else unread.delete(peer); showTotal() },
+    unreadOf: unread.of,
+    read: (peer, upTo) => { unread.read(peer, upTo); showTotal() },
+    conversations,
     activePeer: null,
     announce: (text) => { live.textContent = ''; setTimeout(() => { live.textContent = text }, 50) },
     launcher,
@@ -157,15 +156,15 @@ async function main (script: HTMLScriptElement): Promise<void> {
   chat.on('message', (m) => {
     fire('mqchat:message', m)
     if (m.from_userid !== chat.userid && m.from_userid !== ctx.activePeer) {
-      counted++
-      ctx.setUnread(m.from_userid, (unread.get(m.from_userid) ?? 0) + 1)
+      unread.live(m.from_userid, m.message.id)
+      showTotal()
     }
   })
   // A read marker of this user (this tab or another) settles the counts the server keeps.
   let pending: ReturnType<typeof setTimeout> | null = null
   chat.on('read', (r) => {
     if (r.userid !== chat.userid || pending !== null) return
-    pending = setTimeout(() => { pending = null; void refreshUnread().catch(() => {}) }, 200)
+    pending = setTimeout(() => { pending = null; void conversations().catch(() => {}) }, 200)
   })
   chat.on('connection', (s) => { wrap.classList.toggle('offline', s === 'offline') })
 
@@ -184,7 +183,7 @@ async function main (script: HTMLScriptElement): Promise<void> {
     }
   }
   window.mqchat = api
-  await refreshUnread().catch(() => {})
+  await conversations().catch(() => {})
   if (layout === 'embedded' || openEarly) await api.open()
   fire('mqchat:ready', { userid: chat.userid })
 }

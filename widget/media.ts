@@ -11,12 +11,32 @@ const STICKERS = ['smile', 'heart', 'star', 'thumbs-up', 'party', 'coffee']
 /** Longest voice record, as the product's: a message, not a podcast. */
 const MAX_RECORD_MS = 120_000
 
+/**
+ * Puts the tools in the composer. Returns release(): the camera and the microphone go off and a
+ * record in progress is dropped, never sent; called when the conversation is left or the panel
+ * closes (the tools stay usable for the next open).
+ */
 export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: HTMLTextAreaElement,
-  io: { send: (text: string, type: number) => void, h: typeof H }): void {
+  io: { send: (text: string, type: number) => void, h: typeof H }): () => void {
   const { t, chat } = ctx
   const h = io.h
   let picker: HTMLElement | null = null
-  const closePicker = (): void => { picker?.remove(); picker = null; for (const b of tools.querySelectorAll('[aria-expanded]')) b.setAttribute('aria-expanded', 'false') }
+  /** the camera's stream while its preview is open */
+  let camera: MediaStream | null = null
+  /**
+   * Moves on with each close: a camera or microphone granted after it (the permission prompt
+   * takes its time) belongs to a closed tool, and is stopped at once.
+   */
+  let generation = 0
+  const stopTracks = (stream: MediaStream | null): void => { for (const tr of stream?.getTracks() ?? []) tr.stop() }
+  const closePicker = (): void => {
+    generation++
+    stopTracks(camera)
+    camera = null
+    picker?.remove()
+    picker = null
+    for (const b of tools.querySelectorAll('[aria-expanded]')) b.setAttribute('aria-expanded', 'false')
+  }
   const togglePicker = (btn: HTMLButtonElement, build: () => HTMLElement): void => {
     const open = picker !== null && btn.getAttribute('aria-expanded') === 'true'
     closePicker()
@@ -66,11 +86,15 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
   const camBtn = h('button', { type: 'button', 'aria-label': t.camera }, '📷')
   camBtn.addEventListener('click', async () => {
     closePicker()
+    const asked = generation
     let stream: MediaStream
     try { stream = await navigator.mediaDevices.getUserMedia({ video: true }) } catch (err) { failed(err); return }
+    if (asked !== generation) { stopTracks(stream); return }
+    camera = stream
     const video = h('video', { autoplay: true, playsinline: true, muted: true, 'aria-label': t.camera })
     video.srcObject = stream
-    const stop = (): void => { for (const tr of stream.getTracks()) tr.stop(); closePicker(); camBtn.focus() }
+    // (closing the preview, whatever closes it, turns the camera off: closePicker)
+    const stop = (): void => { closePicker(); camBtn.focus() }
     const shoot = h('button', { type: 'button', className: 'primary' }, t.takePhoto)
     shoot.addEventListener('click', async () => {
       const canvas = document.createElement('canvas')
@@ -86,29 +110,41 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
     shoot.focus()
   })
 
-  // A voice record: press to start, press again to stop and send.
+  // A voice record: press to start, press again to stop and send (the only way one is sent).
   const recBtn = h('button', { type: 'button', 'aria-label': t.record, 'aria-pressed': 'false' }, '🎤')
-  let recorder: MediaRecorder | null = null
+  /** ends the record in progress: sent (keep) or dropped */
+  let recording: ((keep: boolean) => void) | null = null
+  let micAsked = 0
   recBtn.addEventListener('click', async () => {
-    if (recorder !== null) { recorder.stop(); return }
+    if (recording !== null) { recording(true); return }
     if (typeof MediaRecorder === 'undefined') { failed(new Error('no MediaRecorder')); return }
+    const asked = ++micAsked
     let stream: MediaStream
     try { stream = await navigator.mediaDevices.getUserMedia({ audio: true }) } catch (err) { failed(err); return }
+    if (asked !== micAsked) { stopTracks(stream); return }
     const mimeType = recordType((x) => MediaRecorder.isTypeSupported(x))
     const rec = new MediaRecorder(stream, mimeType === '' ? {} : { mimeType })
     const chunks: Blob[] = []
     rec.ondataavailable = (e) => { if (e.data.size > 0) chunks.push(e.data) }
-    const limit = setTimeout(() => rec.state !== 'inactive' && rec.stop(), MAX_RECORD_MS)
-    rec.onstop = () => {
+    let send = true
+    const end = (keep: boolean): void => {
+      send &&= keep
       clearTimeout(limit)
-      for (const tr of stream.getTracks()) tr.stop()
-      recorder = null
+      if (rec.state !== 'inactive') rec.stop()
+      stopTracks(stream)
+      if (recording !== end) return
+      recording = null
       recBtn.setAttribute('aria-pressed', 'false')
       recBtn.setAttribute('aria-label', t.record)
+    }
+    const limit = setTimeout(() => end(true), MAX_RECORD_MS)
+    rec.onstop = () => {
+      end(send)
+      if (!send) return
       const blob = new Blob(chunks, { type: (rec.mimeType || mimeType || 'audio/webm').split(';')[0] })
       if (blob.size > 0) void upload(blob, 3)
     }
-    recorder = rec
+    recording = end
     rec.start(250)
     recBtn.setAttribute('aria-pressed', 'true')
     recBtn.setAttribute('aria-label', t.stopRecord)
@@ -116,4 +152,9 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
 
   const tools = h('div', { className: 'tools' }, emojiBtn, stickerBtn, attachBtn, camBtn, recBtn, file)
   form.prepend(tools)
+  return () => {
+    closePicker()
+    micAsked++
+    recording?.(false)
+  }
 }

@@ -82,7 +82,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     const had = (ctx.root.activeElement as HTMLElement | null)?.dataset?.userid
     const rows = [...contacts.values()].sort((a, b) => (b.lastId - a.lastId) || ((a.status === 'offline' ? 1 : 0) - (b.status === 'offline' ? 1 : 0)) || a.name.localeCompare(b.name))
     list.replaceChildren(...rows.map((c) => {
-      const n = ctx.unread.get(c.userid) ?? 0
+      const n = ctx.unreadOf(c.userid)
       return h('li', {},
         h('button', { type: 'button', 'data-userid': String(c.userid), onclick: () => void openConversation(c.userid) },
           avatarEl(c),
@@ -121,11 +121,8 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   }
   moreBtn.addEventListener('click', () => { void loadOnline() })
   const loadContacts = async (): Promise<void> => {
-    const convs: Conversation[] = await chat.conversations({ limit: 100 })
-    for (const c of convs) {
-      upsert(c.peer, { peerReadUpTo: c.peerReadUpTo, readUpTo: c.readUpTo, lastId: c.last?.message.id ?? 0 })
-      ctx.setUnread(c.peer.userid, c.peer.userid === ctx.activePeer ? 0 : c.unread)
-    }
+    const convs: Conversation[] = await ctx.conversations()
+    for (const c of convs) upsert(c.peer, { peerReadUpTo: c.peerReadUpTo, readUpTo: c.readUpTo, lastId: c.last?.message.id ?? 0 })
     nextOnline = null
     await loadOnline()
   }
@@ -147,7 +144,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   })
 
   // --- a conversation ---
-  interface Open { peer: number, region: HTMLElement, log: HTMLOListElement, status: HTMLElement, typing: HTMLElement, input: HTMLTextAreaElement, older: HTMLButtonElement, oldest: number | null, items: Map<number, HTMLLIElement>, typingTimer: ReturnType<typeof setTimeout> | null }
+  interface Open { peer: number, region: HTMLElement, log: HTMLOListElement, status: HTMLElement, typing: HTMLElement, input: HTMLTextAreaElement, older: HTMLButtonElement, oldest: number | null, items: Map<number, HTMLLIElement>, typingTimer: ReturnType<typeof setTimeout> | null, release: () => void, paged: boolean }
   let conv: Open | null = null
   let lastTypingSent = 0
 
@@ -202,7 +199,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     let top = 0
     for (const [id, li] of conv.items) if (!li.classList.contains('mine') && id > top) top = id
     if (c !== undefined && top > c.readUpTo) { c.readUpTo = top; chat.read(conv.peer, top) }
-    ctx.setUnread(conv.peer, 0)
+    ctx.read(conv.peer, top)
   }
   document.addEventListener('visibilitychange', markRead)
 
@@ -216,20 +213,58 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
 
   const scrollDown = (o: Open): void => { o.log.scrollTop = o.log.scrollHeight }
 
-  const sendNow = (o: Open, text: string, type = 0): void => {
+  /**
+   * This user's messages on their way (the client's outbox, chat.pending()), by cid: a
+   * conversation opened again while they wait draws them, and settles them when they are stored.
+   */
+  const sending = new Map<string, Promise<MessageEvent>>()
+
+  const drawSending = (o: Open, text: string, type: number, done: Promise<MessageEvent> | undefined): void => {
     const li = messageItem({ from_userid: chat.userid, message: { id: 0, message: text, type, p1: '', p2: '', p3: '', timestamp: 0 } }, 'sending')
     o.log.append(li)
     scrollDown(o)
-    chat.send(o.peer, text, { type }).then((event) => {
+    done?.then((event) => {
       li.remove()
       if (conv === o) { place(o, event); scrollDown(o) }
-      const c = contacts.get(o.peer)
-      if (c !== undefined) c.lastId = Math.max(c.lastId, event.message.id)
     }, () => { tick(li, 'failed') })
   }
 
+  const sendNow = (o: Open, text: string, type = 0): void => {
+    const peer = o.peer
+    const done = chat.send(peer, text, { type })
+    // send() has put it last in the client's outbox: its cid ties it to this promise.
+    const p = chat.pending().at(-1)
+    if (p !== undefined && p.to_userid === peer && p.message === text) {
+      sending.set(p.cid, done)
+      done.then(() => sending.delete(p.cid), () => sending.delete(p.cid))
+    }
+    done.then((event) => {
+      const c = contacts.get(peer)
+      if (c !== undefined) c.lastId = Math.max(c.lastId, event.message.id)
+    }, () => {})
+    drawSending(o, text, type, done)
+  }
+
+  /** The newest page of the conversation; while offline, it comes on the return. */
+  const loadFirst = async (o: Open): Promise<void> => {
+    await loadOlder(o)
+    o.paged = true
+    if (conv !== o) return
+    scrollDown(o)
+    markRead()
+  }
+
+  /** Moves on with each open, each return to the contacts and each close: an open still
+   * waiting for a profile gives way to whatever the user did since. */
+  let opening = 0
+
   const openConversation = async (peer: number): Promise<void> => {
-    if (!contacts.has(peer)) upsert(await chat.profile(peer).catch(() => ({ userid: peer, name: null, avatar: null, link: null, status: 'offline', timestamp: null })))
+    const turn = ++opening
+    if (!contacts.has(peer)) {
+      const p = await chat.profile(peer).catch(() => ({ userid: peer, name: null, avatar: null, link: null, status: 'offline', timestamp: null }))
+      if (turn !== opening) return
+      upsert(p)
+    }
     const c = contacts.get(peer)!
     const log = h('ol', { className: 'log', 'aria-label': c.name, tabindex: '0' })
     const input = h('textarea', { id: 'mq-message', rows: '1', autocomplete: 'off' })
@@ -243,7 +278,9 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     const region = h('section', { className: 'conv', 'aria-label': c.name },
       h('div', { className: 'head' }, back, h('span', { className: 'who' }, h('span', { className: 'name' }, c.name), status)),
       older, log, typing, form)
-    const o: Open = { peer, region, log, status, typing, input, older, oldest: null, items: new Map(), typingTimer: null }
+    const o: Open = { peer, region, log, status, typing, input, older, oldest: null, items: new Map(), typingTimer: null, release: () => {}, paged: false }
+    // The conversation left: its camera and microphone go off, a record in progress is dropped.
+    conv?.release()
     conv = o
     ctx.activePeer = peer
     older.addEventListener('click', () => { void loadOlder(o) })
@@ -261,19 +298,21 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     input.addEventListener('input', () => {
       if (Date.now() - lastTypingSent > TYPING_EVERY_MS && input.value !== '') { lastTypingSent = Date.now(); chat.typing(peer) }
     })
-    attachTools(ctx, form, input, { send: (url, type) => sendNow(o, url, type), h })
+    o.release = attachTools(ctx, form, input, { send: (url, type) => sendNow(o, url, type), h })
     contactsView.hidden = true
     title.textContent = t.chat
     panel.querySelector('section.conv')?.remove()
     panel.append(region)
+    // What this user wrote to peer and the client has not stored yet (written offline, say).
+    for (const p of chat.pending()) if (p.to_userid === peer) drawSending(o, p.message, p.type, sending.get(p.cid))
     input.focus()
-    await loadOlder(o)
-    scrollDown(o)
-    markRead()
+    await loadFirst(o).catch(() => {})
   }
 
   const showContacts = (): void => {
     const was = conv?.peer
+    opening++
+    conv?.release()
     panel.querySelector('section.conv')?.remove()
     conv = null
     ctx.activePeer = null
@@ -322,8 +361,13 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     }
   })
 
-  // After a reconnect the contacts' counts and presence may have moved on.
-  chat.on('connection', (s) => { if (s === 'online' && contactsLoaded !== null) void loadContacts().catch(() => {}) })
+  // After a reconnect the contacts' counts and presence may have moved on, and a conversation
+  // opened while offline gets its history.
+  chat.on('connection', (s) => {
+    if (s !== 'online') return
+    if (contactsLoaded !== null) void loadContacts().catch(() => {})
+    if (conv !== null && !conv.paged) void loadFirst(conv).catch(() => {})
+  })
 
   return {
     async open (userid?: number) {
@@ -336,7 +380,10 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     },
     hide () {
       // The conversation stays drawn for the next open; its messages count as unread meanwhile.
-      if (conv !== null) ctx.activePeer = null
+      // Its camera and microphone go off, and a record in progress is dropped: nothing is sent
+      // from a closed panel.
+      opening++
+      if (conv !== null) { ctx.activePeer = null; conv.release() }
     }
   }
 }

@@ -1,6 +1,7 @@
 // A TCP proxy of the test's own between mqchat and a server it needs (PostgreSQL, Redis), or
 // between a browser and mqchat: `cut()` drops every connection and refuses new ones,
-// `restore()` lets them through again, `trap()` cuts on one chosen chunk.
+// `restore()` lets them through again, `trap()` cuts on one chosen chunk, `hold()` keeps one
+// back (and what follows it on its way) until `release()`.
 // Fault tests cut the path; the machine's shared servers are never stopped.
 import net, { type AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
@@ -36,12 +37,23 @@ export class TcpProxy {
   private trapped: ((chunk: Buffer, direction: 'up' | 'down') => boolean) | null = null
 
   private readonly pairs = new Set<Pair>()
+  /** set by hold(): the chunk that waits, and the ways (sockets read from) held back since */
+  private holding: ((chunk: Buffer, direction: 'up' | 'down') => boolean) | null = null
+  private readonly heldFrom = new Set<net.Socket>()
+  private readonly held: Array<{ to: net.Socket, chunk: Buffer | null }> = []
 
   private forward (from: net.Socket, to: net.Socket, direction: 'up' | 'down', pair: Pair): void {
     from.on('data', (chunk: Buffer) => {
       if (direction === 'up' && pair.up.length < 4096) pair.up += chunk.toString('latin1')
       // a stalled connection stays open, and its answers never arrive
       if (direction === 'down' && pair.stalled) return
+      // Everything after a held chunk on its way waits behind it: the bytes keep their order.
+      if (this.heldFrom.has(from) || this.holding?.(chunk, direction) === true) {
+        this.holding = null
+        this.heldFrom.add(from)
+        this.held.push({ to, chunk })
+        return
+      }
       if (this.trapped?.(chunk, direction) === true) {
         this.trapped = null
         this.cut()
@@ -52,7 +64,7 @@ export class TcpProxy {
         to.once('drain', () => from.resume())
       }
     })
-    from.on('end', () => to.end())
+    from.on('end', () => { if (this.heldFrom.has(from)) this.held.push({ to, chunk: null }); else to.end() })
   }
 
   /**
@@ -74,6 +86,30 @@ export class TcpProxy {
    */
   trap (match: (chunk: Buffer, direction: 'up' | 'down') => boolean): void {
     this.trapped = match
+  }
+
+  /**
+   * The first chunk that matches waits in the proxy, and with it everything after it on the same
+   * way, until release(): it lets a test make one answer come after another (e.g. an MQTT answer
+   * after a REST one) without cutting anything.
+   */
+  hold (match: (chunk: Buffer, direction: 'up' | 'down') => boolean): void {
+    this.holding = match
+  }
+
+  /** Whether a chunk is being held back now. */
+  get holds (): boolean {
+    return this.held.length > 0
+  }
+
+  /** What hold() kept back goes on, in order. */
+  release (): void {
+    this.holding = null
+    this.heldFrom.clear()
+    for (const { to, chunk } of this.held.splice(0)) {
+      if (to.destroyed) continue
+      if (chunk === null) to.end(); else to.write(chunk)
+    }
   }
 
   /** Where it forwards to (before start, when not given to the constructor). */
