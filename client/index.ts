@@ -437,7 +437,6 @@ export class Chat {
 
   async conversations (opts: { limit?: number } = {}): Promise<Conversation[]> {
     const { conversations } = await this.rest<{ conversations: Conversation[] }>('GET', `/users/${this.userid}/conversations?limit=${opts.limit ?? 50}`)
-    for (const c of conversations) if (c.last !== null) this.seen.add(c.last.message.id)
     return conversations
   }
 

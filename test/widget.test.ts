@@ -233,6 +233,8 @@ browserTest('the unread count stays true across reconnects: a message is counted
   await waitFor(async () => await total() === 3, 'the count of the server\'s answer', 20_000)
   proxy.release()
   await waitFor(() => got('second while away'), 'the catch-up reported', 20_000)
+  // every one of them, the newest too (which the server's answer already showed as the last)
+  assert.ok(await got('first while away') && await got('third while away'), 'mqchat:message for each message that came while away')
   await shown(3)
 
   // Offline and back again: the server's answer is read before Bob writes once more, and reaches
