@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
 import WebSocket from 'ws'
-import { connectPacket, rawConnection } from './helpers/mqtt.ts'
+import { connectPacket, rawConnection, remainingLength } from './helpers/mqtt.ts'
 import { packets, PUBLISH, publishOf, publishPacketBytes, subscribePacket } from './helpers/packets.ts'
 import { Inbox, startServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
@@ -99,4 +99,26 @@ test('held answers: kept within the window and the byte budget, handed over once
   assert.equal(late.hold('a', 1), true)
   assert.equal(late.hold('b', HOLD_ANSWERS_MS + 1), false, 'past the window')
   assert.deepEqual(late.take(), [], 'what was kept is dropped with the window')
+})
+
+test('over WebSocket each packet the server sends is one frame, not one per piece', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const ws = new WebSocket(s.wsUrl, 'mqtt')
+  t.after(() => ws.terminate())
+  const frames: Buffer[] = []
+  ws.on('message', (b: Buffer) => frames.push(b))
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+  ws.send(Buffer.concat([
+    connectPacket({ username: `${d.id}/2`, password: await s.token(d, 2) }),
+    subscribePacket([`chat/${d.id}/2/ack`], 1),
+    publishPacketBytes(`chat/${d.id}/2/send`, JSON.stringify({ to_userid: 3, message: 'one frame', type: 0, cid: 'f' }), 2)
+  ]))
+  await waitFor(() => packets(Buffer.concat(frames)).some((p) => p.type === PUBLISH), 'the ack')
+  // every frame holds whole packets: the first byte of each is a packet's first
+  const size = (p: { body: Buffer }) => 1 + remainingLength(p.body.length).length + p.body.length
+  for (const f of frames) {
+    const whole = packets(f)
+    assert.ok(whole.length >= 1 && whole.reduce((n, p) => n + size(p), 0) === f.length, `a frame of whole packets: ${f.toString('hex')}`)
+  }
 })

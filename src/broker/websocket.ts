@@ -31,6 +31,11 @@ export function attachWebSocket (server: Server, broker: Broker): WebSocketServe
     if (socket instanceof net.Socket) socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
     wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws)
+      // A packet may span WebSocket frames [MQTT-6.0.0-2], but mqtt-packet writes each in
+      // pieces (header, topic, payload) between a cork and an uncork, and they went out as a
+      // frame each: five or six frames, and as many browser events, per message. What is
+      // written while corked now leaves as one frame.
+      stream._writev = (chunks, callback) => stream._write(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), 'binary', callback)
       stream.on('error', () => ws.terminate())
       broker.handle(stream, req)
     })
