@@ -7,7 +7,7 @@
 // reconnects with growing, jittered waits: a restarting server must not be hit by every client
 // at the same instant.
 import { LinkError, openLink, type Link } from './link.ts'
-import { backoffMs, claimsOf, matchPending, type Claims } from './logic.ts'
+import { backoffMs, CatchUpPoint, claimsOf, matchPending, type Claims } from './logic.ts'
 
 export interface MessageEvent {
   from_userid: number
@@ -71,12 +71,13 @@ export class Chat {
   /** ids already handed to listeners: a message is reported once, whatever path it came by */
   private readonly seen = new Set<number>()
   /**
-   * The highest message id this client has been given (live or by catch-up): catch-up asks for
-   * everything after it. Only MQTT deliveries and the baseline move it, never a REST page: a
-   * page read while MQTT reconnects must not hide the messages stored meanwhile.
+   * Where a catch-up starts: a little behind the highest message id this client has been
+   * given (live or by catch-up; see CatchUpPoint). Only MQTT deliveries and the baseline move
+   * it, never a REST page: a page read while MQTT reconnects must not hide the messages
+   * stored meanwhile.
    */
-  private cursor = 0
-  /** the cursor was set from the server's newest message once: from then on, `after` is exact */
+  private readonly point = new CatchUpPoint()
+  /** the point was set from the server's newest message once: from then on, `after` is exact */
   private baselined = false
   /** read markers set while offline, the latest per peer: published on the next connection */
   private readonly unsentReads = new Map<number, number>()
@@ -262,16 +263,16 @@ export class Chat {
     void this.catchUp()
   }
 
-  /** The newest message of this user, once (REST, most recent conversation first): the cursor's start. */
+  /** The newest message of this user, once (REST, most recent conversation first): the catch-up's start. */
   private async baseline (): Promise<void> {
     const { conversations } = await this.rest<{ conversations: Conversation[] }>('GET', `/users/${this.userid}/conversations?limit=1`)
     const newest = conversations[0]?.last?.message.id ?? 0
-    if (newest > this.cursor) this.cursor = newest
+    this.point.start(newest)
     this.baselined = true
   }
 
   /**
-   * Catch-up (SPEC §3 history `after`): every message to or from this user above the cursor, page
+   * Catch-up (SPEC §3 history `after`): every message to or from this user above the point, page
    * by page. A send whose ack was lost with the connection is found here (the same peer, text and
    * fields, from this user) and settled with the stored message instead of being sent twice.
    */
@@ -280,12 +281,13 @@ export class Chat {
       let done = false
       try {
         if (!this.baselined) await this.baseline()
+        let after = this.point.after(Date.now())
         for (;;) {
-          const after = this.cursor
           const messages = await this.request<MessageEvent[]>('history', { after, limit: CATCH_UP_LIMIT }, 'messages')
           const sorted = [...messages].sort((a, b) => a.message.id - b.message.id)
           for (const m of sorted) {
-            if (m.from_userid === this.userid) {
+            // (an own message already settled, given again by the slack, settles nothing)
+            if (m.from_userid === this.userid && !this.seen.has(m.message.id)) {
               const unsure = this.outbox.filter((p) => !p.published && this.unknownFate.has(p.cid))
               const p = unsure[matchPending(unsure.map((u) => u.body), m)]
               if (p !== undefined) {
@@ -298,7 +300,9 @@ export class Chat {
             }
             this.deliver(m)
           }
-          if (messages.length < CATCH_UP_LIMIT || this.cursor === after) break
+          const last = sorted.at(-1)?.message.id ?? after
+          if (messages.length < CATCH_UP_LIMIT || last <= after) break
+          after = last
         }
         done = true
       } catch {} finally {
@@ -319,7 +323,7 @@ export class Chat {
 
   private deliver (m: MessageEvent): void {
     const id = m.message.id
-    if (id > this.cursor) this.cursor = id
+    this.point.gave(id, Date.now())
     if (this.seen.has(id)) return
     this.seen.add(id)
     this.emit('message', m)
@@ -416,7 +420,7 @@ export class Chat {
   }
 
   private deliverOwn (m: MessageEvent): void {
-    if (m.message.id > this.cursor) this.cursor = m.message.id
+    this.point.gave(m.message.id, Date.now())
     this.seen.add(m.message.id)
   }
 
@@ -430,7 +434,7 @@ export class Chat {
     const q = new URLSearchParams({ userid: String(this.userid), peer: String(peer), limit: String(opts.limit ?? 50) })
     if (opts.before !== undefined) q.set('before', String(opts.before))
     const { messages } = await this.rest<{ messages: MessageEvent[] }>('GET', `/messages?${q}`)
-    // Marked seen (not reported again), but the cursor stays: see `cursor`.
+    // Marked seen (not reported again), but the catch-up point stays: see `point`.
     for (const m of messages) this.seen.add(m.message.id)
     return messages
   }

@@ -38,3 +38,48 @@ export function matchPending (candidates: Body[], m: { to_userid: number, messag
   return candidates.findIndex((b) => b.to_userid === m.to_userid && b.message === m.message.message &&
     b.type === m.message.type && b.p1 === m.message.p1 && b.p2 === m.message.p2 && b.p3 === m.message.p3)
 }
+
+/**
+ * How far back a catch-up starts. With several nodes, a message can commit a few ms after
+ * one with a higher id (each node takes its ids before it commits), so the highest id given
+ * is not a safe point: ids given within the last `slackMs` may have lower ones still to
+ * come. The catch-up starts from the highest id given before that (or the baseline), and
+ * what it gets again is dropped by id.
+ */
+export class CatchUpPoint {
+  private settled: number
+  private recent: Array<{ at: number, id: number }> = []
+
+  constructor (baseline = 0, private readonly slackMs = CATCH_UP_SLACK_MS) {
+    this.settled = baseline
+  }
+
+  /** An id given (live or by catch-up) at `now`. */
+  gave (id: number, now: number): void {
+    this.recent.push({ at: now, id })
+    this.settle(now)
+  }
+
+  /** The id a catch-up at `now` asks for messages after. */
+  after (now: number): number {
+    this.settle(now)
+    return this.settled
+  }
+
+  /** The baseline found at connect: nothing at or below it is asked for. */
+  start (id: number): void {
+    if (id > this.settled) this.settled = id
+  }
+
+  private settle (now: number): void {
+    let i = 0
+    while (i < this.recent.length && now - this.recent[i]!.at >= this.slackMs) {
+      if (this.recent[i]!.id > this.settled) this.settled = this.recent[i]!.id
+      i++
+    }
+    if (i > 0) this.recent.splice(0, i)
+  }
+}
+
+/** How far behind the newest id given a catch-up starts, in time (see CatchUpPoint). */
+export const CATCH_UP_SLACK_MS = 5_000
