@@ -23,7 +23,7 @@ const gz = (b: Uint8Array): number => zlib.gzipSync(b, { level: 9 }).length
 const kb = (n: number): string => `${fixed(n / 1024, 1)} KB`
 
 export async function widgetBench (): Promise<void> {
-  const bundles = await bundleAll()
+  const bundles = (await bundleAll()).files
   const size = (name: string): number => gz(bundles.get(name)!.body)
   const loader = size('widget.js')
   const client = size('client.js')

@@ -16,6 +16,7 @@ import { expectStatus } from './helpers/rest.ts'
 import { startServer, type TestServer } from './helpers/server.ts'
 import { TcpProxy } from './helpers/tcp-proxy.ts'
 import { waitFor } from './helpers/wait.ts'
+import { bundleAll } from '../src/http/widget.ts'
 
 after(() => closeBrowser())
 
@@ -398,6 +399,51 @@ browserTest('a token that expires is renewed from the site before it lapses, and
   await (await openConversation(bob, 'Ada')).getByText('still here').waitFor()
 })
 
+/**
+ * The page gets a loader made for another build than the server's (as a browser that kept
+ * widget.js across a deploy): the first widget.js it asks for is the server's own with its
+ * build replaced. `client` answers the modules that loader asks for; by default the server's.
+ */
+async function withStaleLoader (page: Page, server: TestServer, client: 'stale' | 'current'): Promise<void> {
+  const { build } = await bundleAll()
+  const current = await (await fetch(`${server.httpUrl}/widget.js`)).text()
+  assert.ok(current.includes(build), 'the loader carries its build')
+  await page.route(/\/widget\.js$/, (route: Route) => route.fulfill({ contentType: 'text/javascript', body: current.replaceAll(build, 'stale0build0') }))
+  if (client === 'current') {
+    const body = await (await fetch(`${server.httpUrl}/client.js`)).text()
+    await page.route(/\/client\.js\?v=stale0build0$/, (route: Route) => route.fulfill({ contentType: 'text/javascript', body, headers: { 'access-control-allow-origin': '*' } }))
+  }
+}
+
+browserTest('a loader the browser kept across a deploy hands over to a fresh one: the chat works, once', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  const { page } = await open('about:blank')
+  page.setDefaultTimeout(20_000)
+  await withStaleLoader(page, server, 'stale')
+  await page.goto(site.url(2, { 'data-domain': domain.id }))
+  // the stale loader gets the stale module for /client.js?v=…, and a fresh loader takes over
+  await launcher(page).click()
+  await contacts(page).waitFor()
+  assert.equal(await page.locator('[data-mqchat]').count(), 1, 'one widget on the page')
+  assert.equal(await page.locator('script[data-mqchat-fresh]').count(), 1, 'the fresh loader')
+})
+
+browserTest('an interface newer than the page\'s loader is not mounted on it: a fresh loader opens the panel instead', async (t, open) => {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  const { page } = await open('about:blank')
+  page.setDefaultTimeout(20_000)
+  await withStaleLoader(page, server, 'current')
+  await page.goto(site.url(2, { 'data-domain': domain.id }))
+  await waitFor(async () => await page.locator('[data-mqchat]').count() === 1 && await launcher(page).isVisible(), 'the launcher of the stale loader')
+  // its first open asks for /widget-ui.js?v=<its build>: stale; the fresh loader opens the panel
+  await launcher(page).click()
+  await contacts(page).waitFor()
+  assert.equal(await page.locator('script[data-mqchat-fresh][data-mqchat-open]').count(), 1, 'the fresh loader, asked to open')
+  assert.equal(await page.locator('[data-mqchat]').count(), 1, 'one widget on the page')
+})
+
 browserTest('a page on an origin the domain does not allow gets no chat', async (t, open) => {
   const server = await startServer(t)
   const { domain, site } = await setUp(t, server)
@@ -436,6 +482,16 @@ test('the bundles are served to any origin, revalidated, and current after an up
     assert.ok((await r.arrayBuffer()).byteLength > 1000)
     const again = await fetch(`${server.httpUrl}/${name}`, { headers: { 'if-none-match': etag } })
     assert.equal(again.status, 304)
+  }
+  // The loader asks for the modules of its own build: kept for a year; another build is stale.
+  const { build } = await bundleAll()
+  for (const name of ['client.js', 'widget-ui.js']) {
+    const same = await fetch(`${server.httpUrl}/${name}?v=${build}`)
+    assert.equal(same.headers.get('cache-control'), 'public, max-age=31536000, immutable')
+    assert.ok((await same.arrayBuffer()).byteLength > 1000)
+    const other = await fetch(`${server.httpUrl}/${name}?v=older`)
+    assert.equal(other.headers.get('cache-control'), 'no-store')
+    assert.equal(await other.text(), 'export const stale = true\n')
   }
   const sticker = await fetch(`${server.httpUrl}/stickers/heart.svg`)
   assert.equal(sticker.status, 200)

@@ -11,6 +11,8 @@ import { LOADER_CSS } from './styles.ts'
 import { unreadCounts } from './unread.ts'
 
 declare global { interface Window { mqchat?: { open: (userid?: number) => Promise<void>, close: () => void } } }
+/** The build of /client.js and /widget-ui.js this loader was made with (src/http/widget.ts). */
+declare const __MQCHAT_BUILD__: string
 
 function fire (name: string, detail: unknown): void {
   document.dispatchEvent(new CustomEvent(name, { detail }))
@@ -91,16 +93,37 @@ async function main (script: HTMLScriptElement): Promise<void> {
     if (total !== lastTotal) { lastTotal = total; fire('mqchat:unread', { total }) }
   }
 
-  // A click before the connection is up opens the panel as soon as it is.
-  let openEarly = false
+  // A click before the connection is up opens the panel as soon as it is (and a loader that
+  // takes over from an older one, below, opens it if the visitor had asked).
+  let openEarly = d.mqchatOpen !== undefined
   let api: { open: (userid?: number) => Promise<void>, close: () => void } | null = null
   launcher?.addEventListener('click', () => {
     if (api === null) { openEarly = !openEarly; launcher!.setAttribute('aria-expanded', String(openEarly)); return }
     if (wrap.classList.contains('open')) api.close(); else void api.open()
   })
 
-  const { connect } = await import(`${base}/client.js`) as typeof ClientModule
-  let chat: ClientModule.Chat
+  let chat: ClientModule.Chat | undefined
+  /**
+   * This loader is older than the server's modules (the browser kept it across a deploy): a
+   * fresh one, from the server, takes over, with the same tag. Once only: a fresh loader that
+   * finds itself stale too gives up.
+   */
+  const handOver = (openNow: boolean): Promise<never> => {
+    chat?.close()
+    host.remove()
+    if (d.mqchatFresh !== undefined) throw new Error('mqchat: the server changed again while the widget was loading; reload the page')
+    const fresh = document.createElement('script')
+    for (const a of Array.from(script.attributes)) if (a.name !== 'src') fresh.setAttribute(a.name, a.value)
+    fresh.setAttribute('data-mqchat-fresh', '')
+    if (openNow) fresh.setAttribute('data-mqchat-open', '')
+    fresh.src = `${base}/widget.js?fresh=${Date.now().toString(36)}`
+    script.after(fresh)
+    return new Promise<never>(() => {})
+  }
+
+  const client = await import(`${base}/client.js?v=${__MQCHAT_BUILD__}`) as typeof ClientModule & { stale?: true }
+  if (client.stale === true) return await handOver(false)
+  const { connect } = client
   for (let attempt = 0; ; attempt++) {
     try {
       chat = await connect({ url: base, domain, getToken })
@@ -149,7 +172,8 @@ async function main (script: HTMLScriptElement): Promise<void> {
     close: () => { api?.close() }
   }
   const loadUi = (): Promise<WidgetUi> => {
-    ui ??= import(`${base}/widget-ui.js`).then((m: { mountUi: (c: WidgetContext) => WidgetUi }) => m.mountUi(ctx))
+    ui ??= import(`${base}/widget-ui.js?v=${__MQCHAT_BUILD__}`).then((m: { mountUi: (c: WidgetContext) => WidgetUi, stale?: true }) =>
+      m.stale === true ? handOver(true) : m.mountUi(ctx))
     return ui
   }
 

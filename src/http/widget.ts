@@ -22,41 +22,62 @@ export type BundleName = keyof typeof ENTRIES
  */
 const CACHE_CONTROL = 'public, max-age=300, must-revalidate'
 
+/**
+ * The loader asks for the modules with `?v=<build>`, the build it was made with. The same
+ * build is kept for a year (it never changes); another one means the page's loader is older
+ * than this server (a deploy since the browser cached it): it gets this module instead, and
+ * hands over to a fresh loader rather than run against an interface it does not know.
+ */
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+const STALE_MODULE = 'export const stale = true\n'
+
 interface Built { body: Buffer, etag: string }
-let bundles: Promise<Map<string, Built>> | null = null
+export interface Bundles {
+  files: Map<string, Built>
+  /** the build of /client.js and /widget-ui.js, which /widget.js is made with */
+  build: string
+}
+let bundles: Promise<Bundles> | null = null
+
+const hash = (b: Buffer, n: number): string => crypto.createHash('sha256').update(b).digest('base64url').slice(0, n)
+
+async function bundle (name: string, entry: string, define: Record<string, string> = {}): Promise<Built> {
+  const r = await build({
+    entryPoints: [new URL(entry, ROOT).pathname],
+    bundle: true,
+    minify: true,
+    // widget.js is a classic script (the tag has no type=module); the others are modules.
+    format: name === 'widget.js' ? 'iife' : 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+    define
+  })
+  const body = Buffer.from(r.outputFiles[0]!.contents)
+  return { body, etag: `"${hash(body, 22)}"` }
+}
 
 /** Every bundle, built once per process (about a second; later calls share the result). */
-export function bundleAll (): Promise<Map<string, Built>> {
+export function bundleAll (): Promise<Bundles> {
   bundles ??= (async () => {
-    const out = new Map<string, Built>()
-    await Promise.all(Object.entries(ENTRIES).map(async ([name, entry]) => {
-      const r = await build({
-        entryPoints: [new URL(entry, ROOT).pathname],
-        bundle: true,
-        minify: true,
-        // widget.js is a classic script (the tag has no type=module); the others are modules.
-        format: name === 'widget.js' ? 'iife' : 'esm',
-        platform: 'browser',
-        target: 'es2020',
-        write: false,
-        legalComments: 'none',
-        logLevel: 'silent'
-      })
-      const body = Buffer.from(r.outputFiles[0]!.contents)
-      out.set(name, { body, etag: `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` })
-    }))
-    return out
+    const [client, ui] = await Promise.all([bundle('client.js', ENTRIES['client.js']), bundle('widget-ui.js', ENTRIES['widget-ui.js'])])
+    const build = hash(Buffer.concat([client.body, ui.body]), 12)
+    const loader = await bundle('widget.js', ENTRIES['widget.js'], { __MQCHAT_BUILD__: JSON.stringify(build) })
+    return { files: new Map([['client.js', client], ['widget-ui.js', ui], ['widget.js', loader]]), build }
   })()
   bundles.catch(() => { bundles = null })
   return bundles
 }
 
 const STICKER_DIR = new URL('widget/stickers/', ROOT)
+const JS = 'text/javascript; charset=utf-8'
 
-function sendBuilt (req: FastifyRequest, reply: FastifyReply, f: Built, type: string): FastifyReply {
+function sendBuilt (req: FastifyRequest, reply: FastifyReply, f: Built, type: string, cacheControl = CACHE_CONTROL): FastifyReply {
   void reply.headers({
     'content-type': type,
-    'cache-control': CACHE_CONTROL,
+    'cache-control': cacheControl,
     etag: f.etag,
     'access-control-allow-origin': '*',
     'x-content-type-options': 'nosniff',
@@ -68,9 +89,13 @@ function sendBuilt (req: FastifyRequest, reply: FastifyReply, f: Built, type: st
 
 export function widgetRoutes (app: FastifyInstance): void {
   for (const name of Object.keys(ENTRIES)) {
-    app.get(`/${name}`, { schema: { hide: true } }, async (req, reply) => {
-      const f = (await bundleAll()).get(name)!
-      return sendBuilt(req, reply, f, 'text/javascript; charset=utf-8')
+    app.get<{ Querystring: { v?: string } }>(`/${name}`, { schema: { hide: true } }, async (req, reply) => {
+      const { files, build } = await bundleAll()
+      const f = files.get(name)!
+      const v = name === 'widget.js' ? undefined : req.query.v
+      if (v === undefined) return sendBuilt(req, reply, f, JS)
+      if (v === build) return sendBuilt(req, reply, f, JS, IMMUTABLE)
+      return sendBuilt(req, reply, { body: Buffer.from(STALE_MODULE), etag: '"stale"' }, JS, 'no-store')
     })
   }
   const stickers = new Map<string, Built>()
