@@ -27,6 +27,13 @@ async function presenceReceiver (t: Parameters<typeof startCluster>[0], c: Clust
 const send = (client: import('mqtt').MqttClient, d: { id: string }, from: number, to: number, text: string) =>
   client.publishAsync(`chat/${d.id}/${from}/send`, JSON.stringify({ to_userid: to, message: text, type: 0, cid: text }), { qos: 1 })
 
+/** Two nodes and a domain created through the first. */
+async function twoNodes (t: Parameters<typeof startCluster>[0]) {
+  const c = await startCluster(t, 2)
+  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+  return { c, a, b, d: await domain(a, 'acme') }
+}
+
 /** User 1 on node a sends to user 2 on node b, whose inbox is watched; a first message has crossed. */
 async function acrossTwoNodes (c: Cluster) {
   const [a, b] = c.nodes as [ClusterNode, ClusterNode]
@@ -203,9 +210,7 @@ test('the database cut off from every node: each answers 503 and refuses sends w
 })
 
 test('typing and read signals cross nodes, and erasing a user closes its connections on every node', async (t) => {
-  const c = await startCluster(t, 2)
-  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
-  const d = await domain(a, 'acme')
+  const { c, a, b, d } = await twoNodes(t)
   const ada = await c.connect(a, d, 2)
   const bob = await c.connect(b, d, 3)
   const adaIn = new Inbox(ada)
@@ -251,9 +256,7 @@ test('a bus subscriber that goes silent (open, but nothing arrives) is noticed b
 })
 
 test('typing in two tabs on two nodes is relayed at most once a second, as on one node', async (t) => {
-  const c = await startCluster(t, 2)
-  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
-  const d = await domain(a, 'acme')
+  const { c, a, b, d } = await twoNodes(t)
   const tab1 = await c.connect(a, d, 2)
   const tab2 = await c.connect(b, d, 2)
   const bob = await c.connect(b, d, 3)

@@ -400,11 +400,16 @@ browserTest('a token that expires is renewed from the site before it lapses, and
 })
 
 /**
- * The page gets a loader made for another build than the server's (as a browser that kept
- * widget.js across a deploy): the first widget.js it asks for is the server's own with its
- * build replaced. `client` answers the modules that loader asks for; by default the server's.
+ * A page signed in as Ada whose loader was made for another build than the server's (as a
+ * browser that kept widget.js across a deploy): the first widget.js it asks for is the
+ * server's own with its build replaced. `client`: what that loader gets for /client.js,
+ * the stale module (the server's answer) or the current client.
  */
-async function withStaleLoader (page: Page, server: TestServer, client: 'stale' | 'current'): Promise<void> {
+async function stalePage (t: TestContext, open: Open, client: 'stale' | 'current'): Promise<Page> {
+  const server = await startServer(t)
+  const { domain, site } = await setUp(t, server)
+  const { page } = await open('about:blank')
+  page.setDefaultTimeout(20_000)
   const { build } = await bundleAll()
   const current = await (await fetch(`${server.httpUrl}/widget.js`)).text()
   assert.ok(current.includes(build), 'the loader carries its build')
@@ -413,30 +418,22 @@ async function withStaleLoader (page: Page, server: TestServer, client: 'stale' 
     const body = await (await fetch(`${server.httpUrl}/client.js`)).text()
     await page.route(/\/client\.js\?v=stale0build0$/, (route: Route) => route.fulfill({ contentType: 'text/javascript', body, headers: { 'access-control-allow-origin': '*' } }))
   }
+  await page.goto(site.url(2, { 'data-domain': domain.id }))
+  return page
 }
 
 browserTest('a loader the browser kept across a deploy hands over to a fresh one: the chat works, once', async (t, open) => {
-  const server = await startServer(t)
-  const { domain, site } = await setUp(t, server)
-  const { page } = await open('about:blank')
-  page.setDefaultTimeout(20_000)
-  await withStaleLoader(page, server, 'stale')
-  await page.goto(site.url(2, { 'data-domain': domain.id }))
+  const page = await stalePage(t, open, 'stale')
   // the stale loader gets the stale module for /client.js?v=…, and a fresh loader takes over
+  await page.locator('script[data-mqchat-fresh]').waitFor({ state: 'attached' })
   await launcher(page).click()
   await contacts(page).waitFor()
   assert.equal(await page.locator('[data-mqchat]').count(), 1, 'one widget on the page')
-  assert.equal(await page.locator('script[data-mqchat-fresh]').count(), 1, 'the fresh loader')
 })
 
 browserTest('an interface newer than the page\'s loader is not mounted on it: a fresh loader opens the panel instead', async (t, open) => {
-  const server = await startServer(t)
-  const { domain, site } = await setUp(t, server)
-  const { page } = await open('about:blank')
-  page.setDefaultTimeout(20_000)
-  await withStaleLoader(page, server, 'current')
-  await page.goto(site.url(2, { 'data-domain': domain.id }))
-  await waitFor(async () => await page.locator('[data-mqchat]').count() === 1 && await launcher(page).isVisible(), 'the launcher of the stale loader')
+  const page = await stalePage(t, open, 'current')
+  await waitFor(() => page.evaluate('window.mqchat !== undefined'), 'the stale loader connected')
   // its first open asks for /widget-ui.js?v=<its build>: stale; the fresh loader opens the panel
   await launcher(page).click()
   await contacts(page).waitFor()
