@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { test } from 'node:test'
 import { connectPacket } from './helpers/mqtt.ts'
+import { subscribePacket } from './helpers/packets.ts'
+import { expectStatus } from './helpers/rest.ts'
 import { Inbox, startServer, type TestServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
 
@@ -98,6 +100,29 @@ test('the PUBACK of a status change comes after its presence event: the client h
     // no waiting: what arrived before the PUBACK is already in
     assert.equal(inbox.received.at(-1)?.payload.status, status, `${status} arrived before its PUBACK`)
   }
+})
+
+test('a subscriber that stops reading does not hold another user\'s status PUBACK', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  // A frozen tab of user 9: subscribed to its inbox and the domain's presence, then reads nothing.
+  const frozen = net.connect(s.app.mqttPort, '127.0.0.1')
+  t.after(() => frozen.destroy())
+  const answered = new Promise((resolve) => frozen.once('data', resolve))
+  frozen.write(Buffer.concat([connectPacket({ username: `${d.id}/9`, password: await s.token(d, 9) }),
+    subscribePacket([`chat/${d.id}/9/inbox`, `chat/${d.id}/+/presence`])]))
+  await answered
+  frozen.pause()
+  // Its socket fills: messages to it (from many senders, 16 KB each) until nothing more fits.
+  const big = '😀'.repeat(4096)
+  for (let i = 0; i < 600; i++) {
+    await expectStatus('send', s.api('POST', `/api/v1/domains/${d.id}/messages`, { from_userid: 100 + (i % 200), to_userid: 9, message: big, type: 0 }, d.apiKey), 201)
+  }
+  // Another user's status change: its presence event is for the frozen tab too.
+  const me = await s.connect(d, 2)
+  const started = Date.now()
+  await me.publishAsync(`chat/${d.id}/2/status`, JSON.stringify({ status: 'away' }), { qos: 1 })
+  assert.ok(Date.now() - started < 5000, `the PUBACK came after ${Date.now() - started} ms`)
 })
 
 test('presence is retained: a late subscriber to the wildcard gets the last status of every user not offline, marked retained', async (t) => {

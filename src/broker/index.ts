@@ -20,6 +20,8 @@ import { listen } from '../net.ts'
 const DROP_TOPIC = '$mqchat/dropped'
 /** TCP keep-alive probes find dead peers even when a client asked for MQTT keep-alive 0. */
 export const TCP_KEEPALIVE_MS = 60_000
+/** The longest a status PUBACK waits for its presence change to reach slow subscribers. */
+const PRESENCE_ACK_WAIT_MS = 500
 /** Messages aedes delivers at once (its default is 100). */
 const MQ_CONCURRENCY = 2000
 
@@ -187,8 +189,18 @@ export class Broker implements Service, Notifier {
     this.publish(inboxTopic(domainId, event.to_userid), JSON.stringify(event), false)
   }
 
+  /**
+   * Resolves once aedes has written the change to every subscriber here, or after
+   * PRESENCE_ACK_WAIT_MS: aedes calls back only when the slowest subscriber's socket has
+   * drained, and one frozen tab of the domain must not hold every status PUBACK (and so the
+   * setter's next packets) for aedes's 60 s drain timeout. The others were written already.
+   */
   async presenceChanged (domainId: string, userid: number, body: string): Promise<void> {
-    await new Promise<void>((resolve) => this.publish(presenceTopic(domainId, userid), body, true, resolve))
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, PRESENCE_ACK_WAIT_MS)
+      timer.unref()
+      this.publish(presenceTopic(domainId, userid), body, true, () => { clearTimeout(timer); resolve() })
+    })
   }
 
   userErased (domainId: string, userid: number): number {

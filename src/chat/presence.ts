@@ -17,6 +17,8 @@ interface UserState {
   graceTimer: NodeJS.Timeout | null
   /** when the last connection closed (unix ms): the offline event's time */
   leftAt: number
+  /** the last change's write and publication: a repeat of the same status waits for it */
+  last: Promise<void>
 }
 
 const key = (domainId: string, userid: number): string => `${domainId}/${userid}`
@@ -63,7 +65,7 @@ export class Presence implements PresenceTracker {
     const k = key(domainId, userid)
     let u = this.users.get(k)
     if (u === undefined) {
-      u = { domainId, userid, connections: 0, status: 'offline', graceTimer: null, leftAt: 0 }
+      u = { domainId, userid, connections: 0, status: 'offline', graceTimer: null, leftAt: 0, last: Promise.resolve() }
       this.users.set(k, u)
     }
     u.connections++
@@ -92,7 +94,9 @@ export class Presence implements PresenceTracker {
   /** The user's own status (`online`, `away`, `busy`); only while connected. */
   async setStatus (domainId: string, userid: number, status: Exclude<PresenceStatus, 'offline'>): Promise<void> {
     const u = this.users.get(key(domainId, userid))
-    if (u === undefined || u.connections === 0 || u.status === status) return
+    if (u === undefined || u.connections === 0) return
+    // The same status again is no change, but its PUBACK still follows the change's publication.
+    if (u.status === status) return await u.last
     await this.change(u, status, Date.now())
   }
 
@@ -117,6 +121,7 @@ export class Presence implements PresenceTracker {
   private change (u: UserState, status: PresenceStatus, at: number): Promise<void> {
     u.status = status
     const p = this.write(u.domainId, u.userid, status, at)
+    u.last = p
     this.writes.add(p)
     void p.finally(() => this.writes.delete(p))
     return p

@@ -125,7 +125,7 @@ export class SharedPresence implements PresenceTracker {
   private async offlineNow (domainId: string, userid: number, at: number, dueOnly: boolean): Promise<boolean> {
     const event = this.event(userid, 'offline', at)
     const changed = await this.userWrites.run(key(domainId, userid), () => this.shared.offline(domainId, userid, at, dueOnly, event))
-    if (changed) void this.notifier.presenceChanged(domainId, userid, event.body)
+    if (changed) this.notifier.presenceChanged(domainId, userid, event.body).catch((err) => this.log.warn({ err: (err as Error).message }, 'presence change not published'))
     return changed
   }
 
