@@ -276,3 +276,22 @@ test('typing in two tabs on two nodes is relayed at most once a second, as on on
   await typeFrom(tab2)
   await waitFor(() => typings() === 2, 'the next notice, a second later')
 })
+
+test('a Redis connection that goes half-open does not hold sends: the shared limit gives way to the node\'s own', async (t) => {
+  const redisProxy = await new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379)).start(t)
+  const c = await startCluster(t, 1, { MQCHAT_REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` })
+  const [a] = c.nodes as [ClusterNode]
+  const d = await domain(a, 'acme')
+  const sender = await c.connect(a, d, 1)
+  const acks = new Inbox(sender)
+  await sender.subscribeAsync(`chat/${d.id}/1/ack`, { qos: 1 })
+  await send(sender, d, 1, 2, 'before')
+  await acks.next((m) => m.payload.cid === 'before', 'the first ack')
+  // Every connection to Redis stays open and answers nothing from now on.
+  assert.ok(redisProxy.stall(() => true) >= 2, 'the node\'s Redis connections')
+  const started = Date.now()
+  await send(sender, d, 1, 2, 'during')
+  const ack = await acks.next((m) => m.payload.cid === 'during', 'the ack while Redis is silent')
+  assert.equal(ack.payload.event.message.message, 'during')
+  assert.ok(Date.now() - started < 3000, `acked after ${Date.now() - started} ms`)
+})

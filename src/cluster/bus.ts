@@ -16,6 +16,8 @@ import type { Service } from '../service.ts'
 /** How often a node pings itself through the bus; silence for BUS_SILENT_MS means reconnect. */
 const PING_EVERY_MS = 2_000
 const BUS_SILENT_MS = 6_000
+/** The longest a send waits for the shared limit's answer from Redis. */
+const TAKE_TIMEOUT_MS = 250
 
 // Tokens refill at ARGV[1] per ms up to ARGV[2]; the key expires once it would be full again.
 const TAKE_SCRIPT = `
@@ -102,11 +104,19 @@ export class RedisBus implements Service {
    */
   async take (key: string, perSecond: number, burst: number): Promise<boolean | null> {
     if (this.pub.status !== 'ready') return null
+    let timer: NodeJS.Timeout | undefined
     try {
       // A defined command: EVALSHA, the script's text sent only when Redis does not have it.
-      return await (this.pub as unknown as TakeCommand).mqchatTake(`${this.prefix}rate:${key}`, String(perSecond / 1000), String(burst)) === 1
+      const taken = (this.pub as unknown as TakeCommand).mqchatTake(`${this.prefix}rate:${key}`, String(perSecond / 1000), String(burst))
+      // A connection that went half-open answers nothing: the send (or typing notice) waiting
+      // on it must not, so after TAKE_TIMEOUT_MS this node's own limit decides.
+      const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), TAKE_TIMEOUT_MS) })
+      const answer = await Promise.race([taken, late])
+      return answer === null ? null : answer === 1
     } catch {
       return null
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -146,8 +156,10 @@ export class RedisBus implements Service {
       if (this.up) this.log.warn('the bus between nodes went silent; reconnecting to Redis')
       this.up = false
       this.lastHeardAt = Date.now()
-      // A silent subscriber: drop the connection; ioredis reconnects and subscribes again.
+      // A silent subscriber, or a publisher whose pings go nowhere: drop both connections;
+      // ioredis reconnects them (and subscribes again).
       this.sub.disconnect(true)
+      this.pub.disconnect(true)
     }
     if (this.pub.status === 'ready') {
       this.pub.publish(this.channel, JSON.stringify({ o: this.nodeId, m: '$ping', a: [] })).catch(() => {})
