@@ -104,21 +104,24 @@ async function main (script: HTMLScriptElement): Promise<void> {
 
   let chat: ClientModule.Chat | undefined
   /**
-   * This loader is older than the server's modules (the browser kept it across a deploy): a
-   * fresh one, from the server, takes over, with the same tag. Once only: a fresh loader that
-   * finds itself stale too gives up.
+   * This loader is not of the server's build (the browser kept it across a deploy, or, during
+   * a rolling deploy, it met a node of the other build): a fresh one, from the server, takes
+   * over, with the same tag. A fresh one that meets another build again tries later, a few
+   * times (data-mqchat-fresh counts them), then gives up.
    */
-  const handOver = (openNow: boolean): Promise<never> => {
+  const handOver = async (openNow: boolean): Promise<never> => {
     chat?.close()
     host.remove()
-    if (d.mqchatFresh !== undefined) throw new Error('mqchat: the server changed again while the widget was loading; reload the page')
+    const tries = d.mqchatFresh === undefined ? 0 : Number(d.mqchatFresh) + 1
+    if (tries > 4) throw new Error('mqchat: the server keeps changing its version; reload the page')
+    if (tries > 0) await new Promise((resolve) => setTimeout(resolve, backoffMs(tries + 1, Math.random())))
     const fresh = document.createElement('script')
     for (const a of Array.from(script.attributes)) if (a.name !== 'src') fresh.setAttribute(a.name, a.value)
-    fresh.setAttribute('data-mqchat-fresh', '')
+    fresh.setAttribute('data-mqchat-fresh', String(tries))
     if (openNow) fresh.setAttribute('data-mqchat-open', '')
     fresh.src = `${base}/widget.js?fresh=${Date.now().toString(36)}`
     script.after(fresh)
-    return new Promise<never>(() => {})
+    return await new Promise<never>(() => {})
   }
 
   const client = await import(`${base}/client.js?v=${__MQCHAT_BUILD__}`) as typeof ClientModule & { stale?: true }
