@@ -136,7 +136,13 @@ test('the documented PHP receivers get every presence change and message, in ord
   await other.endAsync()
   status.push('8:offline')
   await expectLines(site, 'status.txt', status)
-  const logs = await s.api('GET', `/api/v1/domains/${d.id}/callbacks/messages/logs?limit=500`, undefined, d.apiKey)
+  // (the receiver has written each line before the server has recorded its answer)
+  const logsNow = () => s.api('GET', `/api/v1/domains/${d.id}/callbacks/messages/logs?limit=500`, undefined, d.apiKey)
+  await waitFor(async () => (await logsNow()).body.items.length >= messages.length, 'every attempt logged')
+  for (const kind of ['presence', 'messages']) {
+    await waitFor(async () => (await s.api('GET', `/api/v1/domains/${d.id}/callbacks/${kind}`, undefined, d.apiKey)).body.pending === 0, `${kind}: nothing pending`)
+  }
+  const logs = await logsNow()
   assert.equal(logs.body.items.length, messages.length, 'one attempt per message: none was refused or sent twice')
   assert.ok(logs.body.items.every((l: any) => l.result === 'ok' && l.responseStatus === 200))
   for (const kind of ['presence', 'messages']) {
