@@ -240,9 +240,15 @@ export class Chat {
     if (this.client !== link) return
     this.client = null
     for (const p of this.outbox) p.published = false
-    for (const [cid, w] of this.waiting) { clearTimeout(w.timer); this.waiting.delete(cid); w.reject(new ChatError('offline', 'the connection was lost')) }
+    this.rejectWaiting(new ChatError('offline', 'the connection was lost'))
     this.setState('offline')
     this.scheduleReconnect()
+  }
+
+  /** Every request waiting for its ack is answered with `err`. */
+  private rejectWaiting (err: ChatError): void {
+    for (const w of this.waiting.values()) { clearTimeout(w.timer); w.reject(err) }
+    this.waiting.clear()
   }
 
   private scheduleReconnect (): void {
@@ -531,7 +537,7 @@ export class Chat {
     client?.close()
     // Every promise this client gave settles: what was not sent is not sent.
     const closed = new ChatError('closed', 'the chat was closed')
-    for (const [cid, w] of this.waiting) { clearTimeout(w.timer); this.waiting.delete(cid); w.reject(closed) }
+    this.rejectWaiting(closed)
     for (const p of this.outbox.splice(0)) p.reject(closed)
     this.persist()
     this.setState('offline')

@@ -1,5 +1,5 @@
 // What both stores read and write the same way (same column names, same defaults).
-import type { CallbackPatch, UserRow } from './types.ts'
+import type { CallbackPatch, ConversationRow, UserRow } from './types.ts'
 
 /** The column of each field a callback patch may set. */
 export const CALLBACK_PATCH_COLUMNS: Record<keyof CallbackPatch, string> = {
@@ -23,4 +23,31 @@ export const toUser = (r: DbUser): UserRow => ({
   name: r.name,
   avatar: r.avatar,
   link: r.link
+})
+
+/** A conversation as both stores' list query reads it: the peer's user columns, its last message's m* columns. */
+export interface DbConversation extends Omit<DbUser, 'userid'> {
+  peer: number
+  mId: number | null
+  mFrom: number
+  mTo: number
+  mType: number
+  mMessage: string
+  mP1: string
+  mP2: string
+  mP3: string
+  mAt: number
+  unread: number
+  readUpTo: number
+  peerReadUpTo: number
+}
+
+export const toConversation = (r: DbConversation, domainId: string): ConversationRow => ({
+  peer: toUser({ userid: r.peer, status: r.status, changedAt: r.changedAt, name: r.name, avatar: r.avatar, link: r.link }),
+  last: r.mId === null
+    ? null
+    : { id: r.mId, domainId, fromUserid: r.mFrom, toUserid: r.mTo, type: r.mType, message: r.mMessage, p1: r.mP1, p2: r.mP2, p3: r.mP3, at: r.mAt },
+  unread: r.unread,
+  readUpTo: r.readUpTo,
+  peerReadUpTo: r.peerReadUpTo
 })

@@ -1,7 +1,7 @@
 // Profiles, conversations and blocks on PostgreSQL (SPEC §2, §3). The conversation rows of
 // a batch of messages are written by `conversationsAfter` in the writer's transaction.
 import type pg from 'pg'
-import { toUser } from '../rows.ts'
+import { toConversation, toUser } from '../rows.ts'
 import type { ConversationRow, MessageRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
 
 type Query = <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>
@@ -51,15 +51,7 @@ export class PeoplePg {
         LEFT JOIN profiles f ON f.domain_id = c.domain_id AND f.userid = c.peer
         WHERE c.domain_id = $1 AND c.userid = $2 AND c.last_id < $3
         ORDER BY c.last_id DESC LIMIT $4`, [domainId, userid, q.before ?? Number.MAX_SAFE_INTEGER, q.limit])).rows
-    return rows.map((r) => ({
-      peer: toUser({ ...r, userid: r.peer }),
-      last: r.mId === null
-        ? null
-        : { id: r.mId, domainId, fromUserid: r.mFrom, toUserid: r.mTo, type: r.mType, message: r.mMessage, p1: r.mP1, p2: r.mP2, p3: r.mP3, at: r.mAt },
-      unread: r.unread,
-      readUpTo: r.readUpTo,
-      peerReadUpTo: r.peerReadUpTo
-    }))
+    return rows.map((r) => toConversation(r, domainId))
   }
 
   markRead (domainId: string, userid: number, peer: number, upTo: number): Promise<ReadResult> {

@@ -1,7 +1,7 @@
 // Profiles, conversations and blocks on SQLite (SPEC §2, §3). The conversation rows are
 // written by `afterMessage` inside the message's own transaction (see index.ts).
 import type Database from 'better-sqlite3'
-import { type DbUser, toUser } from '../rows.ts'
+import { type DbConversation, type DbUser, toConversation, toUser } from '../rows.ts'
 import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
 
 const USER_COLS = 'p.userid, p.status, p.changed_at AS changedAt, f.name, f.avatar, f.link'
@@ -105,16 +105,8 @@ export class PeopleSql {
   }
 
   listConversations (domainId: string, userid: number, q: { limit: number, before?: number }): ConversationRow[] {
-    const rows = this.q.listConversations.all(domainId, userid, q.before ?? Number.MAX_SAFE_INTEGER, q.limit) as any[]
-    return rows.map((r) => ({
-      peer: toUser({ userid: r.peer, status: r.status, changedAt: r.changedAt, name: r.name, avatar: r.avatar, link: r.link }),
-      last: r.mId === null
-        ? null
-        : { id: r.mId, domainId, fromUserid: r.mFrom, toUserid: r.mTo, type: r.mType, message: r.mMessage, p1: r.mP1, p2: r.mP2, p3: r.mP3, at: r.mAt },
-      unread: r.unread,
-      readUpTo: r.readUpTo,
-      peerReadUpTo: r.peerReadUpTo
-    }))
+    const rows = this.q.listConversations.all(domainId, userid, q.before ?? Number.MAX_SAFE_INTEGER, q.limit) as DbConversation[]
+    return rows.map((r) => toConversation(r, domainId))
   }
 
   /** Runs inside a write (the group commit): no message of the pair can land in between. */
