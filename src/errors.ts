@@ -46,3 +46,7 @@ export class AppError extends Error {
 export function isAppError (err: unknown): err is AppError {
   return err instanceof AppError
 }
+
+/** SPEC §3: the answer to a message whose recipient blocked its sender (both stores refuse it). */
+export const blockedError = (toUserid: number): AppError =>
+  new AppError('blocked', `user ${toUserid} does not accept your messages`)

@@ -148,6 +148,30 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.equal(await s.isBlocked(d, 1, 2), false)
   })
 
+  test(`${name}: a message to a user who blocked its sender is refused with blocked and leaves nothing; its batch commits`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await s.setBlock(d, 2, 1, true, 1)
+    // one batch: allowed, refused, allowed, a note to self, and the blocked pair the other way
+    const sends = [msg(d, 3, 2, 'from carol'), msg(d, 1, 2, 'blocked one'), msg(d, 3, 2, 'carol again'), msg(d, 1, 1, 'self'), msg(d, 2, 1, 'bob to ada')]
+    const results = await Promise.allSettled(sends.map((m) => s.appendMessage(m, eventFor)))
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'])
+    const refused = (results[1] as PromiseRejectedResult).reason as { code?: string, message?: string }
+    assert.equal(refused.code, 'blocked')
+    assert.match(refused.message ?? '', /user 2 does not accept your messages/)
+    const ids = results.flatMap((r) => r.status === 'fulfilled' ? [r.value.id] : [])
+    for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, 'ids still follow the calls')
+    const stored = await s.listMessages({ domainId: d, limit: 100 })
+    assert.deepEqual(stored.map((m) => m.message).sort(), ['bob to ada', 'carol again', 'from carol', 'self'])
+    const events = await s.listEvents(d, 'messages', 0, 100)
+    assert.deepEqual(events.map((e) => JSON.parse(e.body).id), ids, 'no event for the refused message, each other carries its id')
+    assert.equal((await s.listConversations(d, 1, { limit: 10 })).find((c) => c.peer.userid === 2)?.unread, 1, 'only bob to ada counts on ada\'s side')
+    assert.equal((await s.listConversations(d, 2, { limit: 10 })).find((c) => c.peer.userid === 1)?.unread ?? 0, 0, 'nothing from ada on bob\'s side')
+    // unblocked: the next one goes through
+    await s.setBlock(d, 2, 1, false, 2)
+    assert.equal((await s.appendMessage(msg(d, 1, 2, 'after unblock'), eventFor)).message, 'after unblock')
+  })
+
   test(`${name}: retention deletes a domain's old messages in batches; conversations and unread counts follow`, async (t) => {
     const s = await fresh(t)
     const d = await withDomain(s)

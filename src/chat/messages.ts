@@ -38,19 +38,16 @@ export class Messages {
    * sender's messages are stored one after another, so their ids and callbacks keep its order.
    */
   async send (domainId: string, fromUserid: number, m: OutgoingMessage): Promise<MessageEvent> {
-    // SPEC §3: a user who blocked the sender gets nothing from it (an index lookup per send),
-    // and a type 2-4 message must carry a file of the domain (another lookup). Both start
-    // now, but the send takes its place in the sender's queue at once, so that lookups
-    // answering out of order (a pool of connections) cannot reorder its messages.
-    const blocked = m.to_userid === fromUserid ? Promise.resolve(false) : this.store.isBlocked(domainId, m.to_userid, fromUserid)
-    blocked.catch(() => {}) // awaited below, in turn
+    // SPEC §3: a type 2-4 message must carry a file of the domain (a lookup). It starts now,
+    // but the send takes its place in the sender's queue at once, so that lookups answering
+    // out of order (a pool of connections) cannot reorder its messages. Whether the
+    // recipient blocked the sender is the store's to check, in the write's own transaction.
     const attachment = FILE_TYPES.has(m.type) ? this.attachment(domainId, m.message) : Promise.resolve(null)
     attachment.catch(() => {})
     // The sender's queue moves on once the write is handed to the store, which commits one
     // node's writes in the order they were handed over: waiting for the commit here would let
     // a sender have one message per commit, and a group commit of one.
     const queued = await this.userWrites.run(`${domainId}/${fromUserid}`, async () => {
-      if (await blocked) throw new AppError('blocked', `user ${m.to_userid} does not accept your messages`)
       const fileId = await attachment
       const written = this.store.appendMessage({
         domainId,

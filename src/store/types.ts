@@ -355,7 +355,8 @@ export interface Store {
    * The message and its event, in one transaction; `eventFor` builds the event from the row
    * once the id is known. One node's calls commit in the order they were made; across
    * nodes, ids increase in commit order for one sender (its user is locked while its id is
-   * taken).
+   * taken). A message to a user who blocked its sender is refused with `blocked` (an
+   * AppError) and leaves nothing: the block is read in the write's own transaction.
    */
   appendMessage(m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow>
   listMessages(q: MessageQuery): Promise<MessageRow[]>

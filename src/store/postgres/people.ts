@@ -1,8 +1,8 @@
 // Profiles, conversations and blocks on PostgreSQL (SPEC §2, §3). The conversation rows of
-// a batch of messages are written by `conversationsAfter` in the writer's transaction.
+// a batch of messages are written by the writer's call (migration 006), in its transaction.
 import type pg from 'pg'
 import { toConversation, toUser } from '../rows.ts'
-import type { ConversationRow, MessageRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
+import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
 
 type Query = <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>
 type Tx = <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>
@@ -149,30 +149,5 @@ export class PeoplePg {
 /** The writer's advisory locks of these users, taken in its sorted order (no deadlock). */
 async function lockUsers (client: pg.ClientBase, domainId: string, userids: number[]): Promise<void> {
   const keys = [...new Set(userids.map((u) => userLockKey(domainId, u)))].sort()
-  await client.query('SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) s', [keys])
-}
-
-/**
- * In a batch's transaction: each user's and peer's conversation rows, one statement for the
- * batch. Rows are written in key order, so two nodes' batches lock them in the same order
- * (no deadlock between a pair's two rows).
- */
-export async function conversationsAfter (client: pg.ClientBase, rows: MessageRow[]): Promise<void> {
-  if (rows.length === 0) return
-  const byKey = new Map<string, { d: string, u: number, p: number, last: number, unread: number }>()
-  const touch = (d: string, u: number, p: number, id: number, incoming: number): void => {
-    const k = `${d}\u0000${u}\u0000${p}`
-    const e = byKey.get(k)
-    if (e === undefined) byKey.set(k, { d, u, p, last: id, unread: incoming })
-    else { e.last = Math.max(e.last, id); e.unread += incoming }
-  }
-  for (const r of rows) {
-    touch(r.domainId, r.fromUserid, r.toUserid, r.id, 0)
-    if (r.fromUserid !== r.toUserid) touch(r.domainId, r.toUserid, r.fromUserid, r.id, 1)
-  }
-  const all = [...byKey.values()].sort((a, b) => a.d < b.d ? -1 : a.d > b.d ? 1 : a.u - b.u || a.p - b.p)
-  await client.query(`INSERT INTO conversations (domain_id, userid, peer, last_id, unread)
-    SELECT d, u, p, l, n FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::int[]) WITH ORDINALITY AS x(d, u, p, l, n, o) ORDER BY o
-    ON CONFLICT (domain_id, userid, peer) DO UPDATE SET last_id = greatest(conversations.last_id, excluded.last_id), unread = conversations.unread + excluded.unread`,
-  [all.map((e) => e.d), all.map((e) => e.u), all.map((e) => e.p), all.map((e) => e.last), all.map((e) => e.unread)])
+  await client.query('SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k COLLATE "C") s', [keys])
 }

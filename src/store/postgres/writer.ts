@@ -1,7 +1,7 @@
 // Group commit for PostgreSQL: the messages and presence changes queued while one batch is
-// being written go together in the next, one transaction of a few statements whatever its
-// size (each statement takes its rows as arrays), so a commit's round trips and WAL flush
-// are paid per batch, not per message. One batch at a time: call order is commit order.
+// being written go together in the next, one call of a plpgsql function whatever its size
+// (migration 006: it takes the rows as arrays), so a commit's round trip and WAL flush are
+// paid per batch, not per message. One batch at a time: call order is commit order.
 //
 // Each user whose events a batch writes is locked first (a transaction-scoped advisory
 // lock, taken in one sorted order so that two nodes' batches cannot deadlock), and only then
@@ -9,8 +9,9 @@
 // queue never sees a later event before an earlier one (the order SPEC §4.4 promises).
 import type pg from 'pg'
 import type { EventDraft, MessageRow, NewMessage, PresenceChange } from '../types.ts'
+import { AppError, blockedError } from '../../errors.ts'
 import { isUnavailable, unavailable } from './errors.ts'
-import { conversationsAfter } from './people.ts'
+import { userLockKey } from './people.ts'
 
 type Write =
   | { kind: 'message', m: NewMessage, eventFor: (row: MessageRow) => EventDraft, resolve: (r: MessageRow) => void, reject: (e: unknown) => void }
@@ -18,8 +19,6 @@ type Write =
 
 /** A batch is cut at this size, so a huge burst does not make one long transaction. */
 const MAX_BATCH = 1000
-
-interface EventIn { domainId: string, kind: 'presence' | 'messages', userid: number, webhookId: string, body: string, at: number }
 
 export class Writer {
   private queue: Write[] = []
@@ -58,7 +57,11 @@ export class Writer {
   private async flush (batch: Write[], retried = false): Promise<void> {
     try {
       const results = await this.write(batch)
-      batch.forEach((w, i) => (w.resolve as (v: unknown) => void)(results[i]))
+      batch.forEach((w, i) => {
+        const r = results[i]
+        if (r instanceof AppError) w.reject(r)
+        else (w.resolve as (v: unknown) => void)(r)
+      })
     } catch (err) {
       // A deadlock with another node's batch (PostgreSQL chose us to roll back): once more whole.
       if ((err as { code?: string }).code === '40P01' && !retried) return this.flush(batch, true)
@@ -73,89 +76,68 @@ export class Writer {
     }
   }
 
-  /** Writes a batch in one transaction; answers each write's result, in order. */
-  private async write (batch: Write[]): Promise<Array<MessageRow | undefined>> {
-    const client = await this.pool.connect()
-    let broken = false
-    try {
-      await client.query('BEGIN')
-      const users = [...new Set(batch.map((w) => w.kind === 'message' ? `${w.m.domainId}/${w.m.fromUserid}` : `${w.c.domainId}/${w.c.userid}`))].sort()
-      // COLLATE "C": the same order as the completions' locks (migration 002), whatever the
-      // database's collation.
-      await client.query('SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k COLLATE "C") s', [users])
-
-      const messages = batch.filter((w): w is Extract<Write, { kind: 'message' }> => w.kind === 'message')
-      const rows = new Map<Write, MessageRow>()
-      const events: EventIn[] = []
-      if (messages.length > 0) {
-        const ids = (await client.query<{ id: number }>("SELECT nextval('messages_id_seq') AS id FROM generate_series(1, $1::int)", [messages.length])).rows.map((r) => r.id).sort((a, b) => a - b)
-        messages.forEach((w, i) => rows.set(w, { ...w.m, id: ids[i]! }))
-        const col = <K extends keyof MessageRow>(k: K) => messages.map((w) => rows.get(w)![k])
-        await client.query(`INSERT INTO messages (id, domain_id, from_userid, to_userid, type, message, p1, p2, p3, created_at, file_id)
-          SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])`,
-        [col('id'), col('domainId'), col('fromUserid'), col('toUserid'), col('type'), col('message'), col('p1'), col('p2'), col('p3'), col('at'), messages.map((w) => w.m.fileId ?? null)])
-        await conversationsAfter(client, [...rows.values()])
-        // A file is attached by the first message that carries it (SPEC §8: the 24 h limit ends).
-        const carrying = messages.filter((w) => w.m.fileId != null)
-        if (carrying.length > 0) {
-          await client.query(`UPDATE files f SET attached_at = x.t FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(d, i, t)
-            WHERE f.domain_id = x.d AND f.id = x.i AND f.attached_at IS NULL`,
-          [carrying.map((w) => w.m.domainId), carrying.map((w) => w.m.fileId), carrying.map((w) => w.m.at)])
-        }
+  /**
+   * Writes a batch in one call of `mqchat_write_batch` (migration 006): one round trip and
+   * one transaction whatever the batch holds. Answers each write's result, in order; a
+   * message to a user who blocked its sender answers the `blocked` error instead.
+   */
+  private async write (batch: Write[]): Promise<Array<MessageRow | undefined | AppError>> {
+    const locks = new Set<string>()
+    const m = { domain: [] as string[], from: [] as number[], to: [] as number[], type: [] as number[], message: [] as string[], p1: [] as string[], p2: [] as string[], p3: [] as string[], at: [] as number[], file: [] as Array<string | null> }
+    const l = { domain: [] as string[], userid: [] as number[], status: [] as string[], at: [] as number[] }
+    const e = { domain: [] as string[], kind: [] as string[], userid: [] as number[], webhook: [] as string[], pre: [] as string[], post: [] as Array<string | null>, at: [] as number[], msg: [] as Array<number | null> }
+    const lastChange = new Map<string, PresenceChange>()
+    for (const w of batch) {
+      if (w.kind === 'message') {
+        const x = w.m
+        locks.add(userLockKey(x.domainId, x.fromUserid))
+        m.domain.push(x.domainId); m.from.push(x.fromUserid); m.to.push(x.toUserid); m.type.push(x.type); m.message.push(x.message)
+        m.p1.push(x.p1); m.p2.push(x.p2); m.p3.push(x.p3); m.at.push(x.at); m.file.push(x.fileId ?? null)
+        const ev = w.eventFor({ ...x, id: ID_PLACEHOLDER })
+        const [pre, post] = splitAtId(ev.body, () => w.eventFor({ ...x, id: 0 }).body)
+        e.domain.push(x.domainId); e.kind.push('messages'); e.userid.push(x.fromUserid); e.webhook.push(ev.webhookId); e.pre.push(pre); e.post.push(post); e.at.push(x.at); e.msg.push(m.domain.length)
+      } else {
+        const c = w.c
+        locks.add(userLockKey(c.domainId, c.userid))
+        lastChange.set(`${c.domainId}/${c.userid}`, c)
+        e.domain.push(c.domainId); e.kind.push('presence'); e.userid.push(c.userid); e.webhook.push(c.event.webhookId); e.pre.push(c.event.body); e.post.push(null); e.at.push(c.at); e.msg.push(null)
       }
-      // The last change of each user in the batch is its row; every change is an event.
-      const lastChange = new Map<string, PresenceChange>()
-      for (const w of batch) {
-        if (w.kind === 'message') {
-          const row = rows.get(w)!
-          const ev = w.eventFor(row)
-          events.push({ domainId: row.domainId, kind: 'messages', userid: row.fromUserid, webhookId: ev.webhookId, body: ev.body, at: row.at })
-        } else {
-          lastChange.set(`${w.c.domainId}/${w.c.userid}`, w.c)
-          events.push({ domainId: w.c.domainId, kind: 'presence', userid: w.c.userid, webhookId: w.c.event.webhookId, body: w.c.event.body, at: w.c.at })
-        }
-      }
-      if (lastChange.size > 0) {
-        const changes = [...lastChange.values()]
-        await client.query(`INSERT INTO presence (domain_id, userid, status, changed_at, node_id)
-          SELECT d, u, s, t, $5 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS x(d, u, s, t)
-          ON CONFLICT (domain_id, userid) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at, node_id = excluded.node_id`,
-        [changes.map((c) => c.domainId), changes.map((c) => c.userid), changes.map((c) => c.status), changes.map((c) => c.at), this.nodeId])
-      }
-      await insertEvents(client, events, this.now())
-      await client.query('COMMIT')
-      return batch.map((w) => rows.get(w))
-    } catch (err) {
-      broken = isUnavailable(err)
-      if (!broken) await client.query('ROLLBACK').catch(() => { broken = true })
-      throw err
-    } finally {
-      client.release(broken)
     }
+    for (const c of lastChange.values()) { l.domain.push(c.domainId); l.userid.push(c.userid); l.status.push(c.status); l.at.push(c.at) }
+    const res = await this.pool.query<{ ids: Array<string | null> | null }>({
+      name: 'mqchat_write_batch',
+      text: WRITE_BATCH,
+      values: [[...locks], m.domain, m.from, m.to, m.type, m.message, m.p1, m.p2, m.p3, m.at, m.file,
+        l.domain, l.userid, l.status, l.at, this.nodeId,
+        e.domain, e.kind, e.userid, e.webhook, e.pre, e.post, e.at, e.msg, this.now()]
+    })
+    const ids = res.rows[0]!.ids ?? []
+    let i = 0
+    return batch.map((w) => {
+      if (w.kind !== 'message') return undefined
+      const id = ids[i++]
+      return id == null
+        ? blockedError(w.m.toUserid)
+        : { ...w.m, id: Number(id) }
+    })
   }
 }
 
+const WRITE_BATCH = `SELECT mqchat_write_batch($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[],
+  $12::text[], $13::bigint[], $14::text[], $15::bigint[], $16::text, $17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[], $22::text[], $23::bigint[], $24::int[], $25::bigint) AS ids`
+
 /**
- * Inserts events (ids in array order) and opens their users' outbox queues, in one
- * statement. An event is pending when its callback is on, held otherwise. A queue that
- * exists keeps its head (the new event waits behind it), unless that head is no longer
- * pending and nobody holds the queue: then the new event is the head. A queue is ready from
- * its event's time, or from the database's `readyAt` if this node's clock runs ahead of it.
+ * A message's event body is built before its id exists (the database takes the id in the
+ * same call): it is built with this id and cut around it, so that the database writes the
+ * body with the real id in its place. A body that does not carry its id (as `"id":<id>,`)
+ * must then be the same whatever the id (`other` builds it with another), and is kept whole.
  */
-export async function insertEvents (client: pg.ClientBase, events: EventIn[], readyAt: number): Promise<void> {
-  if (events.length === 0) return
-  await client.query(`WITH ins AS (
-      INSERT INTO events (domain_id, kind, userid, webhook_id, body, created_at, state)
-      SELECT x.d, x.k, x.u, x.w, x.b, x.t,
-          CASE WHEN EXISTS (SELECT 1 FROM callbacks c WHERE c.domain_id = x.d AND c.kind = x.k AND c.enabled AND c.url IS NOT NULL)
-            THEN 'pending' ELSE 'held' END
-        FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS x(d, k, u, w, b, t, o)
-        ORDER BY x.o
-      RETURNING id, domain_id, kind, userid, state, created_at)
-    INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
-    SELECT domain_id, kind, userid, min(id), least(min(created_at), $7) FROM ins WHERE state = 'pending' GROUP BY domain_id, kind, userid
-    ON CONFLICT (domain_id, kind, userid) DO UPDATE SET head_id = excluded.head_id, ready_at = excluded.ready_at, locked_by = NULL, locked_until = NULL
-      WHERE (outbox_queues.locked_until IS NULL OR outbox_queues.locked_until < excluded.ready_at)
-        AND (SELECT state FROM events WHERE id = outbox_queues.head_id) IS DISTINCT FROM 'pending'`,
-  [events.map((e) => e.domainId), events.map((e) => e.kind), events.map((e) => e.userid), events.map((e) => e.webhookId), events.map((e) => e.body), events.map((e) => e.at), readyAt])
+const ID_PLACEHOLDER = Number.MAX_SAFE_INTEGER
+const ID_TOKEN = `"id":${ID_PLACEHOLDER},`
+
+export function splitAtId (body: string, other: () => string): [string, string | null] {
+  const at = body.indexOf(ID_TOKEN)
+  if (at >= 0) return [body.slice(0, at + 5), body.slice(at + 5 + String(ID_PLACEHOLDER).length)]
+  if (other() === body) return [body, null]
+  throw new Error('a message event body that depends on its id carries it as "id":<id>,')
 }

@@ -1,6 +1,7 @@
 // Group commit: the writes queued during one event-loop tick share one transaction, so the
 // fsync that makes them durable is paid once per batch instead of once per message
-// (the way PostgreSQL's commit_delay and SQLite-backed queues batch their commits).
+// (the way PostgreSQL's commit_delay and SQLite-backed queues batch their commits). A write
+// that fails fails alone: the batch is then written again with a savepoint per write.
 import type Database from 'better-sqlite3'
 
 interface Pending {
@@ -19,7 +20,11 @@ export class GroupCommit {
   /** Runs one write in its own savepoint (a nested better-sqlite3 transaction); built once. */
   private readonly savepoint: (run: () => unknown) => unknown
 
-  constructor (private readonly db: Database.Database) {
+  /**
+   * `beforeBatch` runs before each batch's transaction: what a write caches for its batch
+   * (nothing else writes while a batch runs, it is synchronous) starts afresh there.
+   */
+  constructor (private readonly db: Database.Database, private readonly beforeBatch: () => void = () => {}) {
     this.savepoint = db.transaction((run: () => unknown) => run())
   }
 
@@ -42,24 +47,32 @@ export class GroupCommit {
 
   private flush (): void {
     const batch = this.queue.splice(0, MAX_BATCH)
-    const results: Array<{ ok: boolean, value: unknown }> = []
+    this.beforeBatch()
+    let results: Array<{ ok: boolean, value: unknown }>
     try {
-      this.db.transaction(() => {
-        for (const p of batch) {
-          // Each write gets its own savepoint (a nested better-sqlite3 transaction): one that
-          // fails is rolled back alone and the others still commit.
+      // Every write of the batch in one transaction, with nothing around each: a savepoint
+      // per write would cost two statements per message. A write that answers a refusal
+      // (a blocked recipient) returns it; only an unexpected failure throws.
+      results = this.db.transaction(() => batch.map((p) => ({ ok: true, value: p.run() }))).immediate()
+    } catch {
+      // One write threw (or the commit failed) and the whole transaction was rolled back:
+      // again, each write in its own savepoint (a nested better-sqlite3 transaction), so that
+      // the one that fails is rolled back alone and the others still commit.
+      this.beforeBatch()
+      try {
+        results = this.db.transaction(() => batch.map((p) => {
           try {
-            results.push({ ok: true, value: this.savepoint(p.run) })
+            return { ok: true, value: this.savepoint(p.run) }
           } catch (err) {
-            results.push({ ok: false, value: err })
+            return { ok: false, value: err }
           }
-        }
-      }).immediate()
-      batch.forEach((p, i) => { const r = results[i]!; r.ok ? p.resolve(r.value) : p.reject(r.value) })
-    } catch (err) {
-      // The commit itself failed (disk full, I/O error): nothing of the batch was written.
-      for (const p of batch) p.reject(err)
+        })).immediate()
+      } catch (err) {
+        // The commit itself failed (disk full, I/O error): nothing of the batch was written.
+        results = batch.map(() => ({ ok: false, value: err }))
+      }
     }
+    batch.forEach((p, i) => { const r = results[i]!; r.ok ? p.resolve(r.value) : p.reject(r.value) })
     if (this.queue.length > 0) {
       setImmediate(() => this.flush())
     } else {

@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { AppError } from '../../errors.ts'
+import { AppError, blockedError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
@@ -77,7 +77,7 @@ export class SqliteStore implements Store {
     this.q = prepare(this.db)
     this.outbox = new OutboxSql(this.db)
     this.people = new PeopleSql(this.db)
-    this.writes = new GroupCommit(this.db)
+    this.writes = new GroupCommit(this.db, () => this.outbox.newBatch())
   }
 
   /** One process holds the file: its clock is the database's. */
@@ -171,6 +171,10 @@ export class SqliteStore implements Store {
 
   appendMessage (m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow> {
     return this.writes.add(() => {
+      // SPEC §3: a user who blocked the sender gets nothing from it; looked up in the write's
+      // own transaction, so that a block and a send cannot cross. The refusal is answered,
+      // not thrown: a throw would have the whole batch written again.
+      if (m.fromUserid !== m.toUserid && this.people.isBlocked(m.domainId, m.toUserid, m.fromUserid)) return blockedError(m.toUserid)
       const info = this.q.insertMessage.run(m.domainId, m.fromUserid, m.toUserid, m.type, m.message, m.p1, m.p2, m.p3, m.at, m.fileId ?? null)
       if (m.fileId != null) this.q.attachFile.run(m.at, m.domainId, m.fileId)
       const row: MessageRow = { ...m, id: Number(info.lastInsertRowid) }
@@ -178,7 +182,7 @@ export class SqliteStore implements Store {
       const ev = eventFor(row)
       this.outbox.writeEvent(m.domainId, 'messages', m.fromUserid, ev.webhookId, ev.body, m.at)
       return row
-    })
+    }).then((r) => r instanceof AppError ? Promise.reject(r) : r)
   }
 
   setProfile (domainId: string, userid: number, patch: ProfilePatch, at: number): Promise<void> {

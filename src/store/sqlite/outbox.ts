@@ -43,9 +43,25 @@ export class OutboxSql {
     this.q = prepare(db)
   }
 
-  /** Called inside the transaction that writes an event: its state, and its user's queue. */
+  /** Whether each domain's callbacks are on, read once per group commit batch (newBatch). */
+  private callbackOn = new Map<string, boolean>()
+
+  /** A group commit batch starts: nothing read before it is trusted in it. */
+  newBatch (): void {
+    this.callbackOn.clear()
+  }
+
+  /**
+   * Called inside the transaction that writes an event: its state, and its user's queue.
+   * Outside a group commit batch (which calls newBatch first), call newBatch before.
+   */
   writeEvent (domainId: string, kind: EventKind, userid: number, webhookId: string, body: string, at: number): void {
-    const pending = this.q.callbackOn.get(domainId, kind) !== undefined
+    const key = `${kind}\u0000${domainId}`
+    let pending = this.callbackOn.get(key)
+    if (pending === undefined) {
+      pending = this.q.callbackOn.get(domainId, kind) !== undefined
+      this.callbackOn.set(key, pending)
+    }
     const info = this.q.insertEvent.run(domainId, kind, userid, webhookId, body, at, pending ? 'pending' : 'held')
     if (pending) this.q.openQueue.run(domainId, kind, userid, info.lastInsertRowid, at)
   }
@@ -135,6 +151,8 @@ export class OutboxSql {
    * only if `c.nodeId` still holds the queue's lease on this event (answers whether it did).
    */
   complete (c: Completion): boolean {
+    // it may switch a callback off, for the rest of its batch too
+    if (c.outcome === 'disable') this.callbackOn.clear()
     this.insertLog(c.log)
     const mine = [c.domainId, c.kind, c.userid, c.nodeId] as const
     if (this.q.holds.get(...mine, c.eventId) === undefined) return false
