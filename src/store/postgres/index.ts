@@ -409,37 +409,11 @@ export class PostgresStore implements Store {
   }
 
   async claimEvents (domainId: string, nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedEvent[]> {
-    // SKIP LOCKED: two nodes claiming at once take different queues instead of waiting for
-    // each other; a queue another claim is taking is simply not ready for this one.
-    const rows = (await this.claimTx(`WITH picked AS (
-        SELECT q.domain_id, q.kind, q.userid, q.ready_at FROM outbox_queues q
-        JOIN events e ON e.id = q.head_id AND e.state = 'pending'
-        JOIN callbacks c ON c.domain_id = q.domain_id AND c.kind = q.kind AND c.enabled AND c.url IS NOT NULL
-          AND (c.paused_until IS NULL OR c.paused_until < $2)
-        WHERE q.domain_id = $1 AND q.ready_at <= $2 AND (q.locked_until IS NULL OR q.locked_until < $2)
-        ORDER BY q.ready_at LIMIT $5
-        FOR UPDATE OF q SKIP LOCKED),
-      leased AS (
-        UPDATE outbox_queues q SET locked_by = $3, locked_until = $4 FROM picked p
-        WHERE q.domain_id = p.domain_id AND q.kind = p.kind AND q.userid = p.userid
-        RETURNING q.domain_id, q.kind, q.userid, q.head_id, p.ready_at)
-      SELECT l.domain_id, l.kind, l.userid, e.id, e.webhook_id, e.body, e.created_at, e.attempts,
-        c.url, c.signing_secret, c.previous_secret, c.previous_secret_until
-      FROM leased l JOIN events e ON e.id = l.head_id JOIN callbacks c ON c.domain_id = l.domain_id AND c.kind = l.kind
-      ORDER BY l.ready_at`, [domainId, nowMs, nodeId, leaseUntil, limit])).rows
+    // One call (migration 007): it skips queues another claim is taking, and commits without
+    // waiting for its WAL flush (a lost claim loses only a lease).
+    const rows = (await this.pool.query({ name: 'mqchat_claim', text: 'SELECT * FROM mqchat_claim($1, $2, $3, $4, $5)', values: [domainId, nowMs, nodeId, leaseUntil, limit] })
+      .catch((err) => { throw isUnavailable(err) ? unavailable(err) : err })).rows
     return rows.map((r) => claimedEvent(r, nowMs))
-  }
-
-  /**
-   * A claim commits without waiting for its WAL flush (synchronous_commit off, for this
-   * transaction only): a claim lost in a crash loses only a lease, which runs out, and the
-   * event is sent (at least once) all the same. The flush wait was most of a claim's time.
-   */
-  private async claimTx (sql: string, params: unknown[]): Promise<pg.QueryResult> {
-    return this.tx(async (c) => {
-      await c.query('SET LOCAL synchronous_commit TO off')
-      return c.query(sql, params)
-    })
   }
 
   /** Completions queued while a batch is being written go together in the next one. */
