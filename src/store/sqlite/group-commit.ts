@@ -2,6 +2,17 @@
 // fsync that makes them durable is paid once per batch instead of once per message
 // (the way PostgreSQL's commit_delay and SQLite-backed queues batch their commits). A write
 // that fails fails alone: the batch is then written again with a savepoint per write.
+//
+// The fsync is not paid on the event loop. A batch commits with synchronous = NORMAL (in
+// WAL mode the commit writes its frames to the write-ahead log and does not sync it), then
+// the log file is synced on libuv's thread pool, and only then are the batch's writes
+// answered: what is answered is on disk, as with synchronous = FULL, which is exactly "sync
+// the log at each commit". Meanwhile the loop goes on parsing, delivering and queueing the
+// next batch, instead of standing still for the disk (measured here: 4 ms a sync, a quarter
+// of the chat load's time). One sync at a time: batches committed while one runs are
+// answered by the next, in commit order. A process killed between commit and sync loses
+// nothing (the frames are in the kernel's cache); a power cut loses only unanswered writes.
+import fs from 'node:fs'
 import type Database from 'better-sqlite3'
 
 interface Pending {
@@ -9,6 +20,8 @@ interface Pending {
   resolve: (v: any) => void
   reject: (e: unknown) => void
 }
+
+interface Settled { p: Pending, ok: boolean, value: unknown }
 
 /** A batch is cut at this size so one huge burst does not hold the writer for long. */
 const MAX_BATCH = 2000
@@ -19,16 +32,25 @@ export class GroupCommit {
   private idle: Array<() => void> = []
   /** Runs one write in its own savepoint (a nested better-sqlite3 transaction); built once. */
   private readonly savepoint: (run: () => unknown) => unknown
+  /** committed, waiting for the log to be synced */
+  private unsynced: Settled[] = []
+  private syncing = false
+  private walFd: number | null = null
 
   /**
-   * `beforeBatch` runs before each batch's transaction: what a write caches for its batch
-   * (nothing else writes while a batch runs, it is synchronous) starts afresh there.
+   * `walFile` is the database's write-ahead log (`<file>-wal`). `beforeBatch` runs before
+   * each batch's transaction: what a write caches for its batch (nothing else writes while a
+   * batch runs, it is synchronous) starts afresh there.
    */
-  constructor (private readonly db: Database.Database, private readonly beforeBatch: () => void = () => {}) {
+  constructor (
+    private readonly db: Database.Database,
+    private readonly walFile: string,
+    private readonly beforeBatch: () => void = () => {}
+  ) {
     this.savepoint = db.transaction((run: () => unknown) => run())
   }
 
-  /** Queues `run` (synchronous SQL) for the next batch; settles once the batch is committed. */
+  /** Queues `run` (synchronous SQL) for the next batch; settles once the batch is committed and on disk. */
   add<T> (run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject })
@@ -39,45 +61,102 @@ export class GroupCommit {
     })
   }
 
-  /** Settles when nothing is queued. */
+  /** Settles when nothing is queued, committing or being synced. */
   drain (): Promise<void> {
-    if (!this.scheduled && this.queue.length === 0) return Promise.resolve()
+    if (this.isIdle()) return Promise.resolve()
     return new Promise((resolve) => this.idle.push(resolve))
+  }
+
+  /** After drain: closes the log's file descriptor. */
+  close (): void {
+    if (this.walFd !== null) fs.closeSync(this.walFd)
+    this.walFd = null
+  }
+
+  private isIdle (): boolean {
+    return !this.scheduled && this.queue.length === 0 && !this.syncing && this.unsynced.length === 0
   }
 
   private flush (): void {
     const batch = this.queue.splice(0, MAX_BATCH)
+    this.db.pragma('synchronous = NORMAL')
+    let results: Settled[]
+    try {
+      results = this.write(batch)
+    } finally {
+      // Every other write of the store (domains, callbacks' settings) syncs its own commit.
+      this.db.pragma('synchronous = FULL')
+    }
+    // A write that failed wrote nothing: its answer need not wait for the disk.
+    for (const r of results) {
+      if (r.ok) this.unsynced.push(r)
+      else r.p.reject(r.value)
+    }
+    this.sync()
+    if (this.queue.length > 0) {
+      setImmediate(() => this.flush())
+    } else {
+      this.scheduled = false
+      this.settleIdle()
+    }
+  }
+
+  private write (batch: Pending[]): Settled[] {
     this.beforeBatch()
-    let results: Array<{ ok: boolean, value: unknown }>
     try {
       // Every write of the batch in one transaction, with nothing around each: a savepoint
       // per write would cost two statements per message. A write that answers a refusal
       // (a blocked recipient) returns it; only an unexpected failure throws.
-      results = this.db.transaction(() => batch.map((p) => ({ ok: true, value: p.run() }))).immediate()
+      return this.db.transaction(() => batch.map((p) => ({ p, ok: true, value: p.run() }))).immediate()
     } catch {
       // One write threw (or the commit failed) and the whole transaction was rolled back:
       // again, each write in its own savepoint (a nested better-sqlite3 transaction), so that
       // the one that fails is rolled back alone and the others still commit.
       this.beforeBatch()
       try {
-        results = this.db.transaction(() => batch.map((p) => {
+        return this.db.transaction(() => batch.map((p) => {
           try {
-            return { ok: true, value: this.savepoint(p.run) }
+            return { p, ok: true, value: this.savepoint(p.run) }
           } catch (err) {
-            return { ok: false, value: err }
+            return { p, ok: false, value: err }
           }
         })).immediate()
       } catch (err) {
         // The commit itself failed (disk full, I/O error): nothing of the batch was written.
-        results = batch.map(() => ({ ok: false, value: err }))
+        return batch.map((p) => ({ p, ok: false, value: err }))
       }
     }
-    batch.forEach((p, i) => { const r = results[i]!; r.ok ? p.resolve(r.value) : p.reject(r.value) })
-    if (this.queue.length > 0) {
-      setImmediate(() => this.flush())
-    } else {
-      this.scheduled = false
-      for (const resolve of this.idle.splice(0)) resolve()
+  }
+
+  /** Syncs the log for every batch committed so far, then answers their writes; one sync at a time. */
+  private sync (): void {
+    if (this.syncing || this.unsynced.length === 0) return
+    const group = this.unsynced
+    this.unsynced = []
+    this.syncing = true
+    let fd: number
+    try {
+      // The log exists from the first commit in WAL mode and keeps its inode while the
+      // database is open (a checkpoint rewrites it from the start, never replaces it).
+      this.walFd ??= fs.openSync(this.walFile, 'r+')
+      fd = this.walFd
+    } catch (err) {
+      this.synced(group, err as Error)
+      return
     }
+    fs.fsync(fd, (err) => this.synced(group, err))
+  }
+
+  private synced (group: Settled[], err: Error | null): void {
+    this.syncing = false
+    // A log that cannot be synced is a disk that is failing: what it holds is not answered
+    // as stored (the writes may or may not survive a power cut).
+    for (const r of group) err === null ? r.p.resolve(r.value) : r.p.reject(err)
+    this.sync()
+    this.settleIdle()
+  }
+
+  private settleIdle (): void {
+    if (this.isIdle()) for (const resolve of this.idle.splice(0)) resolve()
   }
 }

@@ -66,7 +66,8 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL')
     // FULL: a commit is on disk before the message is acked or delivered, so an accepted
     // event survives a power cut too, not just a crash of the process. Group commit
-    // (one transaction per event-loop tick) keeps the fsync cost per batch, not per message.
+    // (one transaction per event-loop tick) keeps the fsync cost per batch, not per message,
+    // and syncs off the event loop (group-commit.ts).
     this.db.pragma('synchronous = FULL')
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
@@ -77,7 +78,7 @@ export class SqliteStore implements Store {
     this.q = prepare(this.db)
     this.outbox = new OutboxSql(this.db)
     this.people = new PeopleSql(this.db)
-    this.writes = new GroupCommit(this.db, () => this.outbox.newBatch())
+    this.writes = new GroupCommit(this.db, `${this.file}-wal`, () => this.outbox.newBatch())
   }
 
   /** One process holds the file: its clock is the database's. */
@@ -97,6 +98,7 @@ export class SqliteStore implements Store {
   async close (): Promise<void> {
     if (this.db === undefined || !this.db.open) return
     await this.writes.drain()
+    this.writes.close()
     this.db.close()
   }
 
