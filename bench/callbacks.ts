@@ -57,16 +57,16 @@ const MQCHAT_NAMES: Record<StoreKind, string> = { sqlite: 'mqchat', postgres: 'm
 
 const clock = (): number => performance.timeOrigin + performance.now()
 
-interface Stats { count: number, distinct: number, first: number, last: number, lagP50: number | null, lagP99: number | null, lagMax: number | null }
+export interface Stats { count: number, distinct: number, first: number, last: number, lagP50: number | null, lagP99: number | null, lagMax: number | null }
 
-interface Receiver {
+export interface Receiver {
   origins: [string, string]
   stats: (tag: string) => Promise<Stats>
   /** Resolves with the stats once `n` distinct events have arrived under `tag` (or at the time limit). */
   until: (tag: string, n: number, timeoutMs?: number) => Promise<Stats>
 }
 
-async function startReceiver (): Promise<{ rx: Receiver, stop: () => Promise<void> }> {
+export async function startReceiver (): Promise<{ rx: Receiver, stop: () => Promise<void> }> {
   const { child, readyLine } = await spawnNode('callback receiver', path.join(ROOT, 'bench', 'callback-receiver.ts'), { ready: (l) => Array.isArray(l.ports) })
   const origins = readyLine.ports.map((p: number) => `http://${HOST}:${p}`) as [string, string]
   const stats = async (tag: string): Promise<Stats> => (await fetch(`${origins[0]}/stats/${tag}`)).json() as Promise<Stats>

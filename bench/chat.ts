@@ -15,13 +15,30 @@
 //   it to the receiver's inbox and acks the sender on `chat/bench/<sender>/ack` (the senders
 //   subscribe to their acks, as a real client does, and the bench counts error acks).
 import fs from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { startReceiver } from './callbacks.ts'
 import {
   answers, cpuMs, FIRST_RECEIVER, FIRST_SENDER, fixed, HOST, inbox, int, MESSAGES_PER_SENDER, MOSQUITTO_PORT, MQCHAT_DOMAIN,
-  RECEIVERS, report, runLoad, SENDERS, startBareAedes, startMqchatOn, type LoadResult, type Target, TOTAL, WARMUP_PER_SENDER, WINDOW
+  RECEIVERS, report, runLoad, SENDERS, type Mqchat, startBareAedes, startMqchatOn, type LoadResult, type Target, TOTAL, WARMUP_PER_SENDER, WINDOW
 } from './lib.ts'
 
 /** How the mqchat lines are labelled: the SQLite line keeps its name from before PostgreSQL. */
 const MQCHAT_NAMES = { sqlite: 'mqchat', postgres: 'mqchat pg' } as const
+/** The line of the same load on SQLite with both callbacks on, a receiver answering each. */
+const CALLBACKS_NAME = 'mqchat + callbacks'
+/** How long the callbacks of the measured messages may take to arrive after the last inbox delivery. */
+const CALLBACK_DRAIN_TIMEOUT_MS = 60_000
+const clock = (): number => performance.timeOrigin + performance.now()
+
+const mqchatTarget = (name: string, mq: Mqchat): Target => ({
+  name,
+  ports: [mq.mqttPort],
+  pids: [mq.child.pid],
+  login: async (u) => ({ username: `${MQCHAT_DOMAIN}/${u}`, password: await mq.token(u) }),
+  sendTopic: (from) => `chat/${MQCHAT_DOMAIN}/${from}/send`,
+  textOf: (p) => p.message?.message,
+  ackTopic: (u) => `chat/${MQCHAT_DOMAIN}/${u}/ack`
+})
 
 const bare = (name: string, port: number, pid: number | null): Target => ({
   name,
@@ -64,15 +81,7 @@ export async function chatBench (): Promise<Map<string, LoadResult>> {
     const name = MQCHAT_NAMES[store]
     const mq = await startMqchatOn(store, profDir === undefined ? {} : { cpuProfDir: profDir })
     try {
-      const r = await runLoad({
-        name,
-        ports: [mq.mqttPort],
-        pids: [mq.child.pid],
-        login: async (u) => ({ username: `${MQCHAT_DOMAIN}/${u}`, password: await mq.token(u) }),
-        sendTopic: (from) => `chat/${MQCHAT_DOMAIN}/${from}/send`,
-        textOf: (p) => p.message?.message,
-        ackTopic: (u) => `chat/${MQCHAT_DOMAIN}/${u}/ack`
-      })
+      const r = await runLoad(mqchatTarget(name, mq))
       const ratios = [...results].filter(([other]) => !other.startsWith('mqchat'))
         .map(([other, base]) => `${name}/${other.replace('bare ', '')} ${fixed(r.msgPerS / base.msgPerS)}`)
       const sqlite = results.get(MQCHAT_NAMES.sqlite)
@@ -84,6 +93,7 @@ export async function chatBench (): Promise<Map<string, LoadResult>> {
       await mq.stop()
     }
   }
+  await withCallbacks(results)
   const a = results.get('bare aedes')
   for (const name of Object.values(MQCHAT_NAMES)) {
     const m = results.get(name)
@@ -102,5 +112,52 @@ function mosquittoPid (): number | null {
     return cpuMs(pid) === null ? null : pid
   } catch {
     return null
+  }
+}
+
+/**
+ * The same load on SQLite with the messages and presence callbacks on, pointed at a receiver
+ * in its own process that answers 200 at once. The figure counts to the last callback of
+ * the measured messages, not to the last inbox delivery: msg/s = messages / (last callback
+ * − first send), and every message must have been called back (distinct webhook-ids).
+ */
+export async function withCallbacks (results: Map<string, LoadResult>): Promise<void> {
+  const { rx, stop: stopReceiver } = await startReceiver()
+  const profDir = process.env.BENCH_CPU_PROF
+  const mq = await startMqchatOn('sqlite', { env: { MQCHAT_CALLBACK_ALLOW_PRIVATE: '1' }, ...(profDir === undefined ? {} : { cpuProfDir: profDir }) })
+  try {
+    const hook = (kind: string, tag: string): Promise<unknown> => mq.api('PUT', `/domains/${MQCHAT_DOMAIN}/callbacks/${kind}`, { url: `${rx.origins[0]}/${tag}`, enabled: true }, 200)
+    await hook('messages', 'chat-warm')
+    await hook('presence', 'chat-presence')
+    const warmed = SENDERS * WARMUP_PER_SENDER
+    let t0 = 0
+    const r = await runLoad({
+      ...mqchatTarget(CALLBACKS_NAME, mq),
+      around: {
+        // The warm-up's callbacks are all in before the measured messages go to a URL of their own.
+        start: async () => {
+          const w = await rx.until('chat-warm', warmed, CALLBACK_DRAIN_TIMEOUT_MS)
+          if (w.distinct < warmed) throw new Error(`${CALLBACKS_NAME}: only ${w.distinct} of ${warmed} warm-up messages were called back`)
+          await hook('messages', 'chat-measured')
+          t0 = clock()
+        },
+        end: async () => {}
+      }
+    })
+    const lastInbox = clock()
+    const s = await rx.until('chat-measured', TOTAL, CALLBACK_DRAIN_TIMEOUT_MS)
+    const perS = s.distinct / ((s.last - t0) / 1000)
+    const a = results.get('bare aedes')
+    const m = results.get(MQCHAT_NAMES.sqlite)
+    const ratios = [a === undefined ? '' : `${CALLBACKS_NAME}/aedes ${fixed(perS / a.msgPerS)}`, m === undefined ? '' : `/mqchat ${fixed(perS / m.msgPerS)}`].filter((x) => x !== '')
+    report(CALLBACKS_NAME, r)
+    console.log(`    ${''.padEnd(12)} counted to the last callback: ${int(perS)} msg/s${ratios.length === 0 ? '' : `, ratio ${ratios.join(', ')}`}; ` +
+      `${int(s.distinct)} of ${int(TOTAL)} messages called back (${int(s.count)} requests), the last ${int(Math.max(0, s.last - lastInbox))} ms after the last inbox delivery`)
+    if (s.distinct < TOTAL) console.log(`    ${CALLBACKS_NAME}: NOT every message was called back within ${CALLBACK_DRAIN_TIMEOUT_MS / 1000} s`)
+    results.set(CALLBACKS_NAME, { ...r, msgPerS: perS })
+    if (mq.child.problems.length > 0) console.log(`    ${CALLBACKS_NAME} logged ${mq.child.problems.length} warn/error lines, e.g. ${mq.child.problems[0]}`)
+  } finally {
+    await mq.stop()
+    await stopReceiver()
   }
 }
