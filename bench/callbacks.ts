@@ -46,6 +46,9 @@ const CREATE_CONNECTIONS = 32
 /** Isolation: domain B's steady load. */
 const ISO_RATE = 1000
 const ISO_EVENTS = 2000
+/** The live lag: events at this steady rate through the API, each called back as it comes. */
+const LIVE_RATE = 500
+const LIVE_EVENTS = 2500
 /** B's same-origin run is measured after this, whatever has arrived (it needs retries). */
 const SAME_ORIGIN_WAIT_MS = 15_000
 /** A measured run is cut short after this. */
@@ -127,6 +130,8 @@ async function onStore (store: StoreKind, rx: Receiver, base: { perS: number }):
     console.log(`    ${''.padEnd(10)} every delivery logged: ${int(d.logs.ok)} ok + ${int(d.logs.failed)} failed attempts logged for ${int(d.queued)} events queued, ${d.pending} pending; ` +
       `the receiver saw ${int(d.s.count)} requests, ${int(d.s.distinct)} distinct webhook-ids`)
     if (d.queued !== EVENTS || d.logs.ok !== EVENTS || d.logs.failed !== 0 || d.pending !== 0 || d.s.distinct !== EVENTS) console.log('    NOT every replayed delivery was made and logged exactly once: see above')
+
+    await liveLag(mq, rx, name)
 
     // Isolation on SQLite only: its runs wait for lags of seconds on a store that delivers a
     // few hundred a second, which took the whole bench past its deadline (issue 7's aims
@@ -319,6 +324,30 @@ async function replayDrain (mq: Mqchat, rx: Receiver): Promise<{ perS: number, r
     const perS = s.distinct / ((s.last - t0) / 1000)
     const pending = await settledPending(mq, DRAIN_DOMAIN, key)
     return { perS, replayCallMs, queued, s, logs: await countLogs(mq, DRAIN_DOMAIN, key), pending }
+  } finally {
+    await creator.close()
+  }
+}
+
+/**
+ * The live lag: a domain of its own sends LIVE_RATE events a second through the API (the
+ * customer's server), for LIVE_EVENTS events; lag = the callback's arrival − the send call
+ * (the time in the message text), p50 and p99.
+ */
+async function liveLag (mq: Mqchat, rx: Receiver, name: string): Promise<void> {
+  const creator = new Creator(mq)
+  try {
+    const d = await mq.api('POST', '/domains', { id: 'live', name: 'Live' }, 201, mq.adminKey)
+    await setCallback(mq, 'live', d.apiKey, `${rx.origins[0]}/live-warm`)
+    await creator.paced('live', d.apiKey, LIVE_RATE, LIVE_RATE)
+    await rx.until('live-warm', LIVE_RATE)
+    await setCallback(mq, 'live', d.apiKey, `${rx.origins[0]}/live`)
+    await creator.paced('live', d.apiKey, LIVE_EVENTS, LIVE_RATE)
+    const s = await rx.until('live', LIVE_EVENTS)
+    const lost = s.distinct < LIVE_EVENTS ? `  (only ${int(s.distinct)} of ${int(LIVE_EVENTS)} arrived)` : ''
+    console.log(`    ${''.padEnd(10)} live: ${int(LIVE_EVENTS)} events at ${int(LIVE_RATE)}/s through the API, send call → callback p50 ${fixed(s.lagP50 ?? NaN)} ms  p99 ${fixed(s.lagP99 ?? NaN)} ms  max ${fixed(s.lagMax ?? NaN)} ms${lost}`)
+    await setCallback(mq, 'live', d.apiKey, `${rx.origins[0]}/live`, false)
+    if (creator.failures > 0) console.log(`    ${name} live: ${creator.failures} sends were not answered 201`)
   } finally {
     await creator.close()
   }
