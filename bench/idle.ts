@@ -1,10 +1,10 @@
 // Server memory of idle MQTT connections: the resident memory (VmRSS) of a fresh broker
-// process before and after 5,000 authenticated clients connect and stay idle, for mqchat
+// process before and after 10,000 authenticated clients connect and stay idle, for mqchat
 // and for a bare aedes broker.
 //
-// - mqchat: 500 users (userids 1..500) with a token each, minted through the REST API
+// - mqchat: 1,000 users (userids 1..1,000) with a token each, minted through the REST API
 //   before the first reading, and 10 connections per user (as tabs and devices would).
-// - bare aedes: the same 5,000 connections, with no username or password (it has no auth).
+// - bare aedes: the same 10,000 connections, with no username or password (it has no auth).
 // - Each target is measured in IDLE_ROUNDS fresh processes and the round with the median
 //   growth is reported: how much not-yet-collected garbage a process holds when it is read
 //   varies by tens of MB from one process to the next.
@@ -15,8 +15,8 @@ import {
   fixed, int, MQCHAT_DOMAIN, pool, rawConnect, rssKb, sleep, startBareAedes, startMqchat
 } from './lib.ts'
 
-const CONNECTIONS = 5000
-const USERS = 500
+const CONNECTIONS = 10_000
+const USERS = 1000
 const PER_USER = CONNECTIONS / USERS
 /** Connections being opened at once. */
 const CONNECT_CONCURRENCY = 200

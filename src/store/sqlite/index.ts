@@ -142,7 +142,9 @@ export class SqliteStore implements Store {
   }
 
   async ensureUser (domainId: string, userid: number, at: number): Promise<void> {
-    this.q.ensureUser.run(domainId, userid, at)
+    // Each token minted (a visitor's page load) writes: in the group commit, so that its
+    // sync is shared and never stands the event loop still.
+    await this.writes.add(() => this.q.ensureUser.run(domainId, userid, at))
   }
 
   async getPresence (domainId: string, userid: number): Promise<PresenceRow | null> {
