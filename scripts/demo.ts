@@ -37,8 +37,9 @@ for (const u of USERS) await api('PUT', `/api/v1/domains/demo/users/${u.id}`, { 
 await api('POST', '/api/v1/domains/demo/messages', { from_userid: 3, to_userid: 1, message: 'Welcome to the demo! Open the other link in another window and say hello to Alan.', type: 0 }, domain.apiKey)
 
 const page = (user: typeof USERS[number] | undefined): string => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Demo shop — mqchat</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:0 .2rem}</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"><title>Demo shop — mqchat</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:0 .2rem}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#eee;padding:.5rem}</style></head>
 <body><main><h1>Demo shop</h1>
 <p>${user === undefined ? 'Not signed in: open one of the links the demo printed.' : `Signed in as <strong>${user.name}</strong> (user ${user.id}).`}</p>
 <p>This page is a customer's site on another origin than mqchat. The chat is the one tag below; its token comes from this site's own <code>/mqchat-token</code>, which knows who you are from a cookie.</p>

@@ -18,6 +18,7 @@ font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans A
 `
 
 export const PANEL_CSS = `
+[hidden]{display:none!important}
 .panel{box-sizing:border-box;height:100%;display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border:1px solid var(--line);border-radius:12px;overflow:hidden;box-shadow:0 8px 30px rgba(0,0,0,.25)}
 .panel *{box-sizing:border-box}
 .head{display:flex;align-items:center;gap:8px;padding:10px 12px;border-bottom:1px solid var(--line)}
@@ -45,9 +46,10 @@ export const PANEL_CSS = `
 .msg img.sticker{width:96px;height:96px}
 .msg audio{max-width:100%}
 .typing{margin:0;padding:0 12px;min-height:20px;font-size:13px;color:var(--muted)}
-.composer{display:flex;gap:4px;align-items:flex-end;padding:8px;border-top:1px solid var(--line);flex-wrap:wrap}
-.composer textarea{flex:1;min-width:120px;resize:none;font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:7px;height:38px;max-height:120px}
-.tools{display:flex;gap:2px}
+.composer{display:flex;gap:4px;align-items:center;padding:8px;border-top:1px solid var(--line);flex-wrap:wrap}
+.composer textarea{flex:1 1 100%;order:-1;min-width:0;resize:none;font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:7px;height:38px;max-height:120px}
+.tools{display:flex;gap:2px;flex:1}
+.composer .primary{white-space:nowrap}
 .picker{display:flex;flex-wrap:wrap;gap:2px;padding:6px;border-top:1px solid var(--line);max-height:140px;overflow:auto}
 .picker button{font-size:20px;padding:2px 6px}
 .picker img{width:48px;height:48px}

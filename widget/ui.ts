@@ -44,8 +44,6 @@ function safeUrl (u: string | null | undefined): string | null {
 const TYPING_LAPSE_MS = 5000
 const TYPING_EVERY_MS = 3000
 const PAGE = 30
-/** How often the contact list, while on screen, asks who is online. */
-const ONLINE_REFRESH_MS = 15_000
 
 export function mountUi (ctx: WidgetContext): WidgetUi {
   const { chat, t } = ctx
@@ -127,24 +125,30 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     await loadOnline()
   }
   let contactsLoaded: Promise<void> | null = null
-  // Who came online since: the first page of online users again, while the list is on screen
-  // (a page over REST, never the domain's whole presence feed).
-  setInterval(() => {
-    if (conv !== null || ctx.mount.getClientRects().length === 0 || chat.state !== 'online') return
-    nextOnline = null
-    void loadOnline().catch(() => {})
-  }, ONLINE_REFRESH_MS)
+  // Who comes online, as it happens, while the list is on screen (the domain's presence,
+  // watched only then): someone new brings the first page of online users again (one REST
+  // call however many come at once), with their profiles.
+  let onlineAgain: ReturnType<typeof setTimeout> | null = null
+  const someoneNew = (): void => {
+    onlineAgain ??= setTimeout(() => {
+      onlineAgain = null
+      nextOnline = null
+      void loadOnline().catch(() => {})
+    }, 150)
+  }
+  const listOnScreen = (on: boolean): void => { chat.watchAll(on) }
 
   chat.on('presence', (p) => {
+    if (p.userid === chat.userid) return
     const c = contacts.get(p.userid)
-    if (c === undefined) { if (p.status !== 'offline') void chat.profile(p.userid).then((pr) => { upsert(pr); drawContacts() }).catch(() => {}); return }
+    if (c === undefined) { if (p.status !== 'offline') someoneNew(); return }
     c.status = p.status
     drawContacts()
     if (conv?.peer === p.userid) conv.status.textContent = t.status[p.status] ?? p.status
   })
 
   // --- a conversation ---
-  interface Open { peer: number, region: HTMLElement, log: HTMLOListElement, status: HTMLElement, typing: HTMLElement, input: HTMLTextAreaElement, older: HTMLButtonElement, oldest: number | null, items: Map<number, HTMLLIElement>, typingTimer: ReturnType<typeof setTimeout> | null, release: () => void, paged: boolean }
+  interface Open { peer: number, region: HTMLElement, log: HTMLOListElement, status: HTMLElement, typing: HTMLElement, input: HTMLTextAreaElement, older: HTMLButtonElement, oldest: number | null, items: Map<number, HTMLLIElement>, typingTimer: ReturnType<typeof setTimeout> | null, release: () => void, paged: boolean, pinned: boolean }
   let conv: Open | null = null
   let lastTypingSent = 0
 
@@ -200,6 +204,8 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     for (const [id, li] of conv.items) if (!li.classList.contains('mine') && id > top) top = id
     if (c !== undefined && top > c.readUpTo) { c.readUpTo = top; chat.read(conv.peer, top) }
     ctx.read(conv.peer, top)
+    // (the list behind the conversation shows the count, none now)
+    drawContacts()
   }
   document.addEventListener('visibilitychange', markRead)
 
@@ -211,7 +217,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     o.log.scrollTop += o.log.scrollHeight - h0
   }
 
-  const scrollDown = (o: Open): void => { o.log.scrollTop = o.log.scrollHeight }
+  const scrollDown = (o: Open): void => { o.log.scrollTop = o.log.scrollHeight; o.pinned = true }
 
   /**
    * This user's messages on their way (the client's outbox, chat.pending()), by cid: a
@@ -278,13 +284,18 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     const region = h('section', { className: 'conv', 'aria-label': c.name },
       h('div', { className: 'head' }, back, h('span', { className: 'who' }, h('span', { className: 'name' }, c.name), status)),
       older, log, typing, form)
-    const o: Open = { peer, region, log, status, typing, input, older, oldest: null, items: new Map(), typingTimer: null, release: () => {}, paged: false }
+    const o: Open = { peer, region, log, status, typing, input, older, oldest: null, items: new Map(), typingTimer: null, release: () => {}, paged: false, pinned: true }
     // The conversation left: its camera and microphone go off, a record in progress is dropped.
     conv?.release()
     conv = o
     ctx.activePeer = peer
     older.addEventListener('click', () => { void loadOlder(o) })
-    log.addEventListener('scroll', () => { if (log.scrollTop === 0 && !older.hidden) void loadOlder(o) })
+    log.addEventListener('scroll', () => {
+      o.pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 40
+      if (log.scrollTop === 0 && !older.hidden) void loadOlder(o)
+    })
+    // A picture (or sticker) that loads grows the list: at the bottom it stays at the bottom.
+    log.addEventListener('load', () => { if (o.pinned) scrollDown(o) }, true)
     form.addEventListener('submit', (e) => {
       e.preventDefault()
       const text = input.value.trim()
@@ -300,6 +311,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     })
     o.release = attachTools(ctx, form, input, { send: (url, type) => sendNow(o, url, type), h })
     contactsView.hidden = true
+    listOnScreen(false)
     title.textContent = t.chat
     panel.querySelector('section.conv')?.remove()
     panel.append(region)
@@ -317,6 +329,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     conv = null
     ctx.activePeer = null
     contactsView.hidden = false
+    listOnScreen(true)
     drawContacts()
     const btn = was === undefined ? null : list.querySelector<HTMLButtonElement>(`button[data-userid="${was}"]`)
     ;(btn ?? list.querySelector('button') ?? closeBtn).focus()
@@ -327,9 +340,8 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     const c = contacts.get(peer)
     if (c !== undefined) c.lastId = Math.max(c.lastId, m.message.id)
     if (conv !== null && conv.peer === peer) {
-      const nearBottom = conv.log.scrollHeight - conv.log.scrollTop - conv.log.clientHeight < 60
       place(conv, m)
-      if (nearBottom || m.from_userid === chat.userid) scrollDown(conv)
+      if (conv.pinned || m.from_userid === chat.userid) scrollDown(conv)
       if (m.from_userid === peer) {
         conv.typing.textContent = ''
         markRead()
@@ -374,6 +386,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       contactsLoaded ??= loadContacts().catch(() => { contactsLoaded = null })
       if (userid !== undefined) { await openConversation(userid); return }
       if (conv !== null) { ctx.activePeer = conv.peer; conv.input.focus(); markRead(); return }
+      listOnScreen(true)
       await contactsLoaded
       drawContacts()
       ;(list.querySelector('button') ?? closeBtn).focus()
@@ -383,6 +396,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       // Its camera and microphone go off, and a record in progress is dropped: nothing is sent
       // from a closed panel.
       opening++
+      listOnScreen(false)
       if (conv !== null) { ctx.activePeer = null; conv.release() }
     }
   }

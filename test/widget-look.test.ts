@@ -1,0 +1,169 @@
+// The widget as a site owner and a visitor see it (issue 18): one view at a time in the panel,
+// the layout checked by geometry (never pixels), a phone's screen, the tag's settings, and the
+// bugs found by looking at screenshots, each with the test that caught it.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { after, type TestContext } from 'node:test'
+import type { Locator, Page, Route } from 'playwright-core'
+import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
+import { hostPage, type HostPage } from './helpers/host-page.ts'
+import { png } from './helpers/media.ts'
+import { expectStatus } from './helpers/rest.ts'
+import { startServer, type TestServer } from './helpers/server.ts'
+import { waitFor } from './helpers/wait.ts'
+
+after(() => closeBrowser())
+
+type Domain = { id: string, apiKey: string, tokenSecret: string }
+type Box = { x: number, y: number, width: number, height: number }
+
+/** A domain with Ada (2), Bob (3) and Cy (4), and a site that signs them in. */
+async function setUp (t: TestContext): Promise<{ server: TestServer, domain: Domain, site: HostPage }> {
+  const server = await startServer(t)
+  const domain = await server.domain()
+  for (const [id, name] of [[2, 'Ada'], [3, 'Bob'], [4, 'Cy']] as const) {
+    await expectStatus('profile', server.api('PUT', `/api/v1/domains/${domain.id}/users/${id}`, { name }, domain.apiKey), 200)
+  }
+  const site = await hostPage(t, server.httpUrl, (uid) => server.token(domain, uid))
+  return { server, domain, site }
+}
+
+const write = (server: TestServer, domain: Domain, from: number, to: number, message: string, type = 0): Promise<any> =>
+  expectStatus('send', server.api('POST', `/api/v1/domains/${domain.id}/messages`, { from_userid: from, to_userid: to, message, type }, domain.apiKey), 201)
+
+async function openAs (open: Open, site: HostPage, domain: Domain, userid: number, opts: { tag?: Record<string, string>, viewport?: { width: number, height: number }, lang?: string } = {}): Promise<Page> {
+  const { page } = await open('about:blank', opts.viewport)
+  page.setDefaultTimeout(20_000)
+  await page.addInitScript(`window.__events = []
+    for (const name of ['mqchat:ready', 'mqchat:unread']) document.addEventListener(name, (e) => window.__events.push({ name, detail: e.detail }))`)
+  await page.goto(site.url(userid, { 'data-domain': domain.id, ...opts.tag }, opts.lang))
+  await waitFor(() => page.evaluate('window.__events.some((e) => e.name === "mqchat:ready")'), 'mqchat:ready', 20_000)
+  return page
+}
+
+const unreadTotal = async (page: Page): Promise<number> =>
+  await page.evaluate('window.__events.filter((e) => e.name === "mqchat:unread").at(-1)?.detail.total ?? 0') as number
+const launcher = (page: Page): Locator => page.getByRole('button', { name: 'Chat', exact: true })
+const contacts = (page: Page): Locator => page.getByRole('list', { name: 'Contacts' })
+const conversation = (page: Page, peer: string): Locator => page.getByRole('region', { name: peer, exact: true })
+const box = async (l: Locator): Promise<Box> => { const b = await l.boundingBox(); assert.ok(b !== null, 'on screen'); return b }
+
+async function openConversation (page: Page, peer: string): Promise<Locator> {
+  await launcher(page).click()
+  await contacts(page).getByRole('button', { name: new RegExp(peer) }).click()
+  const region = conversation(page, peer)
+  await region.waitFor()
+  return region
+}
+
+/** How far the message list is from its bottom, in pixels. */
+const fromBottom = (log: Locator): Promise<number> => log.evaluate((el: any) => el.scrollHeight - el.scrollTop - el.clientHeight)
+
+// --- bugs found on screenshots (each failed before its fix) ---
+
+browserTest('with a conversation open, the contact list is off the screen', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  await write(server, domain, 3, 2, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2)
+  const region = await openConversation(ada, 'Bob')
+  await region.getByText('Hello from Bob').waitFor()
+  // (its container had `hidden`, which the container's own display:flex overrode)
+  assert.equal(await ada.locator('[data-mqchat] ul.contacts').isVisible(), false, 'the contact list is hidden')
+})
+
+browserTest('a picture that loads after it is drawn keeps the conversation at its bottom', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  for (let i = 1; i <= 30; i++) await write(server, domain, 3, 2, `line ${i}`)
+  const ada = await openAs(open, site, domain, 2)
+  const region = await openConversation(ada, 'Bob')
+  const log = region.getByRole('list', { name: 'Bob' })
+  await region.getByText('line 30', { exact: true }).waitFor()
+  await waitFor(async () => await fromBottom(log) < 2, 'at the bottom')
+  // The picture's bytes are held until it is on screen: it loads after it is drawn.
+  let held!: () => void
+  const release = new Promise<void>((resolve) => { held = resolve })
+  const bytes = await png(600, 400)
+  await ada.route(/\/files\//, async (route: Route) => { await release; await route.fulfill({ contentType: 'image/png', body: bytes }) })
+  const up = await (await fetch(`${server.httpUrl}/api/v1/domains/${domain.id}/files`, {
+    method: 'POST', headers: { authorization: `Bearer ${domain.apiKey}`, 'content-type': 'image/png' }, body: bytes
+  })).json() as { url: string }
+  await write(server, domain, 3, 2, up.url, 2)
+  const picture = region.getByRole('img', { name: 'Picture' })
+  await picture.waitFor({ state: 'attached' })
+  held()
+  await waitFor(() => picture.evaluate((img: any) => img.complete && img.naturalWidth > 0), 'the picture loaded')
+  await waitFor(async () => await fromBottom(log) < 2, 'still at the bottom once the picture has loaded', 3000)
+    .catch(async (e) => { throw new Error(`${e.message}: ${await fromBottom(log)} px above it`) })
+  // and the next message shows too
+  await write(server, domain, 3, 2, 'after the picture')
+  await region.getByText('after the picture').waitFor()
+  await waitFor(async () => await fromBottom(log) < 2, 'at the bottom after the next message', 3000)
+})
+
+browserTest('the unread count of a contact whose conversation is open and read is gone', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  await write(server, domain, 3, 2, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2)
+  await launcher(ada).click()
+  const counts = ada.locator('[data-mqchat] ul.contacts li .count')
+  await contacts(ada).getByRole('listitem').filter({ hasText: 'Bob' }).locator('.count').waitFor()
+  await contacts(ada).getByRole('button', { name: /Bob/ }).click()
+  const region = conversation(ada, 'Bob')
+  await region.getByText('Hello from Bob').waitFor()
+  await waitFor(async () => await unreadTotal(ada) === 0, 'read: mqchat:unread 0', 20_000)
+  // The list behind the conversation, and the list on return, count nothing for Bob.
+  await waitFor(async () => await counts.count() === 0, 'no count left in the list', 3000)
+  await region.getByRole('button', { name: 'Back to contacts' }).click()
+  await contacts(ada).getByRole('button', { name: /Bob/ }).waitFor()
+  assert.equal(await counts.count(), 0)
+})
+
+browserTest('someone who comes online shows in the open contact list at once', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  await write(server, domain, 3, 2, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2)
+  await launcher(ada).click()
+  const row = (name: string): Locator => contacts(ada).getByRole('listitem').filter({ hasText: name })
+  await row('Bob').getByText('offline').waitFor()
+  // Bob (a conversation) and Cy (nobody Ada has talked to) connect: well before the next
+  // refresh of who is online (15 s), the list shows them.
+  await server.connect(domain, 3)
+  await row('Bob').getByText('online').waitFor({ timeout: 5000 })
+  await server.connect(domain, 4)
+  await row('Cy').getByText('online').waitFor({ timeout: 5000 })
+})
+
+browserTest('on a phone, Send stays on one line beside a wide message field', async (t, open) => {
+  const { domain, site } = await setUp(t)
+  const ada = await openAs(open, site, domain, 2, { viewport: { width: 375, height: 700 } })
+  await ada.evaluate('window.mqchat.open(3)')
+  const region = conversation(ada, 'Bob')
+  const send = region.getByRole('button', { name: 'Send', exact: true })
+  await send.waitFor()
+  const lines = await send.evaluate((b: any) => { const r = b.ownerDocument.createRange(); r.selectNodeContents(b); return new Set([...r.getClientRects()].map((x: any) => Math.round(x.top))).size })
+  assert.equal(lines, 1, 'Send on one line')
+  const field = await box(region.getByLabel('Message', { exact: true }))
+  const composer = await box(region.locator('form'))
+  assert.ok(field.width >= composer.width * 0.55, `the message field takes most of the composer (${field.width} of ${composer.width})`)
+})
+
+const ROOT = path.join(import.meta.dirname, '..')
+
+browserTest('the demo page fits a phone: a viewport meta, nothing wider than the screen', async (t, open) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], {
+    cwd: ROOT, env: { ...process.env, MQCHAT_HTTP_PORT: '0', DEMO_SITE_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  child.stdout.on('data', (b) => { out += b })
+  child.stderr.on('data', (b) => { out += b })
+  t.after(() => new Promise<void>((resolve) => { if (child.exitCode !== null) resolve(); else { child.once('exit', () => resolve()); child.kill('SIGTERM') } }))
+  const link = await waitFor(() => /Ada Lovelace: (http:\/\/\S+)/.exec(out)?.[1], `the demo's links, got: ${out}`, 30_000)
+  const { page } = await open(link, { width: 375, height: 700 })
+  page.setDefaultTimeout(20_000)
+  assert.match(await page.locator('meta[name="viewport"]').getAttribute('content') ?? '', /width=device-width/)
+  await launcher(page).waitFor()
+  assert.ok(await page.evaluate('document.documentElement.scrollWidth') as number <= 375, 'no horizontal scroll')
+  const l = await box(launcher(page))
+  assert.ok(l.x + l.width <= 375, 'the launcher is on screen')
+})
