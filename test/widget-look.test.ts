@@ -8,7 +8,7 @@ import { after, type TestContext } from 'node:test'
 import type { Locator, Page, Route } from 'playwright-core'
 import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
 import { hostPage, type HostPage } from './helpers/host-page.ts'
-import { png } from './helpers/media.ts'
+import { m4a, png } from './helpers/media.ts'
 import { expectStatus } from './helpers/rest.ts'
 import { startServer, type TestServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
@@ -60,6 +60,24 @@ async function openConversation (page: Page, peer: string): Promise<Locator> {
 /** How far the message list is from its bottom, in pixels. */
 const fromBottom = (log: Locator): Promise<number> => log.evaluate((el: any) => el.scrollHeight - el.scrollTop - el.clientHeight)
 
+/** Uploads a file as the domain (SPEC §8) and answers its URL. */
+async function upload (server: TestServer, domain: Domain, bytes: Buffer, type: string): Promise<string> {
+  const r = await fetch(`${server.httpUrl}/api/v1/domains/${domain.id}/files`, { method: 'POST', headers: { authorization: `Bearer ${domain.apiKey}`, 'content-type': type }, body: bytes })
+  assert.equal(r.status, 201)
+  return ((await r.json()) as { url: string }).url
+}
+
+/** A WAV of `seconds` of a quiet tone: what a test page is given for a voice record. */
+function wav (seconds: number): Buffer {
+  const rate = 8000
+  const n = rate * seconds
+  const b = Buffer.alloc(44 + n * 2)
+  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVEfmt ', 8); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22)
+  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(n * 2, 40)
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(Math.sin(i / 8) * 2000), 44 + i * 2)
+  return b
+}
+
 // --- bugs found on screenshots (each failed before its fix) ---
 
 browserTest('with a conversation open, the contact list is off the screen', async (t, open) => {
@@ -85,10 +103,7 @@ browserTest('a picture that loads after it is drawn keeps the conversation at it
   const release = new Promise<void>((resolve) => { held = resolve })
   const bytes = await png(600, 400)
   await ada.route(/\/files\//, async (route: Route) => { await release; await route.fulfill({ contentType: 'image/png', body: bytes }) })
-  const up = await (await fetch(`${server.httpUrl}/api/v1/domains/${domain.id}/files`, {
-    method: 'POST', headers: { authorization: `Bearer ${domain.apiKey}`, 'content-type': 'image/png' }, body: bytes
-  })).json() as { url: string }
-  await write(server, domain, 3, 2, up.url, 2)
+  await write(server, domain, 3, 2, await upload(server, domain, bytes, 'image/png'), 2)
   const picture = region.getByRole('img', { name: 'Picture' })
   await picture.waitFor({ state: 'attached' })
   held()
@@ -141,7 +156,7 @@ browserTest('on a phone, Send stays on one line beside a wide message field', as
   const region = conversation(ada, 'Bob')
   const send = region.getByRole('button', { name: 'Send', exact: true })
   await send.waitFor()
-  const lines = await send.evaluate((b: any) => { const r = b.ownerDocument.createRange(); r.selectNodeContents(b); return new Set([...r.getClientRects()].map((x: any) => Math.round(x.top))).size })
+  const lines = await send.evaluate((b: any) => { const r = b.ownerDocument.createRange(); r.selectNodeContents(b.querySelector('span') ?? b); return new Set([...r.getClientRects()].map((x: any) => Math.round(x.top))).size })
   assert.equal(lines, 1, 'Send on one line')
   const field = await box(region.getByLabel('Message', { exact: true }))
   const composer = await box(region.locator('form'))
@@ -167,3 +182,68 @@ browserTest('the demo page fits a phone: a viewport meta, nothing wider than the
   const l = await box(launcher(page))
   assert.ok(l.x + l.width <= 375, 'the launcher is on screen')
 })
+
+// --- one view at a time ---
+
+browserTest('a conversation fills the panel: its header, the messages grouped under their day, the composer', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  for (const [from, text] of [[3, 'Hello from Bob'], [3, 'Are you there?'], [2, 'Yes, hi!']] as const) await write(server, domain, from, from === 3 ? 2 : 3, text)
+  await server.connect(domain, 3)
+  const ada = await openAs(open, site, domain, 2, { viewport: { width: 1200, height: 900 } })
+  await launcher(ada).click()
+  // The contact row: name, the last message (Ada's own) and its time.
+  const row = contacts(ada).getByRole('listitem').filter({ hasText: 'Bob' })
+  await row.getByText('You: Yes, hi!').waitFor()
+  assert.match(await row.locator('.when').innerText(), /\d{1,2}:\d{2}/)
+  await contacts(ada).getByRole('button', { name: /Bob/ }).click()
+  const region = conversation(ada, 'Bob')
+  await region.getByText('Yes, hi!').waitFor()
+  const whole = await box(ada.locator('[data-mqchat] .panel'))
+  assert.equal(await ada.locator('[data-mqchat] ul.contacts').isVisible(), false, 'no contact list beside the conversation')
+  const log = await box(region.getByRole('list', { name: 'Bob' }))
+  assert.ok(log.height >= whole.height * 0.6, `the messages take most of the panel (${log.height} of ${whole.height} px)`)
+  const region0 = await box(region)
+  assert.ok(region0.height >= whole.height - 2, 'the conversation fills the panel')
+  // The header: back, the peer's avatar, name and presence.
+  const head = region.locator('.head')
+  await head.getByRole('button', { name: 'Back to contacts' }).waitFor()
+  await head.getByText('Bob', { exact: true }).waitFor()
+  await head.getByText('online', { exact: true }).waitFor()
+  assert.equal(await head.locator('.avatar').count(), 1)
+  // One day separator above the three, Bob's two as one group.
+  const items = await region.locator('ol > li').evaluateAll((els) => els.map((e: any) => e.className))
+  assert.deepEqual(items.map((c) => c.split(' ').filter((x: string) => ['day', 'msg', 'mine', 'cont'].includes(x)).join('.')), ['day', 'msg', 'msg.cont', 'msg.mine'])
+  assert.equal(await region.locator('li.day').innerText(), 'Today')
+})
+
+browserTest('a picture shows as a thumbnail that opens larger; a voice record as a player with its length', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  await write(server, domain, 3, 2, await upload(server, domain, await png(900, 600), 'image/png'), 2)
+  await write(server, domain, 3, 2, await upload(server, domain, m4a(2000), 'audio/mp4'), 3)
+  const ada = await openAs(open, site, domain, 2, { viewport: { width: 1200, height: 900 } })
+  // (the record's bytes, to the page, are a real 2 s sound it can play)
+  const sound = wav(2)
+  await ada.route(/\/files\/.+[^l]$/, async (route: Route) => {
+    const r = await route.fetch()
+    if ((r.headers()['content-type'] ?? '').startsWith('audio/')) await route.fulfill({ contentType: 'audio/wav', body: sound })
+    else await route.fulfill({ response: r })
+  })
+  const region = await openConversation(ada, 'Bob')
+  const thumb = region.getByRole('img', { name: 'Picture' })
+  await waitFor(() => thumb.evaluate((img: any) => img.complete && img.naturalWidth > 0), 'the thumbnail loaded')
+  assert.match(await thumb.getAttribute('src') ?? '', /\/thumbnail$/)
+  const small = await box(thumb)
+  await thumb.click()
+  const viewer = ada.getByRole('dialog', { name: 'Picture' })
+  const large = viewer.getByRole('img', { name: 'Picture' })
+  await waitFor(() => large.evaluate((img: any) => img.complete && img.naturalWidth > 0), 'the picture loaded')
+  assert.ok((await box(large)).width > small.width * 1.3, 'larger')
+  await ada.keyboard.press('Escape')
+  await viewer.waitFor({ state: 'detached' })
+  assert.equal(await region.isVisible(), true, 'Escape closes the picture, not the panel')
+
+  const voice = region.getByRole('group', { name: 'Voice message' })
+  await voice.getByRole('button', { name: 'Play voice message' }).waitFor()
+  await voice.getByText('0:02').waitFor()
+})
+

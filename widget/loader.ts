@@ -44,7 +44,7 @@ async function main (script: HTMLScriptElement): Promise<void> {
   ;(target ?? document.body).appendChild(host)
   const root = host.attachShadow({ mode: 'open' })
   const wrap = document.createElement('div')
-  wrap.className = `mq ${layout}`
+  wrap.className = `mq ${layout} auto`
   wrap.dir = lang === 'ar' ? 'rtl' : 'ltr'
   wrap.lang = lang
   const style = document.createElement('style')
