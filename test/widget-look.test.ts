@@ -247,3 +247,32 @@ browserTest('a picture shows as a thumbnail that opens larger; a voice record as
   await voice.getByText('0:02').waitFor()
 })
 
+// --- icons ---
+
+browserTest('the composer\'s icons are inline SVG, labelled by their buttons; no emoji outside the emoji picker', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  await write(server, domain, 3, 2, '', 5)
+  const ada = await openAs(open, site, domain, 2)
+  const region = await openConversation(ada, 'Bob')
+  await region.getByText('Call').waitFor()
+  const buttons = await region.locator('form button').evaluateAll((els) => els.map((b: any) => ({
+    name: b.getAttribute('aria-label') ?? b.textContent.trim(),
+    svg: b.querySelector('svg') !== null && b.querySelector('svg').getAttribute('aria-hidden') === 'true',
+    colour: b.querySelector('svg')?.getAttribute('stroke'),
+    text: b.textContent.trim()
+  })))
+  assert.deepEqual(buttons.map((b) => b.name), ['Emoji', 'Stickers', 'Attach', 'Take a picture', 'Record a voice message', 'Send'])
+  for (const b of buttons) {
+    assert.ok(b.svg, `${b.name}: an SVG icon, hidden from screen readers (the button has the name)`)
+    assert.equal(b.colour, 'currentColor', `${b.name}: drawn in the button's colour`)
+    assert.ok(b.text === '' || b.text === 'Send', `${b.name}: no glyph as text (${b.text})`)
+  }
+  const emoji = /\p{Extended_Pictographic}/u
+  const shown = await ada.locator('[data-mqchat] .panel').evaluate((el: any) => el.textContent)
+  assert.doesNotMatch(shown, emoji, 'no emoji in the panel')
+  // The emoji picker is where emoji are (or text smileys, on a system that cannot draw them).
+  await region.getByRole('button', { name: 'Emoji' }).click()
+  const picks = await region.getByRole('group', { name: 'Emoji' }).getByRole('button').allInnerTexts()
+  assert.ok(picks.length >= 10)
+  assert.ok(picks.every((p) => emoji.test(p)) || picks.every((p) => /^[\x20-\x7e]+$/.test(p)), `all emoji or all text smileys: ${picks.join(' ')}`)
+})
