@@ -276,3 +276,32 @@ browserTest('the composer\'s icons are inline SVG, labelled by their buttons; no
   assert.ok(picks.length >= 10)
   assert.ok(picks.every((p) => emoji.test(p)) || picks.every((p) => /^[\x20-\x7e]+$/.test(p)), `all emoji or all text smileys: ${picks.join(' ')}`)
 })
+
+// --- a phone ---
+
+browserTest('on a 375 × 700 phone the open panel fills the screen, and the launcher comes back on close', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  await write(server, domain, 3, 2, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2, { viewport: { width: 375, height: 700 } })
+  await launcher(ada).click()
+  await contacts(ada).getByRole('button', { name: /Bob/ }).waitFor()
+  const fills = async (what: string): Promise<void> => {
+    const p = await box(ada.locator('[data-mqchat] .panel'))
+    assert.ok(p.x <= 0.5 && p.y <= 0.5 && p.width >= 374.5 && p.height >= 699.5, `${what}: the panel fills the screen (${JSON.stringify(p)})`)
+  }
+  await fills('the contact list')
+  assert.equal(await launcher(ada).isVisible(), false, 'the launcher is not over the panel')
+  await contacts(ada).getByRole('button', { name: /Bob/ }).click()
+  const region = conversation(ada, 'Bob')
+  await region.getByText('Hello from Bob').waitFor()
+  await fills('a conversation')
+  const log = await box(region.getByRole('list', { name: 'Bob' }))
+  assert.ok(log.height >= 700 * 0.6, `the messages take most of the screen (${log.height} px)`)
+  const composer = await box(region.locator('form'))
+  assert.ok(composer.y + composer.height <= 700 + 0.5, 'the composer is on screen')
+  // The safe areas (a notch, a home bar) are kept clear by the panel's frame.
+  assert.match(await ada.locator('[data-mqchat]').evaluate((host: any) => [...host.shadowRoot.styleSheets].flatMap((s: any) => [...s.cssRules].map((r: any) => r.cssText)).join('\n')), /safe-area-inset-bottom/)
+  await region.getByRole('button', { name: 'Close' }).click()
+  await launcher(ada).waitFor()
+  assert.ok((await box(launcher(ada))).x + (await box(launcher(ada))).width <= 375)
+})
