@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
-import { after, type TestContext } from 'node:test'
+import zlib from 'node:zlib'
+import { after, test, type TestContext } from 'node:test'
 import type { Locator, Page, Route } from 'playwright-core'
 import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
 import { hostPage, type HostPage } from './helpers/host-page.ts'
@@ -12,6 +13,7 @@ import { m4a, png } from './helpers/media.ts'
 import { expectStatus } from './helpers/rest.ts'
 import { startServer, type TestServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
+import { bundleAll } from '../src/http/widget.ts'
 
 after(() => closeBrowser())
 
@@ -304,4 +306,69 @@ browserTest('on a 375 × 700 phone the open panel fills the screen, and the laun
   await region.getByRole('button', { name: 'Close' }).click()
   await launcher(ada).waitFor()
   assert.ok((await box(launcher(ada))).x + (await box(launcher(ada))).width <= 375)
+})
+
+// --- the tag's settings ---
+
+const style = (l: Locator, prop: string): Promise<string> => l.evaluate((el: any, p: string) => (globalThis as any).getComputedStyle(el)[p], prop)
+/** 0 (black) to 255 (white): how light a computed rgb() colour is */
+const lightness = (rgb: string): number => { const [r, g, b] = rgb.match(/\d+/g)!.map(Number); return 0.299 * r! + 0.587 * g! + 0.114 * b! }
+
+browserTest('the tag\'s settings take effect: colour, side, title, greeting, theme; and the CSS custom properties', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  await write(server, domain, 3, 2, 'Hello from Bob')
+  const ada = await openAs(open, site, domain, 2, {
+    viewport: { width: 1200, height: 800 },
+    tag: { 'data-color': '#c2410c', 'data-position': 'left', 'data-title': 'Help desk', 'data-greeting': 'Hi! We answer within minutes.', 'data-theme': 'dark' }
+  })
+  const chat = launcher(ada)
+  assert.equal(await style(chat, 'backgroundColor'), 'rgb(194, 65, 12)', 'data-color on the launcher')
+  assert.equal(await style(chat, 'color'), 'rgb(255, 255, 255)', 'white on a dark colour')
+  const l = await box(chat)
+  assert.ok(l.x < 100, `data-position=left: the launcher on the left (x=${l.x})`)
+  assert.ok(await chat.locator('svg').count() === 1, 'the launcher has its icon')
+  await chat.click()
+  const dialog = ada.getByRole('dialog', { name: 'Help desk' })
+  await dialog.getByRole('heading', { name: 'Help desk' }).waitFor()
+  await dialog.getByText('Hi! We answer within minutes.').waitFor()
+  const p = await box(dialog)
+  assert.ok(p.x < 100, 'the panel opens on the left too')
+  assert.ok(lightness(await style(ada.locator('[data-mqchat] .panel'), 'backgroundColor')) < 60, 'data-theme=dark on a light system')
+  assert.equal(await style(ada.locator('[data-mqchat] .head.main'), 'backgroundColor'), 'rgb(194, 65, 12)', 'the header in the accent')
+  await contacts(ada).getByRole('button', { name: /Bob/ }).click()
+  const send = conversation(ada, 'Bob').getByRole('button', { name: 'Send', exact: true })
+  assert.equal(await style(send, 'backgroundColor'), 'rgb(194, 65, 12)')
+
+  // A light colour gets dark text; data-theme=light holds on a dark system; auto follows it.
+  const light = await openAs(open, site, domain, 3, { tag: { 'data-color': '#facc15', 'data-theme': 'light' } })
+  await light.emulateMedia({ colorScheme: 'dark' })
+  assert.equal(await style(launcher(light), 'color'), 'rgb(17, 17, 17)', 'dark text on a light colour')
+  await launcher(light).click()
+  await contacts(light).waitFor()
+  assert.ok(lightness(await style(light.locator('[data-mqchat] .panel'), 'backgroundColor')) > 200, 'data-theme=light on a dark system')
+  const auto = await openAs(open, site, domain, 4)
+  await auto.emulateMedia({ colorScheme: 'dark' })
+  await launcher(auto).click()
+  await contacts(auto).waitFor()
+  assert.ok(lightness(await style(auto.locator('[data-mqchat] .panel'), 'backgroundColor')) < 60, 'auto (the default) follows a dark system')
+  await auto.emulateMedia({ colorScheme: 'light' })
+  assert.ok(lightness(await style(auto.locator('[data-mqchat] .panel'), 'backgroundColor')) > 200, 'and a light one')
+
+  // The site's CSS: custom properties on the widget's element reach into its shadow root.
+  await auto.addStyleTag({ content: '[data-mqchat]{--mqchat-accent:#0f766e;--mqchat-offset-y:120px;--mqchat-offset-x:40px;--mqchat-radius:4px;--mqchat-font:Georgia,serif}' })
+  const a = await box(launcher(auto))
+  assert.equal(Math.round(900 - (a.y + a.height)), 120, '--mqchat-offset-y: the launcher clear of the page\'s own corner')
+  assert.equal(Math.round(1280 - (a.x + a.width)), 40, '--mqchat-offset-x')
+  assert.equal(await style(launcher(auto), 'backgroundColor'), 'rgb(15, 118, 110)', '--mqchat-accent')
+  assert.equal(await style(auto.locator('[data-mqchat] .panel'), 'borderTopLeftRadius'), '4px', '--mqchat-radius')
+  assert.match(await style(auto.locator('[data-mqchat] .panel'), 'fontFamily'), /Georgia/, '--mqchat-font')
+})
+
+test('the loader stays under 5 KB gzipped, and all a first open loads under 60 KB', async () => {
+  const files = (await bundleAll()).files
+  const gz = (name: string): number => zlib.gzipSync(files.get(name)!.body, { level: 9 }).length
+  const loader = gz('widget.js')
+  const first = loader + gz('client.js') + gz('widget-ui.js')
+  assert.ok(loader <= 5 * 1024, `widget.js ${loader} B gzipped`)
+  assert.ok(first <= 60 * 1024, `widget.js + client.js + widget-ui.js ${first} B gzipped`)
 })

@@ -7,12 +7,12 @@
 // User text is always put in the page as text (textContent), never as HTML.
 import type { Conversation, MessageEvent, Profile } from '../client/index.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
-import { PANEL_CSS } from './styles.ts'
 import { attachTools } from './media.ts'
 import { h, safeUrl } from './ui/dom.ts'
 import { icon } from './ui/icons.ts'
 import { bodies, dayOf } from './ui/messages.ts'
 import { UI_STRINGS } from './ui/strings.ts'
+import { PANEL_CSS } from './ui/styles.ts'
 
 export { h } from './ui/dom.ts'
 
