@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import zlib from 'node:zlib'
+import { createRequire } from 'node:module'
 import { after, test, type TestContext } from 'node:test'
 import type { Locator, Page, Route } from 'playwright-core'
 import { browserTest, closeBrowser, type Open } from './helpers/browser.ts'
@@ -371,4 +372,44 @@ test('the loader stays under 5 KB gzipped, and all a first open loads under 60 K
   const first = loader + gz('client.js') + gz('widget-ui.js')
   assert.ok(loader <= 5 * 1024, `widget.js ${loader} B gzipped`)
   assert.ok(first <= 60 * 1024, `widget.js + client.js + widget-ui.js ${first} B gzipped`)
+})
+
+// --- accessibility in each theme and layout ---
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
+async function axe (page: Page, when: string): Promise<void> {
+  await page.addScriptTag({ path: AXE })
+  const found = await page.evaluate(`axe.run({ include: [['[data-mqchat]']] }, { resultTypes: ['violations'] }).then((r) =>
+    r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.map((n) => n.target.join(' ') + ' ' + (n.failureSummary ?? '')).join(', ')))`)
+  assert.deepEqual(found, [], `no serious or critical violation: ${when}`)
+}
+
+browserTest('axe-core finds no serious or critical violation in the dark theme, in Arabic, on a phone, with a picture open', async (t, open) => {
+  const { server, domain, site } = await setUp(t)
+  await write(server, domain, 2, 3, 'Hi Bob')
+  await write(server, domain, 3, 2, 'Hello from Bob')
+  await write(server, domain, 3, 2, await upload(server, domain, await png(300, 200), 'image/png'), 2)
+  await write(server, domain, 3, 2, await upload(server, domain, m4a(2000), 'audio/mp4'), 3)
+  await write(server, domain, 3, 2, `${server.httpUrl}/stickers/heart.svg`, 1)
+  await write(server, domain, 3, 2, '', 5)
+  for (const [what, opts] of [
+    ['dark, a conversation', { tag: { 'data-theme': 'dark' } }],
+    ['light with a site colour, a conversation', { tag: { 'data-color': '#facc15', 'data-theme': 'light' } }],
+    ['a phone, a conversation', { viewport: { width: 375, height: 700 } }]
+  ] as const) {
+    const page = await openAs(open, site, domain, 2, opts)
+    const region = await openConversation(page, 'Bob')
+    await region.getByText('Call').waitFor()
+    await waitFor(() => region.getByRole('img', { name: 'Picture' }).evaluate((img: any) => img.complete && img.naturalWidth > 0), 'the thumbnail')
+    await axe(page, what)
+    await region.getByRole('img', { name: 'Picture' }).click()
+    await page.getByRole('dialog', { name: 'Picture' }).waitFor()
+    await axe(page, `${what}, the picture open`)
+    await page.context().close()
+  }
+  const ar = await openAs(open, site, domain, 2, { lang: 'ar', tag: { 'data-theme': 'dark', 'data-greeting': 'مرحبًا' } })
+  await ar.getByRole('button', { name: 'دردشة' }).click()
+  await ar.getByRole('list', { name: 'جهات الاتصال' }).getByRole('button', { name: /Bob/ }).waitFor()
+  await axe(ar, 'Arabic, dark, the contact list')
 })

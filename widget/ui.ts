@@ -44,7 +44,8 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   ctx.root.append(style)
 
   const contacts = new Map<number, Contact>()
-  const closeButton = (): HTMLButtonElement => h('button', { type: 'button', className: 'icon-btn', 'aria-label': t.close, onclick: () => ctx.close() }, icon('close'))
+  // (embedded in the page, the panel is the page's own: nothing to close)
+  const closeButton = (): HTMLButtonElement | null => ctx.layout === 'embedded' ? null : h('button', { type: 'button', className: 'icon-btn', 'aria-label': t.close, onclick: () => ctx.close() }, icon('close'))
   const title = h('h2', { id: 'mq-title' }, ctx.title ?? t.chat)
   const greeting = ctx.greeting !== undefined && ctx.greeting !== '' ? h('p', { className: 'greeting' }, ctx.greeting) : null
   const closeBtn = closeButton()
@@ -363,14 +364,20 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       const text = input.value.trim()
       if (text === '') return
       input.value = ''
+      input.style.height = ''
       sendNow(o, text)
     })
     input.addEventListener('keydown', (e: KeyboardEvent) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit() }
     })
+    // The field grows with what is written, up to a few lines (its CSS max-height), and back.
+    const fit = (): void => { input.style.height = ''; if (input.scrollHeight > input.clientHeight) input.style.height = `${input.scrollHeight + 2}px` }
     input.addEventListener('input', () => {
+      fit()
       if (Date.now() - lastTypingSent > TYPING_EVERY_MS && input.value !== '') { lastTypingSent = Date.now(); chat.typing(peer) }
     })
+    // The list shrinks (the field grows, a phone's keyboard opens): at the bottom it stays there.
+    new ResizeObserver(() => { if (o.pinned) scrollDown(o) }).observe(log)
     o.release = attachTools(ctx, form, input, { send: (url, type) => sendNow(o, url, type), h })
     contactsView.hidden = true
     mainHead.hidden = true
@@ -398,7 +405,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     listOnScreen(true)
     drawContacts()
     const btn = was === undefined ? null : list.querySelector<HTMLButtonElement>(`button[data-userid="${was}"]`)
-    ;(btn ?? list.querySelector('button') ?? closeBtn).focus()
+    ;(btn ?? list.querySelector('button') ?? closeBtn ?? list).focus()
   }
 
   chat.on('message', (m) => {
@@ -455,7 +462,8 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       listOnScreen(true)
       await contactsLoaded
       drawContacts()
-      ;(list.querySelector('button') ?? closeBtn).focus()
+      // Docked, focus moves into the panel just opened; embedded, the page keeps its own.
+      if (ctx.layout === 'docked') (list.querySelector('button') ?? closeBtn)?.focus()
     },
     hide () {
       // The conversation stays drawn for the next open; its messages count as unread meanwhile.
