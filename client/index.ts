@@ -87,6 +87,7 @@ export class Chat {
   private closed = false
   private seq = 0
   private readonly watched = new Set<number>()
+  private watchingAll = false
   private catchingUp: Promise<void> | null = null
 
   constructor (private readonly opts: ConnectOptions, private token: string, private claims: Claims) {
@@ -224,6 +225,7 @@ export class Chat {
     // Watched presence topics each on their own: one refused (the subscription cap) is dropped
     // from the watch, and never keeps the client offline.
     for (const u of this.watched) this.subscribePresence(u)
+    if (this.watchingAll) void link.subscribe([`chat/${this.domain}/+/presence`])
     this.attempt = 0
     this.setState('online')
     this.afterConnect()
@@ -464,6 +466,20 @@ export class Chat {
     if (this.watched.has(userid) || userid === this.userid) return
     this.watched.add(userid)
     if (this.state === 'online') this.subscribePresence(userid)
+  }
+
+  /**
+   * Watches the whole domain's presence (the wildcard of SPEC §3), on or off: when on, at once
+   * the users who are not offline, then each change as it happens. For a list of who is online
+   * while it is on screen only: every presence change of the domain reaches a client that watches.
+   */
+  watchAll (on: boolean): void {
+    if (this.watchingAll === on) return
+    this.watchingAll = on
+    const topic = `chat/${this.domain}/+/presence`
+    if (this.state !== 'online' || this.client === null) return
+    if (on) void this.client.subscribe([topic])
+    else this.client.unsubscribe([topic])
   }
 
   typing (to: number): void {

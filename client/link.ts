@@ -5,7 +5,7 @@
 // it is closed: a sleeping laptop or a changed network leaves no clean close behind. Pings go
 // every half keep-alive period, so a background tab, whose timers the browser slows to one a
 // minute, still pings within the server's limit (1.5 periods) and is not taken for dead.
-import { type Bytes, connectPacket, DISCONNECT, packetReader, PINGREQ, publishPacket, pubackPacket, subscribePacket } from './mqtt-codec.ts'
+import { type Bytes, connectPacket, DISCONNECT, packetReader, PINGREQ, publishPacket, pubackPacket, subscribePacket, unsubscribePacket } from './mqtt-codec.ts'
 
 export interface LinkOptions {
   url: string
@@ -23,6 +23,8 @@ export interface LinkOptions {
 export interface Link {
   /** true once the server granted every topic (SUBACK); false if refused or the link closed */
   subscribe: (topics: string[]) => Promise<boolean>
+  /** no answer awaited (the UNSUBACK is not read): a topic left is simply no longer delivered */
+  unsubscribe: (topics: string[]) => void
   /** at QoS 1: the server answers client requests on the `ack` topic, not with the PUBACK */
   publish: (topic: string, body: string) => void
   close: () => void
@@ -74,6 +76,7 @@ export function openLink (o: LinkOptions): Promise<Link> {
         subacks.set(n, (granted) => done(granted !== null && granted.length === topics.length && granted.every((g) => g < 0x80)))
         send(subscribePacket(n, topics))
       }),
+      unsubscribe: (topics) => { if (!ended) send(unsubscribePacket(id(), topics)) },
       publish: (topic, body) => send(publishPacket(id(), topic, body)),
       close: () => {
         send(DISCONNECT)

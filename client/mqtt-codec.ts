@@ -67,6 +67,10 @@ export function publishPacket (id: number, topic: string, payload: string): Byte
 
 export const pubackPacket = (id: number): Bytes => packet(0x40, [id >> 8, id & 0xff])
 export const PINGREQ = new Uint8Array([0xc0, 0])
+export function unsubscribePacket (id: number, topics: string[]): Bytes {
+  return packet(0xa2, [id >> 8, id & 0xff, ...topics.flatMap((t) => [...str(t)])])
+}
+
 export const DISCONNECT = new Uint8Array([0xe0, 0])
 
 export type Incoming =

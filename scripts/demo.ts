@@ -36,15 +36,27 @@ const domain = await api('POST', '/api/v1/domains', { id: 'demo', name: 'Demo sh
 for (const u of USERS) await api('PUT', `/api/v1/domains/demo/users/${u.id}`, { name: u.name }, domain.apiKey)
 await api('POST', '/api/v1/domains/demo/messages', { from_userid: 3, to_userid: 1, message: 'Welcome to the demo! Open the other link in another window and say hello to Alan.', type: 0 }, domain.apiKey)
 
-const page = (user: typeof USERS[number] | undefined): string => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Demo shop — mqchat</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:0 .2rem}</style></head>
+/** The widget's tag, with the settings the page's query asks for (?theme=dark&lang=ar…). */
+const TAG_SETTINGS = ['theme', 'lang', 'color', 'position', 'title', 'greeting'] as const
+const esc = (v: string): string => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
+const tag = (query: URLSearchParams): string => {
+  const attrs: Record<string, string> = { 'data-domain': 'demo', 'data-token-url': '/mqchat-token', 'data-title': 'Demo shop', 'data-greeting': 'Hi! Ask us anything, we usually answer within minutes.' }
+  for (const k of TAG_SETTINGS) { const v = query.get(k); if (v !== null) attrs[`data-${k}`] = v }
+  return `<script src="${server}/widget.js"${Object.entries(attrs).map(([k, v]) => ` ${k}="${esc(v)}"`).join('')} async></script>`
+}
+
+const page = (user: typeof USERS[number] | undefined, query: URLSearchParams): string => `<!doctype html>
+<html lang="${query.get('lang') === 'ar' ? 'ar' : 'en'}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"><title>Demo shop — mqchat</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:0 .2rem}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#eee;padding:.5rem}
+${query.get('theme') === 'dark' ? 'html{background:#121417;color:#ddd}body{color:#ddd}code,pre{background:#2a2d33}' : ''}</style></head>
 <body><main><h1>Demo shop</h1>
 <p>${user === undefined ? 'Not signed in: open one of the links the demo printed.' : `Signed in as <strong>${user.name}</strong> (user ${user.id}).`}</p>
 <p>This page is a customer's site on another origin than mqchat. The chat is the one tag below; its token comes from this site's own <code>/mqchat-token</code>, which knows who you are from a cookie.</p>
-<pre><code>&lt;script src="${server}/widget.js" data-domain="demo" data-token-url="/mqchat-token" async&gt;&lt;/script&gt;</code></pre>
+<pre><code>${esc(tag(new URLSearchParams()))}</code></pre>
+<p>Try the tag's settings in this page's address: <code>?theme=dark</code>, <code>?lang=ar</code>, <code>?color=%23c2410c</code>, <code>?position=left</code>.</p>
 </main>
-<script src="${server}/widget.js" data-domain="demo" data-token-url="/mqchat-token" async></script>
+${tag(query)}
 </body></html>`
 
 const site = http.createServer((req, res) => {
@@ -63,7 +75,7 @@ const site = http.createServer((req, res) => {
     const headers: Record<string, string> = { 'content-type': 'text/html; charset=utf-8' }
     // "Signing in" is a link here; a real site has its own sign-in.
     if (as !== undefined) headers['set-cookie'] = `demo_user=${as.id}; Path=/; HttpOnly; SameSite=Lax`
-    res.writeHead(200, headers).end(page(as ?? USERS.find((u) => u.id === uid)))
+    res.writeHead(200, headers).end(page(as ?? USERS.find((u) => u.id === uid), url.searchParams))
     return
   }
   res.writeHead(404).end()

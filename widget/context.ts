@@ -11,6 +11,9 @@ export interface WidgetContext {
   /** where the panel goes (inside the shadow root) */
   mount: HTMLElement
   layout: 'docked' | 'embedded'
+  /** the tag's data-title and data-greeting, if set */
+  title?: string
+  greeting?: string
   /** unread count per peer, kept by the loader (widget/unread.ts) */
   unreadOf: (peer: number) => number
   /** the user has seen peer's messages up to upTo (on screen): none of them counts */

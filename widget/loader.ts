@@ -44,7 +44,21 @@ async function main (script: HTMLScriptElement): Promise<void> {
   ;(target ?? document.body).appendChild(host)
   const root = host.attachShadow({ mode: 'open' })
   const wrap = document.createElement('div')
-  wrap.className = `mq ${layout}`
+  // The tag's settings (docs/widget.md): the theme, the side, the accent colour.
+  const theme = d.theme === 'light' || d.theme === 'dark' ? d.theme : 'auto'
+  const side = d.position === 'left' || d.position === 'right' ? d.position : ''
+  wrap.className = `mq ${layout} ${theme} ${side}`
+  const color = d.color ?? ''
+  if (color !== '' && CSS.supports('color', color)) {
+    wrap.style.setProperty('--mqchat-accent', color)
+    // Text on the accent that stays readable: dark on a light colour, white on a dark one.
+    const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(color)?.[1]
+    if (hex !== undefined) {
+      const full = hex.length === 3 ? hex.replace(/./g, '$&$&') : hex
+      const [r, g, b] = [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16))
+      wrap.style.setProperty('--mqchat-accent-text', 0.299 * r! + 0.587 * g! + 0.114 * b! > 160 ? '#111' : '#fff')
+    }
+  }
   wrap.dir = lang === 'ar' ? 'rtl' : 'ltr'
   wrap.lang = lang
   const style = document.createElement('style')
@@ -66,6 +80,8 @@ async function main (script: HTMLScriptElement): Promise<void> {
     // The badge is hidden from the name and described instead: the button's name stays `Chat` (SPEC §9).
     const label = document.createElement('span')
     label.textContent = t.chat
+    // (a constant of ours, no page text: the bubble icon, drawn in the launcher's colour)
+    launcher.innerHTML = '<svg viewBox="0 0 24 24" width="24" height="24" fill="currentColor" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 012 2v10a2 2 0 01-2 2H9l-5 4V6a2 2 0 012-2z"/></svg>'
     badge = document.createElement('span')
     badge.className = 'badge'
     badge.hidden = true
@@ -172,6 +188,8 @@ async function main (script: HTMLScriptElement): Promise<void> {
     activePeer: null,
     announce: (text) => { live.textContent = ''; setTimeout(() => { live.textContent = text }, 50) },
     launcher,
+    title: d.title,
+    greeting: d.greeting,
     close: () => { api?.close() }
   }
   const loadUi = (): Promise<WidgetUi> => {

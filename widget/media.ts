@@ -2,14 +2,38 @@
 // from disk (`Attach`, type 2), from the camera (type 4) and a voice record (type 3). Pictures
 // and records go up through the files API (SPEC §8) and their URL is sent as the message.
 import type { WidgetContext } from './context.ts'
-import type { h as H } from './ui.ts'
+import type { h as H } from './ui/dom.ts'
 import { recordType } from './record-type.ts'
+import { icon } from './ui/icons.ts'
 
+/** Text smileys, for a system without an emoji font (where emoji would show as empty boxes). */
+const SMILEYS = [':-)', ';-)', ':-D', ':-(', ':-P', ':-O', '<3', '^_^', 'o/', '+1']
 const EMOJI = ['😀', '😂', '😊', '😍', '😉', '😎', '🤔', '😢', '😮', '👍', '👎', '👏', '🙏', '🎉', '❤️', '🔥', '✅', '👋', '☕', '🌟']
 /** The server's own stickers (widget/stickers/). */
 const STICKERS = ['smile', 'heart', 'star', 'thumbs-up', 'party', 'coffee']
 /** Longest voice record, as the product's: a message, not a podcast. */
 const MAX_RECORD_MS = 120_000
+
+let canDrawEmoji: boolean | undefined
+/** Whether this system draws emoji in colour (it has an emoji font): one glyph drawn on a canvas. */
+function emojiDrawn (): boolean {
+  if (canDrawEmoji !== undefined) return canDrawEmoji
+  canDrawEmoji = true
+  try {
+    const c = document.createElement('canvas')
+    c.width = c.height = 20
+    const g = c.getContext('2d', { willReadFrequently: true })
+    if (g === null) return canDrawEmoji
+    g.font = '16px "Noto Color Emoji","Apple Color Emoji","Segoe UI Emoji",sans-serif'
+    g.textBaseline = 'top'
+    g.fillText('\u{1F600}', 0, 0)
+    const px = g.getImageData(0, 0, 20, 20).data
+    let colour = false
+    for (let i = 0; i < px.length && !colour; i += 4) colour = px[i + 3]! > 0 && (Math.abs(px[i]! - px[i + 1]!) > 30 || Math.abs(px[i + 1]! - px[i + 2]!) > 30)
+    canDrawEmoji = colour
+  } catch {}
+  return canDrawEmoji
+}
 
 /**
  * Puts the tools in the composer. Returns release(): the camera and the microphone go off and a
@@ -57,10 +81,12 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
     } catch (err) { failed(err) }
   }
 
-  const emojiBtn = h('button', { type: 'button', 'aria-label': t.emoji, 'aria-expanded': 'false' }, '😊')
+  const emojiBtn = h('button', { type: 'button', 'aria-label': t.emoji, 'aria-expanded': 'false' }, icon('smile'))
+  // Emoji only here, in the picker; a system that cannot draw them gets text smileys instead.
   emojiBtn.addEventListener('click', () => togglePicker(emojiBtn, () => h('div', { className: 'picker', role: 'group', 'aria-label': t.emoji },
-    ...EMOJI.map((e) => h('button', {
+    ...(emojiDrawn() ? EMOJI : SMILEYS).map((e) => h('button', {
       type: 'button',
+      className: emojiDrawn() ? undefined : 'smiley',
       onclick: () => {
         const at = input.selectionStart ?? input.value.length
         input.value = input.value.slice(0, at) + e + input.value.slice(input.selectionEnd ?? at)
@@ -68,7 +94,7 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
       }
     }, e)))))
 
-  const stickerBtn = h('button', { type: 'button', 'aria-label': t.stickers, 'aria-expanded': 'false' }, '⭐')
+  const stickerBtn = h('button', { type: 'button', 'aria-label': t.stickers, 'aria-expanded': 'false' }, icon('sticker'))
   stickerBtn.addEventListener('click', () => togglePicker(stickerBtn, () => h('div', { className: 'picker', role: 'group', 'aria-label': t.stickers },
     ...STICKERS.map((s) => h('button', { type: 'button', onclick: () => { closePicker(); io.send(`${ctx.base}/stickers/${s}.svg`, 1); input.focus() } },
       h('img', { src: `${ctx.base}/stickers/${s}.svg`, alt: s.replace('-', ' ') }))))))
@@ -80,10 +106,10 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
     file.value = ''
     if (f !== undefined) void upload(f, 2)
   })
-  const attachBtn = h('button', { type: 'button', 'aria-label': t.attach, onclick: () => file.click() }, '📎')
+  const attachBtn = h('button', { type: 'button', 'aria-label': t.attach, onclick: () => file.click() }, icon('clip'))
 
   // A picture from the camera: a live preview, then one frame as JPEG.
-  const camBtn = h('button', { type: 'button', 'aria-label': t.camera }, '📷')
+  const camBtn = h('button', { type: 'button', 'aria-label': t.camera }, icon('camera'))
   camBtn.addEventListener('click', async () => {
     closePicker()
     const asked = generation
@@ -111,7 +137,7 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
   })
 
   // A voice record: press to start, press again to stop and send (the only way one is sent).
-  const recBtn = h('button', { type: 'button', 'aria-label': t.record, 'aria-pressed': 'false' }, '🎤')
+  const recBtn = h('button', { type: 'button', 'aria-label': t.record, 'aria-pressed': 'false' }, icon('mic'))
   /** ends the record in progress: sent (keep) or dropped */
   let recording: ((keep: boolean) => void) | null = null
   let micAsked = 0
@@ -136,6 +162,7 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
       recording = null
       recBtn.setAttribute('aria-pressed', 'false')
       recBtn.setAttribute('aria-label', t.record)
+      recBtn.replaceChildren(icon('mic'))
     }
     const limit = setTimeout(() => end(true), MAX_RECORD_MS)
     rec.onstop = () => {
@@ -148,6 +175,7 @@ export function attachTools (ctx: WidgetContext, form: HTMLFormElement, input: H
     rec.start(250)
     recBtn.setAttribute('aria-pressed', 'true')
     recBtn.setAttribute('aria-label', t.stopRecord)
+    recBtn.replaceChildren(icon('stop'))
   })
 
   const tools = h('div', { className: 'tools' }, emojiBtn, stickerBtn, attachBtn, camBtn, recBtn, file)

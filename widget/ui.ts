@@ -1,26 +1,22 @@
-// widget-ui.js: the conversation interface, loaded on the first open (SPEC §9). Contacts with
-// names, avatars, presence and unread counts; a conversation with its history (older pages on
-// scroll), emoji, stickers, pictures, voice, typing, read ticks; a banner while offline.
+// widget-ui.js: the conversation interface, loaded on the first open (SPEC §9). One view at a
+// time in the panel: the contact list (names, avatars, presence, the last message and its
+// time, unread counts), or one conversation filling it (a header with the peer, the history
+// with older pages on scroll, the composer with emoji, stickers, pictures and voice), with
+// typing, read ticks and a banner while offline. Pieces: ui/dom.ts (elements), ui/icons.ts
+// (inline SVG), ui/messages.ts (how each kind of message looks), media.ts (the composer's tools).
 // User text is always put in the page as text (textContent), never as HTML.
 import type { Conversation, MessageEvent, Profile } from '../client/index.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
-import { PANEL_CSS } from './styles.ts'
 import { attachTools } from './media.ts'
+import { h, safeUrl } from './ui/dom.ts'
+import { icon } from './ui/icons.ts'
+import { bodies, dayOf } from './ui/messages.ts'
+import { UI_STRINGS } from './ui/strings.ts'
+import { PANEL_CSS } from './ui/styles.ts'
 
-type Attrs = Record<string, string | boolean | undefined | ((e: any) => void)>
+export { h } from './ui/dom.ts'
 
-/** An element with attributes, handlers (on…) and children (strings become text nodes). */
-export function h<K extends keyof HTMLElementTagNameMap> (tag: K, attrs: Attrs = {}, ...children: Array<Node | string | null>): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag)
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === false) continue
-    if (typeof v === 'function') el.addEventListener(k.slice(2), v)
-    else if (k === 'className') el.className = String(v)
-    else el.setAttribute(k, v === true ? '' : v)
-  }
-  for (const c of children) if (c !== null) el.append(c)
-  return el
-}
+type Message = MessageEvent['message']
 
 interface Contact {
   userid: number
@@ -30,38 +26,35 @@ interface Contact {
   peerReadUpTo: number
   readUpTo: number
   lastId: number
-}
-
-/** Only http(s) URLs reach an src attribute (a javascript: or data: URL never does). */
-function safeUrl (u: string | null | undefined): string | null {
-  if (typeof u !== 'string') return null
-  try {
-    const url = new URL(u)
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null
-  } catch { return null }
+  /** the newest message of the conversation, for its row */
+  last: { mine: boolean, message: Message } | null
 }
 
 const TYPING_LAPSE_MS = 5000
 const TYPING_EVERY_MS = 3000
 const PAGE = 30
-/** How often the contact list, while on screen, asks who is online. */
-const ONLINE_REFRESH_MS = 15_000
+/** Messages of one sender closer than this in time are drawn as one group of bubbles. */
+const GROUP_S = 5 * 60
 
 export function mountUi (ctx: WidgetContext): WidgetUi {
   const { chat, t } = ctx
+  const u = UI_STRINGS[ctx.lang]
   const style = document.createElement('style')
   style.textContent = PANEL_CSS
   ctx.root.append(style)
 
   const contacts = new Map<number, Contact>()
-  const title = h('h2', { id: 'mq-title' }, t.chat)
-  const closeBtn = h('button', { type: 'button', 'aria-label': t.close, onclick: () => ctx.close() }, '✕')
+  // (embedded in the page, the panel is the page's own: nothing to close)
+  const closeButton = (): HTMLButtonElement | null => ctx.layout === 'embedded' ? null : h('button', { type: 'button', className: 'icon-btn', 'aria-label': t.close, onclick: () => ctx.close() }, icon('close'))
+  const title = h('h2', { id: 'mq-title' }, ctx.title ?? t.chat)
+  const greeting = ctx.greeting !== undefined && ctx.greeting !== '' ? h('p', { className: 'greeting' }, ctx.greeting) : null
+  const closeBtn = closeButton()
+  const mainHead = h('div', { className: 'head main' }, h('div', { className: 'brand' }, title, greeting), closeBtn)
   const banner = h('p', { className: 'banner', role: 'status' })
   const list = h('ul', { className: 'contacts', 'aria-label': t.contacts })
-  const moreBtn = h('button', { type: 'button', hidden: true }, t.moreOnline)
-  const contactsView = h('div', { className: 'conv' }, list, moreBtn)
-  const panel = h('div', { className: 'panel', role: 'dialog', 'aria-labelledby': 'mq-title' },
-    h('div', { className: 'head' }, title, closeBtn), banner, contactsView)
+  const moreBtn = h('button', { type: 'button', className: 'more', hidden: true }, t.moreOnline)
+  const contactsView = h('div', { className: 'view list-view' }, list, moreBtn)
+  const panel = h('div', { className: 'panel', role: 'dialog', 'aria-labelledby': 'mq-title' }, mainHead, banner, contactsView)
   panel.addEventListener('keydown', (e: KeyboardEvent) => { if (e.key === 'Escape') { e.stopPropagation(); ctx.close() } })
   ctx.mount.append(panel)
 
@@ -69,33 +62,55 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   showBanner(chat.state)
   chat.on('connection', showBanner)
 
+  // --- a picture, larger, over the panel ---
+  const viewer = (src: string, from: HTMLElement): void => {
+    const close = (): void => { box.remove(); from.focus() }
+    const shut = h('button', { type: 'button', className: 'icon-btn', 'aria-label': t.close, onclick: close }, icon('close'))
+    const box = h('div', { className: 'viewer', role: 'dialog', 'aria-modal': 'true', 'aria-label': t.picture },
+      h('img', { src, alt: t.picture }), shut)
+    box.addEventListener('keydown', (e: KeyboardEvent) => { if (e.key === 'Escape') { e.stopPropagation(); close() } })
+    box.addEventListener('click', (e) => { if (e.target === box) close() })
+    panel.append(box)
+    shut.focus()
+  }
+  const { body, preview, time, day } = bodies(ctx, u, viewer)
+
   // --- contacts ---
   const nameOf = (id: number): string => contacts.get(id)?.name ?? t.user(id)
-  const avatarEl = (c: Contact): HTMLElement => {
+  const avatarEl = (c: Contact, withDot: boolean): HTMLElement => {
     const src = safeUrl(c.avatar)
-    return src !== null
-      ? h('img', { className: 'avatar', src, alt: '' })
-      : h('span', { className: 'avatar', 'aria-hidden': 'true' }, (c.name.trim()[0] ?? '?').toUpperCase())
+    const face = src !== null
+      ? h('img', { className: 'face', src, alt: '' })
+      : h('span', { className: 'face', 'aria-hidden': 'true' }, (c.name.trim()[0] ?? '?').toUpperCase())
+    return h('span', { className: 'avatar' }, face, withDot ? h('span', { className: `dot ${c.status}`, 'aria-hidden': 'true' }) : null)
   }
+  /** a message's time in the contact list: today its time, else its day */
+  const when = (sec: number): string => dayOf(sec) === dayOf(Date.now() / 1000) ? time(sec) : new Date(sec * 1000).toLocaleDateString(ctx.lang, { day: 'numeric', month: 'short' })
+  const statusText = (s: string): string => t.status[s] ?? s
   const drawContacts = (): void => {
     // Redrawn on every presence change: the contact that had focus keeps it.
     const had = (ctx.root.activeElement as HTMLElement | null)?.dataset?.userid
     const rows = [...contacts.values()].sort((a, b) => (b.lastId - a.lastId) || ((a.status === 'offline' ? 1 : 0) - (b.status === 'offline' ? 1 : 0)) || a.name.localeCompare(b.name))
     list.replaceChildren(...rows.map((c) => {
       const n = ctx.unreadOf(c.userid)
-      return h('li', {},
+      // The presence is said once: as the second line when there is no message yet, else to
+      // screen readers beside the dot.
+      const second = c.last !== null
+        ? h('span', { className: 'preview', dir: 'auto' }, h('span', { className: 'sr' }, `${statusText(c.status)}. `), c.last.mine ? `${t.you}: ` : '', preview(c.last.message))
+        : h('span', { className: 'preview' }, statusText(c.status))
+      return h('li', { className: n > 0 ? 'unread' : undefined },
         h('button', { type: 'button', 'data-userid': String(c.userid), onclick: () => void openConversation(c.userid) },
-          avatarEl(c),
+          avatarEl(c, true),
           h('span', { className: 'who' },
-            h('span', { className: 'name' }, c.name),
-            h('span', { className: 'presence' }, h('span', { className: `dot ${c.status}`, 'aria-hidden': 'true' }), t.status[c.status] ?? c.status)),
-          n > 0 ? h('span', { className: 'count' }, h('span', { 'aria-hidden': 'true' }, String(n)), h('span', { className: 'sr' }, t.unread(n))) : null))
+            h('span', { className: 'line' }, h('span', { className: 'name' }, c.name), c.last !== null && c.last.message.timestamp > 0 ? h('span', { className: 'when' }, when(c.last.message.timestamp)) : null),
+            h('span', { className: 'line' }, second,
+              n > 0 ? h('span', { className: 'count' }, h('span', { 'aria-hidden': 'true' }, n > 99 ? '99+' : String(n)), h('span', { className: 'sr' }, t.unread(n))) : null))))
     }))
     if (rows.length === 0) list.replaceChildren(h('li', { className: 'empty' }, t.noContacts))
     if (had !== undefined) list.querySelector<HTMLButtonElement>(`button[data-userid="${had}"]`)?.focus()
   }
   const upsert = (p: Profile, extra: Partial<Contact> = {}): Contact => {
-    if (p.userid === chat.userid) return { userid: p.userid, name: t.you, avatar: null, status: 'online', peerReadUpTo: 0, readUpTo: 0, lastId: 0 }
+    if (p.userid === chat.userid) return { userid: p.userid, name: t.you, avatar: null, status: 'online', peerReadUpTo: 0, readUpTo: 0, lastId: 0, last: null }
     const old = contacts.get(p.userid)
     const c: Contact = {
       userid: p.userid,
@@ -105,16 +120,24 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       peerReadUpTo: old?.peerReadUpTo ?? 0,
       readUpTo: old?.readUpTo ?? 0,
       lastId: old?.lastId ?? 0,
+      last: old?.last ?? null,
       ...extra
     }
     contacts.set(p.userid, c)
     chat.watch(p.userid)
     return c
   }
+  /** A newer message of a conversation: its row moves up with it as its preview. */
+  const lastOf = (peer: number, m: MessageEvent): void => {
+    const c = contacts.get(peer)
+    if (c === undefined || m.message.id < c.lastId) return
+    c.lastId = m.message.id
+    c.last = { mine: m.from_userid === chat.userid, message: m.message }
+  }
   let nextOnline: number | null = null
   const loadOnline = async (): Promise<void> => {
     const page = await chat.onlineUsers({ after: nextOnline ?? undefined, limit: 50 })
-    for (const u of page.users) upsert(u)
+    for (const p of page.users) upsert(p)
     nextOnline = page.next ?? null
     moreBtn.hidden = nextOnline === null
     drawContacts()
@@ -122,61 +145,102 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   moreBtn.addEventListener('click', () => { void loadOnline() })
   const loadContacts = async (): Promise<void> => {
     const convs: Conversation[] = await ctx.conversations()
-    for (const c of convs) upsert(c.peer, { peerReadUpTo: c.peerReadUpTo, readUpTo: c.readUpTo, lastId: c.last?.message.id ?? 0 })
+    for (const c of convs) {
+      upsert(c.peer, { peerReadUpTo: c.peerReadUpTo, readUpTo: c.readUpTo })
+      if (c.last !== undefined && c.last !== null) lastOf(c.peer.userid, c.last)
+    }
     nextOnline = null
     await loadOnline()
   }
   let contactsLoaded: Promise<void> | null = null
-  // Who came online since: the first page of online users again, while the list is on screen
-  // (a page over REST, never the domain's whole presence feed).
-  setInterval(() => {
-    if (conv !== null || ctx.mount.getClientRects().length === 0 || chat.state !== 'online') return
-    nextOnline = null
-    void loadOnline().catch(() => {})
-  }, ONLINE_REFRESH_MS)
+  // Who comes online, as it happens, while the list is on screen (the domain's presence,
+  // watched only then): someone new brings the first page of online users again (one REST
+  // call however many come at once), with their profiles.
+  let onlineAgain: ReturnType<typeof setTimeout> | null = null
+  const someoneNew = (): void => {
+    onlineAgain ??= setTimeout(() => {
+      onlineAgain = null
+      nextOnline = null
+      void loadOnline().catch(() => {})
+    }, 150)
+  }
+  const listOnScreen = (on: boolean): void => { chat.watchAll(on) }
 
   chat.on('presence', (p) => {
+    if (p.userid === chat.userid) return
     const c = contacts.get(p.userid)
-    if (c === undefined) { if (p.status !== 'offline') void chat.profile(p.userid).then((pr) => { upsert(pr); drawContacts() }).catch(() => {}); return }
+    if (c === undefined) { if (p.status !== 'offline') someoneNew(); return }
     c.status = p.status
     drawContacts()
-    if (conv?.peer === p.userid) conv.status.textContent = t.status[p.status] ?? p.status
+    if (conv?.peer === p.userid) {
+      conv.status.textContent = statusText(p.status)
+      conv.dot.className = `dot ${p.status}`
+    }
   })
 
   // --- a conversation ---
-  interface Open { peer: number, region: HTMLElement, log: HTMLOListElement, status: HTMLElement, typing: HTMLElement, input: HTMLTextAreaElement, older: HTMLButtonElement, oldest: number | null, items: Map<number, HTMLLIElement>, typingTimer: ReturnType<typeof setTimeout> | null, release: () => void, paged: boolean }
+  interface Open {
+    peer: number
+    region: HTMLElement
+    log: HTMLOListElement
+    status: HTMLElement
+    dot: HTMLElement
+    typing: HTMLElement
+    input: HTMLTextAreaElement
+    older: HTMLButtonElement
+    oldest: number | null
+    items: Map<number, HTMLLIElement>
+    typingTimer: ReturnType<typeof setTimeout> | null
+    release: () => void
+    paged: boolean
+    /** the list is at its bottom: what comes (a message, a picture that loads) keeps it there */
+    pinned: boolean
+  }
   let conv: Open | null = null
   let lastTypingSent = 0
 
   const tick = (li: HTMLElement, state: 'sending' | 'sent' | 'read' | 'failed'): void => {
     const meta = li.querySelector('.tick')
     if (meta === null) return
-    const glyph = state === 'read' ? '✓✓' : state === 'sent' ? '✓' : state === 'failed' ? '!' : '…'
+    const glyph = icon(state === 'read' ? 'checks' : state === 'sent' ? 'check' : state === 'failed' ? 'alert' : 'clock', 14)
     const text = state === 'read' ? t.read : state === 'sent' ? t.sent : state === 'failed' ? t.failed : t.sending
-    meta.replaceChildren(h('span', { 'aria-hidden': 'true' }, glyph), h('span', { className: 'sr' }, text))
+    meta.replaceChildren(glyph, h('span', { className: 'sr' }, text))
     li.dataset.state = state
   }
 
-  const body = (m: MessageEvent['message']): Node => {
-    const url = safeUrl(m.message)
-    switch (m.type) {
-      case 1: return url !== null && url.startsWith(`${ctx.base}/stickers/`) ? h('img', { className: 'sticker', src: url, alt: t.sticker }) : document.createTextNode(t.sticker)
-      case 2: case 4: return url !== null ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, h('img', { src: url, alt: t.picture })) : document.createTextNode(t.picture)
-      case 3: return url !== null ? h('audio', { controls: true, preload: 'metadata', src: url, 'aria-label': t.voice }) : document.createTextNode(t.voice)
-      case 5: return h('span', {}, `📞 ${t.call}${m.message !== '' ? ` · ${m.message}` : ''}`)
-      default: return h('span', { className: 'text' }, m.message)
-    }
-  }
-  const time = (sec: number): string => new Date(sec * 1000).toLocaleTimeString(ctx.lang, { hour: '2-digit', minute: '2-digit' })
-
-  const messageItem = (m: MessageEvent | { from_userid: number, message: MessageEvent['message'] }, state?: 'sending' | 'sent' | 'read'): HTMLLIElement => {
+  const messageItem = (m: MessageEvent | { from_userid: number, message: Message }, state?: 'sending' | 'sent' | 'read'): HTMLLIElement => {
     const mine = m.from_userid === chat.userid
-    const li = h('li', { className: mine ? 'msg mine' : 'msg' },
+    const kind = m.message.type === 5 ? ' notice' : m.message.type === 1 ? ' bare' : (m.message.type === 2 || m.message.type === 4) ? ' media' : ''
+    const li = h('li', { className: `msg${mine ? ' mine' : ''}${kind}` },
       h('span', { className: 'sr' }, `${mine ? t.you : nameOf(m.from_userid)}: `),
       body(m.message),
-      h('span', { className: 'meta' }, m.message.timestamp > 0 ? time(m.message.timestamp) : '', mine ? ' ' : '', mine ? h('span', { className: 'tick' }) : null))
+      h('span', { className: 'meta' }, m.message.timestamp > 0 ? time(m.message.timestamp) : '', mine && m.message.type !== 5 ? h('span', { className: 'tick' }) : null))
+    li.dataset.from = String(m.from_userid)
+    li.dataset.ts = String(m.message.timestamp)
     if (mine) tick(li, state ?? 'sent')
     return li
+  }
+
+  /**
+   * Day separators and groups, from the messages in order: a separator before the first
+   * message of each day, and a message that follows one of the same sender within minutes
+   * joins its group (drawn closer, its bubble's corner squared).
+   */
+  const decorate = (o: Open): void => {
+    for (const d of o.log.querySelectorAll(':scope > li.day')) d.remove()
+    const items = [...o.log.querySelectorAll<HTMLLIElement>(':scope > li.msg')]
+    const ts = items.map((li) => Number(li.dataset.ts) || Date.now() / 1000)
+    const joins = items.map((li, i) => {
+      const prev = items[i - 1]
+      return prev !== undefined && dayOf(ts[i - 1]!) === dayOf(ts[i]!) && prev.dataset.from === li.dataset.from &&
+        !li.classList.contains('notice') && !prev.classList.contains('notice') && ts[i]! - ts[i - 1]! < GROUP_S
+    })
+    items.forEach((li, i) => {
+      if (i === 0 || dayOf(ts[i - 1]!) !== dayOf(ts[i]!)) li.before(h('li', { className: 'day' }, h('span', {}, day(ts[i]!))))
+      li.classList.toggle('cont', joins[i]!)
+      li.classList.toggle('ends', joins[i + 1] !== true)
+    })
+    o.log.classList.toggle('empty-log', items.length === 0)
   }
 
   const isRead = (c: Contact | undefined, id: number): boolean => c !== undefined && id <= c.peerReadUpTo
@@ -188,7 +252,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     o.items.set(m.message.id, li)
     li.dataset.id = String(m.message.id)
     // In id order: history pages come older, live messages newer.
-    const after = [...o.log.children].find((x) => Number((x as HTMLElement).dataset.id ?? Infinity) > m.message.id)
+    const after = [...o.log.querySelectorAll<HTMLElement>(':scope > li.msg')].find((x) => Number(x.dataset.id ?? Infinity) > m.message.id)
     o.log.insertBefore(li, after ?? o.log.querySelector('[data-state="sending"]'))
     if (o.oldest === null || m.message.id < o.oldest) o.oldest = m.message.id
   }
@@ -200,6 +264,8 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     for (const [id, li] of conv.items) if (!li.classList.contains('mine') && id > top) top = id
     if (c !== undefined && top > c.readUpTo) { c.readUpTo = top; chat.read(conv.peer, top) }
     ctx.read(conv.peer, top)
+    // (the list behind the conversation shows the count, none now)
+    drawContacts()
   }
   document.addEventListener('visibilitychange', markRead)
 
@@ -207,11 +273,12 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     const page = await chat.history(o.peer, { before: o.oldest ?? undefined, limit: PAGE })
     const h0 = o.log.scrollHeight
     for (const m of page) place(o, m)
+    decorate(o)
     o.older.hidden = page.length < PAGE
     o.log.scrollTop += o.log.scrollHeight - h0
   }
 
-  const scrollDown = (o: Open): void => { o.log.scrollTop = o.log.scrollHeight }
+  const scrollDown = (o: Open): void => { o.log.scrollTop = o.log.scrollHeight; o.pinned = true }
 
   /**
    * This user's messages on their way (the client's outbox, chat.pending()), by cid: a
@@ -222,10 +289,11 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   const drawSending = (o: Open, text: string, type: number, done: Promise<MessageEvent> | undefined): void => {
     const li = messageItem({ from_userid: chat.userid, message: { id: 0, message: text, type, p1: '', p2: '', p3: '', timestamp: 0 } }, 'sending')
     o.log.append(li)
+    decorate(o)
     scrollDown(o)
     done?.then((event) => {
       li.remove()
-      if (conv === o) { place(o, event); scrollDown(o) }
+      if (conv === o) { place(o, event); decorate(o); scrollDown(o) }
     }, () => { tick(li, 'failed') })
   }
 
@@ -238,10 +306,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       sending.set(p.cid, done)
       done.then(() => sending.delete(p.cid), () => sending.delete(p.cid))
     }
-    done.then((event) => {
-      const c = contacts.get(peer)
-      if (c !== undefined) c.lastId = Math.max(c.lastId, event.message.id)
-    }, () => {})
+    done.then((event) => { lastOf(peer, event) }, () => {})
     drawSending(o, text, type, done)
   }
 
@@ -266,45 +331,63 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       upsert(p)
     }
     const c = contacts.get(peer)!
-    const log = h('ol', { className: 'log', 'aria-label': c.name, tabindex: '0' })
-    const input = h('textarea', { id: 'mq-message', rows: '1', autocomplete: 'off' })
-    const older = h('button', { type: 'button', hidden: true }, t.older)
-    const status = h('span', { className: 'presence' }, t.status[c.status] ?? c.status)
+    const log = h('ol', { className: 'log', 'aria-label': c.name, tabindex: '0', 'data-empty': u.noMessages })
+    const input = h('textarea', { id: 'mq-message', rows: '1', autocomplete: 'off', placeholder: `${t.message}…` })
+    const older = h('button', { type: 'button', className: 'more', hidden: true }, t.older)
+    const status = h('span', { className: 'presence' }, statusText(c.status))
+    const avatar = avatarEl(c, true)
+    const dot = avatar.querySelector<HTMLElement>('.dot')!
     const typing = h('p', { className: 'typing', 'aria-live': 'polite' })
-    const back = h('button', { type: 'button', 'aria-label': t.back, onclick: () => showContacts() }, ctx.lang === 'ar' ? '→' : '←')
+    const back = h('button', { type: 'button', className: 'icon-btn back', 'aria-label': t.back, onclick: () => showContacts() }, icon('back'))
     const form = h('form', { className: 'composer' },
       h('label', { for: 'mq-message', className: 'sr' }, t.message), input,
-      h('button', { type: 'submit', className: 'primary' }, t.send))
-    const region = h('section', { className: 'conv', 'aria-label': c.name },
-      h('div', { className: 'head' }, back, h('span', { className: 'who' }, h('span', { className: 'name' }, c.name), status)),
+      h('button', { type: 'submit', className: 'primary send' }, icon('send', 18), h('span', {}, t.send)))
+    // The header's own actions (issue 16 puts its call and notification buttons here), before Close.
+    const actions = h('div', { className: 'actions', 'data-slot': 'actions' })
+    const region = h('section', { className: 'view conv', 'aria-label': c.name },
+      h('div', { className: 'head' }, back, avatar, h('span', { className: 'who' }, h('span', { className: 'name' }, c.name), status), actions, closeButton()),
       older, log, typing, form)
-    const o: Open = { peer, region, log, status, typing, input, older, oldest: null, items: new Map(), typingTimer: null, release: () => {}, paged: false }
+    const o: Open = { peer, region, log, status, dot, typing, input, older, oldest: null, items: new Map(), typingTimer: null, release: () => {}, paged: false, pinned: true }
     // The conversation left: its camera and microphone go off, a record in progress is dropped.
     conv?.release()
     conv = o
     ctx.activePeer = peer
     older.addEventListener('click', () => { void loadOlder(o) })
-    log.addEventListener('scroll', () => { if (log.scrollTop === 0 && !older.hidden) void loadOlder(o) })
+    log.addEventListener('scroll', () => {
+      o.pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 40
+      if (log.scrollTop === 0 && !older.hidden) void loadOlder(o)
+    })
+    // A picture (or sticker) that loads grows the list: at the bottom it stays at the bottom.
+    log.addEventListener('load', () => { if (o.pinned) scrollDown(o) }, true)
     form.addEventListener('submit', (e) => {
       e.preventDefault()
       const text = input.value.trim()
       if (text === '') return
       input.value = ''
+      input.style.height = ''
       sendNow(o, text)
     })
     input.addEventListener('keydown', (e: KeyboardEvent) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit() }
     })
+    // The field grows with what is written, up to a few lines (its CSS max-height), and back.
+    const fit = (): void => { input.style.height = ''; if (input.scrollHeight > input.clientHeight) input.style.height = `${input.scrollHeight + 2}px` }
     input.addEventListener('input', () => {
+      fit()
       if (Date.now() - lastTypingSent > TYPING_EVERY_MS && input.value !== '') { lastTypingSent = Date.now(); chat.typing(peer) }
     })
+    // The list shrinks (the field grows, a phone's keyboard opens): at the bottom it stays there.
+    new ResizeObserver(() => { if (o.pinned) scrollDown(o) }).observe(log)
     o.release = attachTools(ctx, form, input, { send: (url, type) => sendNow(o, url, type), h })
     contactsView.hidden = true
-    title.textContent = t.chat
+    mainHead.hidden = true
+    listOnScreen(false)
     panel.querySelector('section.conv')?.remove()
+    panel.querySelector('.viewer')?.remove()
     panel.append(region)
     // What this user wrote to peer and the client has not stored yet (written offline, say).
     for (const p of chat.pending()) if (p.to_userid === peer) drawSending(o, p.message, p.type, sending.get(p.cid))
+    decorate(o)
     input.focus()
     await loadFirst(o).catch(() => {})
   }
@@ -314,32 +397,34 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     opening++
     conv?.release()
     panel.querySelector('section.conv')?.remove()
+    panel.querySelector('.viewer')?.remove()
     conv = null
     ctx.activePeer = null
     contactsView.hidden = false
+    mainHead.hidden = false
+    listOnScreen(true)
     drawContacts()
     const btn = was === undefined ? null : list.querySelector<HTMLButtonElement>(`button[data-userid="${was}"]`)
-    ;(btn ?? list.querySelector('button') ?? closeBtn).focus()
+    ;(btn ?? list.querySelector('button') ?? closeBtn ?? list).focus()
   }
 
   chat.on('message', (m) => {
     const peer = m.from_userid === chat.userid ? m.to_userid : m.from_userid
-    const c = contacts.get(peer)
-    if (c !== undefined) c.lastId = Math.max(c.lastId, m.message.id)
+    lastOf(peer, m)
     if (conv !== null && conv.peer === peer) {
-      const nearBottom = conv.log.scrollHeight - conv.log.scrollTop - conv.log.clientHeight < 60
       place(conv, m)
-      if (nearBottom || m.from_userid === chat.userid) scrollDown(conv)
+      decorate(conv)
+      if (conv.pinned || m.from_userid === chat.userid) scrollDown(conv)
       if (m.from_userid === peer) {
         conv.typing.textContent = ''
         markRead()
       }
     }
     if (m.from_userid !== chat.userid) {
-      if (c === undefined) void chat.profile(peer).then((p) => { upsert(p); drawContacts() }).catch(() => {})
-      ctx.announce(t.newMessage(nameOf(peer), m.message.type === 0 ? m.message.message : m.message.type === 1 ? t.sticker : m.message.type === 3 ? t.voice : m.message.type === 5 ? t.call : t.picture))
+      if (!contacts.has(peer)) void chat.profile(peer).then((p) => { upsert(p); lastOf(peer, m); drawContacts() }).catch(() => {})
+      ctx.announce(t.newMessage(nameOf(peer), preview(m.message)))
     }
-    if (conv === null) drawContacts()
+    drawContacts()
   })
 
   chat.on('typing', ({ from_userid: from }) => {
@@ -374,15 +459,18 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       contactsLoaded ??= loadContacts().catch(() => { contactsLoaded = null })
       if (userid !== undefined) { await openConversation(userid); return }
       if (conv !== null) { ctx.activePeer = conv.peer; conv.input.focus(); markRead(); return }
+      listOnScreen(true)
       await contactsLoaded
       drawContacts()
-      ;(list.querySelector('button') ?? closeBtn).focus()
+      // Docked, focus moves into the panel just opened; embedded, the page keeps its own.
+      if (ctx.layout === 'docked') (list.querySelector('button') ?? closeBtn)?.focus()
     },
     hide () {
       // The conversation stays drawn for the next open; its messages count as unread meanwhile.
       // Its camera and microphone go off, and a record in progress is dropped: nothing is sent
       // from a closed panel.
       opening++
+      listOnScreen(false)
       if (conv !== null) { ctx.activePeer = null; conv.release() }
     }
   }
