@@ -57,7 +57,9 @@ export class RedisBus implements Service {
     // No offline queue: while Redis is away a publish fails at once instead of piling up in
     // memory; the node keeps serving its own users meanwhile.
     const opts = { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n: number) => Math.min(100 * n, 2000) }
-    this.pub = new Redis(url, { ...opts, lazyConnect: true, connectionName: `${prefix}pub:${nodeId}` })
+    // Auto-pipelining: the publishes and rate-limit takes of one event-loop tick go to Redis
+    // in one write (in order, on the one connection), instead of a write and a read each.
+    this.pub = new Redis(url, { ...opts, enableAutoPipelining: true, lazyConnect: true, connectionName: `${prefix}pub:${nodeId}` })
     this.sub = new Redis(url, { ...opts, lazyConnect: true, connectionName: `${prefix}sub:${nodeId}` })
     for (const [name, c] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
       c.on('error', (err: Error) => this.log.debug({ err: err.message, connection: name }, 'redis error'))
