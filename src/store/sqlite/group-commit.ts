@@ -12,6 +12,8 @@
 // of the chat load's time). One sync at a time: batches committed while one runs are
 // answered by the next, in commit order. A process killed between commit and sync loses
 // nothing (the frames are in the kernel's cache); a power cut loses only unanswered writes.
+// A commit is visible to the next read before its sync ends: whatever reads rows to act on
+// them outside (a claim that sends a callback, a REST read) first waits for barrier().
 import fs from 'node:fs'
 import type Database from 'better-sqlite3'
 
@@ -36,6 +38,10 @@ export class GroupCommit {
   private unsynced: Settled[] = []
   private syncing = false
   private walFd: number | null = null
+  /** batches committed so far, and how many of them a finished sync covers */
+  private committedSeq = 0
+  private syncedSeq = 0
+  private barriers: Array<{ upTo: number, resolve: () => void }> = []
 
   /**
    * `walFile` is the database's write-ahead log (`<file>-wal`). `beforeBatch` runs before
@@ -45,7 +51,9 @@ export class GroupCommit {
   constructor (
     private readonly db: Database.Database,
     private readonly walFile: string,
-    private readonly beforeBatch: () => void = () => {}
+    private readonly beforeBatch: () => void = () => {},
+    /** fs.fsync; a test gives its own to hold a sync */
+    private readonly fsync: (fd: number, done: (err: Error | null) => void) => void = fs.fsync
   ) {
     this.savepoint = db.transaction((run: () => unknown) => run())
   }
@@ -65,6 +73,16 @@ export class GroupCommit {
   drain (): Promise<void> {
     if (this.isIdle()) return Promise.resolve()
     return new Promise((resolve) => this.idle.push(resolve))
+  }
+
+  /**
+   * Resolves once everything committed so far is on disk: at once when it is. What reads
+   * committed rows to act on them outside (the dispatcher's claims, the REST reads) waits for
+   * this, so that nothing is called back or shown that a power cut could still take away.
+   */
+  barrier (): Promise<void> {
+    if (this.syncedSeq >= this.committedSeq) return Promise.resolve()
+    return new Promise((resolve) => this.barriers.push({ upTo: this.committedSeq, resolve }))
   }
 
   /** After drain: closes the log's file descriptor. */
@@ -87,6 +105,7 @@ export class GroupCommit {
       // Every other write of the store (domains, callbacks' settings) syncs its own commit.
       this.db.pragma('synchronous = FULL')
     }
+    if (results.some((r) => r.ok)) this.committedSeq++
     // A write that failed wrote nothing: its answer need not wait for the disk.
     for (const r of results) {
       if (r.ok) this.unsynced.push(r)
@@ -132,6 +151,7 @@ export class GroupCommit {
   private sync (): void {
     if (this.syncing || this.unsynced.length === 0) return
     const group = this.unsynced
+    const upTo = this.committedSeq
     this.unsynced = []
     this.syncing = true
     let fd: number
@@ -141,14 +161,19 @@ export class GroupCommit {
       this.walFd ??= fs.openSync(this.walFile, 'r+')
       fd = this.walFd
     } catch (err) {
-      this.synced(group, err as Error)
+      this.synced(group, upTo, err as Error)
       return
     }
-    fs.fsync(fd, (err) => this.synced(group, err))
+    this.fsync(fd, (err) => this.synced(group, upTo, err))
   }
 
-  private synced (group: Settled[], err: Error | null): void {
+  private synced (group: Settled[], upTo: number, err: Error | null): void {
     this.syncing = false
+    // (after a failed sync too: the readers waiting are not held for ever by a failing disk)
+    this.syncedSeq = upTo
+    const waiting = this.barriers
+    this.barriers = waiting.filter((b) => b.upTo > upTo)
+    for (const b of waiting) if (b.upTo <= upTo) b.resolve()
     // A log that cannot be synced is a disk that is failing: what it holds is not answered
     // as stored (the writes may or may not survive a power cut).
     for (const r of group) err === null ? r.p.resolve(r.value) : r.p.reject(err)

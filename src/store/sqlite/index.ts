@@ -263,11 +263,15 @@ export class SqliteStore implements Store {
           ? this.q.userBefore.all(q.domainId, q.userid, before, limit, q.domainId, q.userid, before, limit, limit) as DbMessage[]
           : this.q.pairBefore.all(q.domainId, q.userid, q.peer, before, limit, q.domainId, q.peer, q.userid, before, limit, limit) as DbMessage[]
     }
+    // Shown only once on disk (group-commit.ts).
+    await this.writes.barrier()
     return rows.map(toMessage)
   }
 
   async listEvents (domainId: string, kind: EventKind, afterId: number, limit: number): Promise<EventRow[]> {
-    return this.q.listEvents.all(domainId, kind, afterId, limit) as EventRow[]
+    const rows = this.q.listEvents.all(domainId, kind, afterId, limit) as EventRow[]
+    await this.writes.barrier()
+    return rows
   }
 
   async createFile (f: FileRow): Promise<void> {
@@ -317,7 +321,10 @@ export class SqliteStore implements Store {
   }
 
   async claimEvents (domainId: string, nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedEvent[]> {
-    return this.outbox.claim(domainId, nodeId, nowMs, leaseUntil, limit)
+    const claimed = this.outbox.claim(domainId, nodeId, nowMs, leaseUntil, limit)
+    // Sent only once on disk: a commit is visible before its sync ends (group-commit.ts).
+    if (claimed.length > 0) await this.writes.barrier()
+    return claimed
   }
 
   async complete (c: Completion): Promise<boolean> {
