@@ -66,7 +66,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     userAgent: `mqchat/${VERSION}`
   }, metrics.deliveries, log.child({ module: 'callbacks' }))
   chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId), publicUrl)
-  broker = new Broker(config, chat, log.child({ module: 'broker' }))
+  broker = new Broker(config, chat, log.child({ module: 'broker' }), bus)
   const retention = new Retention(store, config.retentionDays, log.child({ module: 'retention' }))
   http = new Http({ config, chat, callbacks, files, broker, metrics: metrics.registry, ready: () => ready, bus, log, version: VERSION })
   // A node taken for gone (paused past its liveness limit) had its users sent offline by the

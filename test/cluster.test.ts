@@ -295,3 +295,54 @@ test('a Redis connection that goes half-open does not hold sends: the shared lim
   assert.equal(ack.payload.event.message.message, 'during')
   assert.ok(Date.now() - started < 3000, `acked after ${Date.now() - started} ms`)
 })
+
+test('the bus has a channel per domain: a node with no connection of a domain hears none of its messages (counted at Redis)', async (t) => {
+  const c = await startCluster(t, 2)
+  const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+  const acme = await domain(a, 'acme')
+  const beta = await domain(a, 'beta')
+  const redis = new Redis(REDIS_URL)
+  t.after(() => redis.quit())
+  const subscribers = async (d: { id: string }): Promise<number> => {
+    const r = await redis.pubsub('NUMSUB', `${c.redisPrefix}bus:${d.id}`) as [string, number]
+    return Number(r[1])
+  }
+  assert.equal(await subscribers(acme), 0, 'nobody connected yet: no node hears acme')
+
+  // acme is served on both nodes, beta only on a
+  const alice = await c.connect(a, acme, 1)
+  const bob = await c.connect(b, acme, 2)
+  const carol = await c.connect(a, beta, 1)
+  assert.equal(await subscribers(acme), 2)
+  assert.equal(await subscribers(beta), 1, 'only node a hears beta')
+
+  // What the bus carries for beta, seen by a subscriber of the test's own
+  const spy = new Redis(REDIS_URL)
+  t.after(() => spy.quit())
+  const heard: string[] = []
+  await spy.psubscribe(`${c.redisPrefix}bus:*`)
+  spy.on('pmessage', (_p: string, channel: string) => heard.push(channel.slice(c.redisPrefix.length)))
+
+  // beta's messages go on beta's channel only, which node b does not hear
+  const dave = await c.connect(a, beta, 2)
+  const daveIn = new Inbox(dave)
+  await dave.subscribeAsync(`chat/${beta.id}/2/inbox`, { qos: 1 })
+  await send(carol, beta, 1, 2, 'beta only')
+  await daveIn.next((m) => m.payload?.message?.message === 'beta only', 'the message on the same node')
+  await waitFor(() => heard.includes('bus:beta'), 'beta\'s publish on its channel')
+  assert.equal(await subscribers(beta), 1, 'still only node a')
+
+  // acme's still cross: alice on a to bob on b
+  const bobIn = new Inbox(bob)
+  await bob.subscribeAsync(`chat/${acme.id}/2/inbox`, { qos: 1 })
+  await send(alice, acme, 1, 2, 'across')
+  await bobIn.next((m) => m.payload?.message?.message === 'across', 'acme across nodes')
+
+  // Now b serves beta too: from its first connection on, it hears beta
+  const erin = await c.connect(b, beta, 3)
+  assert.equal(await subscribers(beta), 2, 'node b joined beta before letting the connection in')
+  const erinIn = new Inbox(erin)
+  await erin.subscribeAsync(`chat/${beta.id}/3/inbox`, { qos: 1 })
+  await send(carol, beta, 1, 3, 'now across')
+  await erinIn.next((m) => m.payload?.message?.message === 'now across', 'beta across nodes once b serves it')
+})

@@ -56,6 +56,16 @@ export function loggable (username: string | undefined): string | undefined {
   return username.length <= LOGGED_USERNAME_MAX_CHARS ? username : `${username.slice(0, LOGGED_USERNAME_MAX_CHARS)}… (${username.length} characters)`
 }
 
+/**
+ * Several nodes (cluster/bus.ts): the domains whose connections this node serves. A
+ * connection is let in once its domain's publishes from the other nodes reach this node,
+ * and the node stops hearing a domain some time after its last connection of it closed.
+ */
+export interface DomainMembership {
+  join(domainId: string): Promise<void>
+  leave(domainId: string): void
+}
+
 export class Broker implements Service, Notifier {
   readonly name = 'broker'
   aedes!: Aedes
@@ -66,7 +76,9 @@ export class Broker implements Service, Notifier {
   constructor (
     private readonly config: Config,
     private readonly chat: Chat,
-    private readonly log: Logger
+    private readonly log: Logger,
+    /** several nodes: the bus, which hears each domain only where it is served */
+    private readonly domains: DomainMembership | null = null
   ) {}
 
   /** Open, authenticated connections, counted by their sockets (see the 'client' handler). */
@@ -256,7 +268,17 @@ export class Broker implements Service, Notifier {
       // Client ids live in the user's own namespace: a client cannot take over (and so
       // disconnect) another user's connection by reusing its client id [MQTT-3.1.4-2].
       client.id = `${r.domainId}/${r.userid}/${client.id}`
-      done(null, true)
+      if (this.domains === null) return done(null, true)
+      // Before the CONNACK: whatever another node publishes for this domain from now on
+      // reaches this connection once it has subscribed (what came before, `history` has).
+      const domains = this.domains
+      const domainId = r.domainId
+      void domains.join(domainId).then(() => {
+        const conn = client.conn as Duplex & { closed?: boolean }
+        if (conn.destroyed || conn.closed === true) domains.leave(domainId)
+        else conn.once('close', () => domains.leave(domainId))
+        done(null, true)
+      })
     }, (err) => {
       this.log.error({ err }, 'connection check failed')
       refuse('database unavailable', 3)

@@ -3,12 +3,15 @@
 // carries only what is live: nothing accepted depends on it (PostgreSQL is the truth; a
 // client that missed a publish while the bus was down catches up with `history` `after`).
 //
-// One channel for the cluster: every node hears every publish and hands it to its local
-// broker, which delivers it to whoever is subscribed there (nobody, most often). That costs
-// one Redis round trip per publish and a parse per node; see README "Several nodes" for the
-// arithmetic. A subscriber connection can go silent after a Redis restart without an error
-// (Centrifugo #1189): each node pings itself through the bus, and one that stops hearing its
-// own pings reconnects.
+// A channel per domain (`<prefix>bus:<domain>`), as Centrifuge's Redis broker keeps one per
+// channel: a node subscribes to a domain's channel while it serves a connection of that
+// domain (the broker joins before its CONNACK) and leaves it LEAVE_AFTER_MS after the last
+// one closed, so a node hears only what it serves and its cost grows with its own traffic,
+// not the cluster's. Each publish costs one Redis command (pipelined per tick) and a parse on
+// each node that serves the domain; see docs "Several nodes" for the arithmetic. A subscriber
+// connection can go silent after a Redis restart without an error (Centrifugo #1189): each
+// node pings itself through the bus's own channel (`<prefix>bus`), and one that stops
+// hearing its own pings reconnects.
 import { Redis } from 'ioredis'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
@@ -18,6 +21,10 @@ const PING_EVERY_MS = 2_000
 const BUS_SILENT_MS = 6_000
 /** The longest a send waits for the shared limit's answer from Redis. */
 const TAKE_TIMEOUT_MS = 250
+/** The longest a connection waits for its domain's channel to be subscribed (a half-open Redis). */
+const JOIN_TIMEOUT_MS = 250
+/** A domain's channel is left this long after this node's last connection of it closed (a reload, a flaky network). */
+export const LEAVE_AFTER_MS = 30_000
 
 // Tokens refill at ARGV[1] per ms up to ARGV[2]; the key expires once it would be full again.
 const TAKE_SCRIPT = `
@@ -35,6 +42,9 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return ok`
 
+/** The body of a node's ping to itself. */
+const PING = JSON.stringify({ m: '$ping', a: [] })
+
 interface TakeCommand { mqchatTake: (key: string, perMs: string, burst: string) => Promise<number> }
 
 export type BusHandler = (method: string, args: unknown[]) => void
@@ -43,7 +53,10 @@ export class RedisBus implements Service {
   readonly name = 'bus'
   private readonly pub: Redis
   private readonly sub: Redis
+  /** the bus's own channel: pings */
   private readonly channel: string
+  /** the domains this node serves: their local connections, and the leave that is due */
+  private readonly joined = new Map<string, { connections: number, subscribed: Promise<void>, leaving: NodeJS.Timeout | null }>()
   private timer: NodeJS.Timeout | null = null
   private lastHeardAt = 0
   private up = false
@@ -66,10 +79,55 @@ export class RedisBus implements Service {
     }
     this.sub.on('ready', () => {
       // ioredis subscribes again on reconnect; this is the safety net if it did not.
-      this.sub.subscribe(this.channel).catch((err: Error) => this.log.warn({ err: err.message }, 'bus subscribe failed'))
+      this.sub.subscribe(this.channel, ...[...this.joined.keys()].map((d) => this.domainChannel(d)))
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'bus subscribe failed'))
     })
     this.sub.on('message', (_channel: string, text: string) => this.onMessage(text))
     this.pub.defineCommand('mqchatTake', { numberOfKeys: 1, lua: TAKE_SCRIPT })
+  }
+
+  private domainChannel (domainId: string): string {
+    return `${this.channel}:${domainId}`
+  }
+
+  /**
+   * A connection of `domainId` is served here: resolves once the domain's channel is heard
+   * (at once when it already is; without Redis, or after JOIN_TIMEOUT_MS, all the same: the
+   * subscriber subscribes it when Redis is back).
+   */
+  join (domainId: string): Promise<void> {
+    const j = this.joined.get(domainId)
+    if (j !== undefined) {
+      j.connections++
+      if (j.leaving !== null) clearTimeout(j.leaving)
+      j.leaving = null
+      return j.subscribed
+    }
+    let timer: NodeJS.Timeout | undefined
+    const subscribed = this.sub.status !== 'ready'
+      ? Promise.resolve()
+      : Promise.race([
+        this.sub.subscribe(this.domainChannel(domainId)).then(() => {}, (err: Error) => this.log.warn({ err: err.message, domainId }, 'bus subscribe failed')),
+        new Promise<void>((resolve) => { timer = setTimeout(resolve, JOIN_TIMEOUT_MS) })
+      ]).finally(() => clearTimeout(timer))
+    this.joined.set(domainId, { connections: 1, subscribed, leaving: null })
+    return subscribed
+  }
+
+  /** One connection of `domainId` closed here; the last one's domain is left a while later. */
+  leave (domainId: string): void {
+    const j = this.joined.get(domainId)
+    if (j === undefined || --j.connections > 0) return
+    j.leaving = setTimeout(() => {
+      this.joined.delete(domainId)
+      if (this.sub.status === 'ready') this.sub.unsubscribe(this.domainChannel(domainId)).catch(() => {})
+    }, LEAVE_AFTER_MS)
+    j.leaving.unref()
+  }
+
+  /** The domains whose channels this node hears (or is about to leave). */
+  get domains (): string[] {
+    return [...this.joined.keys()]
   }
 
   onReceive (handler: BusHandler): void {
@@ -90,6 +148,7 @@ export class RedisBus implements Service {
 
   async stop (): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer)
+    for (const j of this.joined.values()) if (j.leaving !== null) clearTimeout(j.leaving)
     this.pub.disconnect()
     this.sub.disconnect()
   }
@@ -122,25 +181,38 @@ export class RedisBus implements Service {
     }
   }
 
+  /** `args[0]` is the domain (every Notifier method's first argument): its channel carries it. */
   publish (method: string, args: unknown[]): void {
-    if (this.pub.status !== 'ready') return
+    if (this.pub.status !== 'ready' || typeof args[0] !== 'string') return
     this.sent++
-    this.pub.publish(this.channel, JSON.stringify({ o: this.nodeId, m: method, a: args })).catch((err: Error) => {
+    this.pub.publish(this.domainChannel(args[0]), this.frame(method, args)).catch((err: Error) => {
       this.log.debug({ err: err.message }, 'bus publish failed')
     })
   }
 
+  /**
+   * A bus message: the sending node's id, a line break, then `{"m": method, "a": args}`. A
+   * node hears its own publishes on the domains it serves too: it knows them by the first
+   * line and drops them without parsing the rest.
+   */
+  private frame (method: string, args: unknown[]): string {
+    return `${this.nodeId}\n${JSON.stringify({ m: method, a: args })}`
+  }
+
   private onMessage (text: string): void {
-    let msg: { o: string, m: string, a: unknown[] }
+    const cut = text.indexOf('\n')
+    if (cut < 0) return
+    if (cut === this.nodeId.length && text.startsWith(this.nodeId)) {
+      if (text.slice(cut + 1) === PING) this.heard()
+      return
+    }
+    let msg: { m: string, a: unknown[] }
     try {
-      msg = JSON.parse(text)
+      msg = JSON.parse(text.slice(cut + 1))
     } catch {
       return
     }
-    if (msg.o === this.nodeId) {
-      if (msg.m === '$ping') this.heard()
-      return
-    }
+    if (typeof msg?.m !== 'string' || !Array.isArray(msg.a)) return
     this.received++
     this.handler(msg.m, msg.a)
   }
@@ -164,7 +236,7 @@ export class RedisBus implements Service {
       this.pub.disconnect(true)
     }
     if (this.pub.status === 'ready') {
-      this.pub.publish(this.channel, JSON.stringify({ o: this.nodeId, m: '$ping', a: [] })).catch(() => {})
+      this.pub.publish(this.channel, `${this.nodeId}\n${PING}`).catch(() => {})
     }
   }
 }
