@@ -34,6 +34,8 @@ const CONNECT_TIMEOUT_MS = 5_000
  */
 const COMPLETION_BATCHES_IN_FLIGHT = 3
 const COMPLETION_BATCH = 500
+/** A batch PostgreSQL chose to roll back in a deadlock is written again, up to this many times in all. */
+const DEADLOCK_RETRIES = 3
 /** Events removed in one retention batch. */
 const PRUNE_BATCH = 5000
 /** Messages removed in one batch (retention, erasure): one short transaction each. */
@@ -434,11 +436,18 @@ export class PostgresStore implements Store {
     await new Promise((resolve) => setImmediate(resolve))
     while (this.completions.length > 0) {
       const batch = this.completions.splice(0, COMPLETION_BATCH)
-      try {
-        const r = await this.q<{ held: boolean[] }>('SELECT mqchat_complete_all($1::jsonb) AS held', [JSON.stringify(batch.map((b) => b.c))])
-        batch.forEach((b, i) => b.resolve(r.rows[0]!.held[i]!))
-      } catch (err) {
-        for (const b of batch) b.reject(err)
+      const body = JSON.stringify(batch.map((b) => b.c))
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const r = await this.q<{ held: boolean[] }>('SELECT mqchat_complete_all($1::jsonb) AS held', [body])
+          batch.forEach((b, i) => b.resolve(r.rows[0]!.held[i]!))
+        } catch (err) {
+          // A deadlock with a replay or another node's batch (PostgreSQL rolled this one
+          // back, nothing of it was written): the whole batch once more.
+          if ((err as { code?: string }).code === '40P01' && attempt < DEADLOCK_RETRIES) continue
+          for (const b of batch) b.reject(err)
+        }
+        break
       }
     }
   }
