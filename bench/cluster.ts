@@ -26,7 +26,7 @@ import {
 /**
  * The configurations: `nodes` started, the clients spread over the first `serving` of them.
  * The last has a node with no clients at all: what it spends is what every node pays for
- * each message it only hears on the bus (the term that grows with N in the README's sums).
+ * each message it only hears on the bus (the term that grows with N in docs/performance.md's sums).
  */
 const CONFIGS = [
   { name: '1 node', nodes: 1, serving: 1 },

@@ -5,7 +5,7 @@
 //
 // One channel for the cluster: every node hears every publish and hands it to its local
 // broker, which delivers it to whoever is subscribed there (nobody, most often). That costs
-// one Redis round trip per publish and a parse per node; see README "Several nodes" for the
+// one Redis round trip per publish and a parse per node; see docs/performance.md, "PostgreSQL and several nodes", for the
 // arithmetic. A subscriber connection can go silent after a Redis restart without an error
 // (Centrifugo #1189): each node pings itself through the bus, and one that stops hearing its
 // own pings reconnects.
