@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net'
 import { startApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
 import { createLogger } from '../src/log.ts'
-import { ListenError } from '../src/net.ts'
 // @ts-expect-error: a plain JavaScript example, as a customer would copy it
 import { mqchatToken } from '../examples/mqchat-token.mjs'
 
@@ -20,8 +19,8 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-demo-'))
 /** A demo that cannot start (a port taken: the quick start's server still running) says why in one line, and leaves no data dir. */
 const fail = (err: unknown): never => {
   fs.rmSync(dataDir, { recursive: true, force: true })
-  const why = err instanceof ListenError ? err.message : (err as Error).message
-  process.stderr.write(`mqchat demo: ${why}\n`)
+  // A port taken is a ListenError naming the setting that moves it; its stack helps nobody.
+  process.stderr.write(`mqchat demo: ${(err as Error).message}\n`)
   process.exit(1)
 }
 const config = loadConfig({
