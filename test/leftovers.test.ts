@@ -66,8 +66,8 @@ for (const [end, kill, exit] of [['tests', undefined, 1], ['exit', undefined, 3]
 test('what a killed run (SIGKILL) left behind is dropped by the next run', async (t) => {
   const killed = await runFile(t, 'sigkill', 'SIGKILL')
   assert.equal(killed.exit, 'SIGKILL')
-  const left = await count()
-  assert.ok(killed.made.every((m) => left.databases.has(m.database)), 'a killed run cannot clean up itself')
+  // A killed run cannot clean up itself; the first database of the next run (here a run of
+  // the same file; under npm test, maybe another file's) drops what it left.
   const next = await runFile(t, 'tests')
   await assertNoneLeft(killed.made)
   await assertNoneLeft(next.made)

@@ -4,8 +4,8 @@
 //   module loads (not inside a test: a hook registered inside a test runs when that test ends);
 // - the process exits (process.exit, an uncaught error) or gets SIGINT/SIGTERM/SIGHUP: a child
 //   that drops them synchronously, since an exiting process can wait on no promise;
-// - the process is killed (SIGKILL, OOM): the next run's first database or prefix drops those
-//   of runs whose process is gone (their pid is in the name).
+// - the process is killed (SIGKILL, OOM): the next run's first database or prefix starts
+//   dropping those of runs whose process is gone (their pid is in the name).
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { after } from 'node:test'
@@ -24,7 +24,8 @@ after(dropAll)
 
 async function dropAll (): Promise<void> {
   const taken = { databases: live.databases.splice(0), prefixes: live.prefixes.splice(0) }
-  await dropLeftovers(taken)
+  // the sweep of dead runs, started in the background by the first database, ends with the run
+  await Promise.all([dropLeftovers(taken), swept])
 }
 
 /** Records a database or prefix that this run created (call it before anything can fail). */
@@ -44,7 +45,11 @@ export function recordLeftover (kind: 'database' | 'prefix', name: string): void
   }
 }
 
-/** Drops the databases and prefixes of earlier runs whose process is gone; once per process. */
+/**
+ * Drops the databases and prefixes of earlier runs whose process is gone; once per process,
+ * in the background (a server with many leftovers would hold up the first test), finished
+ * before the run ends.
+ */
 export function sweepDeadRuns (): Promise<void> {
   swept ??= sweep().catch((err: Error) => { process.stderr.write(`dead test runs not swept: ${err.message}\n`) })
   return swept

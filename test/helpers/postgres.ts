@@ -12,7 +12,7 @@ let seq = 0
 
 /** A new empty database; answers its URL. */
 export async function freshDatabase (): Promise<string> {
-  await sweepDeadRuns()
+  void sweepDeadRuns()
   const name = `mqchat_test_${process.pid}_${Date.now().toString(36)}_${++seq}`
   // recorded first: a CREATE whose answer is lost may still have made it
   recordLeftover('database', name)

@@ -9,7 +9,7 @@ let seq = 0
 
 /** A new key prefix, for MQCHAT_REDIS_PREFIX. */
 export async function freshRedisPrefix (): Promise<string> {
-  await sweepDeadRuns()
+  void sweepDeadRuns()
   const prefix = `mqchat-test-${process.pid}-${Date.now().toString(36)}-${++seq}:`
   recordLeftover('prefix', prefix)
   return prefix
