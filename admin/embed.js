@@ -13,6 +13,6 @@ export function embedSection (domain) {
     button,
     h('p', { class: 'muted' },
       'Your site answers /mqchat-token with {"token":"…"} for the signed-in visitor: a token signed with this domain\'s token secret ',
-      '(see the README, "Chat on your site", for the endpoint in PHP and in Node). ',
+      '(docs/client.md in mqchat\'s repository, "The token endpoint", has it in PHP and in Node). ',
       'Add data-lang="fr" or "ar" for another language, data-layout="embedded" with data-target="#chat" to place it in your page.'))
 }

@@ -1,5 +1,5 @@
 // mqchat-token.mjs: your site's token endpoint for the chat widget, in Node with no library
-// (README "Chat on your site"). It answers the signed-in visitor's token, {"token":"…"}: an
+// (docs/client.md, "The token endpoint"). It answers the signed-in visitor's token, {"token":"…"}: an
 // HS256 JWT signed with your domain's tokenSecret. The user id comes from YOUR session, never
 // from the page. With Express: app.get('/mqchat-token', (req, res) => { … })
 import crypto from 'node:crypto'

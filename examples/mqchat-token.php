@@ -1,5 +1,5 @@
 <?php
-// mqchat-token.php: your site's token endpoint for the chat widget (README "Chat on your site").
+// mqchat-token.php: your site's token endpoint for the chat widget (docs/client.md, "The token endpoint").
 // It answers the signed-in visitor's token, {"token":"…"}: an HS256 JWT signed with your
 // domain's tokenSecret. The user id comes from YOUR session, never from the page.
 // Settings: MQCHAT_DOMAIN (e.g. acme) and MQCHAT_TOKEN_SECRET (from POST /api/v1/domains).

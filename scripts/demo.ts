@@ -16,6 +16,13 @@ import { mqchatToken } from '../examples/mqchat-token.mjs'
 const USERS = [{ id: 1, name: 'Ada Lovelace' }, { id: 2, name: 'Alan Turing' }, { id: 3, name: 'Grace Hopper' }]
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-demo-'))
+/** A demo that cannot start (a port taken: the quick start's server still running) says why in one line, and leaves no data dir. */
+const fail = (err: unknown): never => {
+  fs.rmSync(dataDir, { recursive: true, force: true })
+  // A port taken is a ListenError naming the setting that moves it; its stack helps nobody.
+  process.stderr.write(`mqchat demo: ${(err as Error).message}\n`)
+  process.exit(1)
+}
 const config = loadConfig({
   MQCHAT_HTTP_PORT: process.env.MQCHAT_HTTP_PORT ?? '8080',
   MQCHAT_MQTT_PORT: process.env.MQCHAT_MQTT_PORT ?? '0',
@@ -24,7 +31,7 @@ const config = loadConfig({
   MQCHAT_ADMIN_KEY: 'demo-operator-key-not-for-production',
   MQCHAT_LOG_LEVEL: process.env.MQCHAT_LOG_LEVEL ?? 'warn'
 })
-const app = await startApp(config, createLogger(config.logLevel))
+const app = await startApp(config, createLogger(config.logLevel)).catch(fail)
 const server = `http://127.0.0.1:${app.httpPort}`
 
 const api = async (method: string, p: string, body?: unknown, key = app.operatorKey): Promise<any> => {
@@ -80,9 +87,13 @@ const site = http.createServer((req, res) => {
   }
   res.writeHead(404).end()
 })
+const sitePort = Number(process.env.DEMO_SITE_PORT ?? 8081)
 await new Promise<void>((resolve, reject) => {
   site.once('error', reject)
-  site.listen(Number(process.env.DEMO_SITE_PORT ?? 8081), '127.0.0.1', resolve)
+  site.listen(sitePort, '127.0.0.1', resolve)
+}).catch(async (err: NodeJS.ErrnoException) => {
+  await app.stop()
+  fail(err.code === 'EADDRINUSE' ? new Error(`port ${sitePort} on 127.0.0.1 is already in use; set DEMO_SITE_PORT to a free port`) : err)
 })
 const siteUrl = `http://localhost:${(site.address() as AddressInfo).port}`
 

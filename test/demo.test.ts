@@ -1,4 +1,4 @@
-// `npm run demo` as a new user runs it (a real process), and the README's token endpoints
+// `npm run demo` as a new user runs it (a real process), and the token endpoints of docs/client.md
 // (examples/): what they mint is a token the server takes.
 import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
@@ -52,7 +52,7 @@ browserTest('npm run demo prints two links, and the two users chat through the w
   await alan.getByRole('region', { name: 'Ada Lovelace' }).getByText('Hello Alan').waitFor()
 })
 
-test('the README\'s token endpoints in PHP and Node mint tokens the server takes, with the profile name', async (t) => {
+test('the token endpoints of docs/client.md (examples/), in PHP and Node, mint tokens the server takes, with the profile name', async (t) => {
   const server = await startServer(t)
   const domain = await server.domain()
   const node = mqchatToken({ domain: domain.id, userid: 7, secret: domain.tokenSecret, profile: { name: 'Node User' } })

@@ -48,7 +48,7 @@ for (const transport of ['TCP', 'WebSocket'] as const) {
 }
 
 for (const transport of ['TCP', 'WebSocket'] as const) {
-  test(`mqtt.js: connect, subscribe to the ack and send at once, as the README does: the ack arrives, every time (${transport})`, async (t) => {
+  test(`mqtt.js: connect, subscribe to the ack and send at once, as the snippet of docs/client.md does: the ack arrives, every time (${transport})`, async (t) => {
     const s = await startServer(t)
     const d = await s.domain()
     for (let i = 0; i < RUNS; i++) {

@@ -8,10 +8,10 @@
 // domain (the broker joins before its CONNACK) and leaves it LEAVE_AFTER_MS after the last
 // one closed, so a node hears only what it serves and its cost grows with its own traffic,
 // not the cluster's. Each publish costs one Redis command (pipelined per tick) and a parse on
-// each node that serves the domain; see docs "Several nodes" for the arithmetic. A subscriber
-// connection can go silent after a Redis restart without an error (Centrifugo #1189): each
-// node pings itself through the bus's own channel (`<prefix>bus`), and one that stops
-// hearing its own pings reconnects.
+// each node that serves the domain; see docs/performance.md, "PostgreSQL and several nodes",
+// for the arithmetic. A subscriber connection can go silent after a Redis restart without an
+// error (Centrifugo #1189): each node pings itself through the bus's own channel
+// (`<prefix>bus`), and one that stops hearing its own pings reconnects.
 import { Redis } from 'ioredis'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'

@@ -5,9 +5,10 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { freshDatabase } from './postgres.ts'
 import { processApi, run, tempDir, type Proc } from './process.ts'
 import type { Rest } from './rest.ts'
+import { REDIS_URL, freshRedisPrefix } from './redis.ts'
 import type { TcpProxy } from './tcp-proxy.ts'
 
-export const REDIS_URL = process.env.MQCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+export { REDIS_URL }
 export const OPERATOR_KEY = 'test-operator-key-0123456789'
 
 export interface ClusterNode {
@@ -27,8 +28,6 @@ export interface Cluster {
   add: () => Promise<ClusterNode>
 }
 
-let seq = 0
-
 export async function startCluster (t: TestContext, n: number, env: Record<string, string> = {}, opts: { databaseProxy?: TcpProxy } = {}): Promise<Cluster> {
   let databaseUrl = await freshDatabase()
   if (opts.databaseProxy !== undefined) {
@@ -38,7 +37,7 @@ export async function startCluster (t: TestContext, n: number, env: Record<strin
     u.host = `127.0.0.1:${opts.databaseProxy.port}`
     databaseUrl = u.toString()
   }
-  const redisPrefix = `mqchat-test-${process.pid}-${Date.now().toString(36)}-${++seq}:`
+  const redisPrefix = await freshRedisPrefix()
   const clients = new Set<MqttClient>()
   t.after(async () => { await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => {}))) })
   const add = async (): Promise<ClusterNode> => {
