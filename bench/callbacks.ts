@@ -34,7 +34,7 @@ import { PER_DOMAIN_IN_FLIGHT } from '../src/callbacks/dispatcher.ts'
 import { CONNECTIONS_PER_ORIGIN } from '../src/callbacks/sender.ts'
 import { newSigningSecret, signatureHeader } from '../src/callbacks/signing.ts'
 import { newWebhookId } from '../src/chat/ids.ts'
-import { cpuMs, fixed, HOST, int, MQCHAT_DOMAIN, ROOT, sleep, spawnNode, startMqchatOn, type Mqchat, type StoreKind } from './lib.ts'
+import { cpuMs, fixed, HOST, int, MQCHAT_DOMAIN, pgAdmin, pgBackendsCpuMs, ROOT, sleep, spawnNode, startMqchatOn, type Mqchat, type StoreKind } from './lib.ts'
 
 const USERS = 1000
 const PER_USER = 10
@@ -126,7 +126,8 @@ async function onStore (store: StoreKind, rx: Receiver, base: { perS: number }):
 
     const d = await replayDrain(mq, rx)
     console.log(`    ${''.padEnd(10)} replay drain of ${int(EVENTS)} events written with the callback off, then on and replayed since 0: ` +
-      `${int(d.perS)} deliveries/s, ratio ${fixed(d.perS / base.perS)} of the baseline (the replay call took ${int(d.replayCallMs)} ms)`)
+      `${int(d.perS)} deliveries/s, ratio ${fixed(d.perS / base.perS)} of the baseline (the replay call took ${int(d.replayCallMs)} ms); ` +
+      `CPU per delivery: mqchat ${d.cpu.mqUs === null ? '?' : int(d.cpu.mqUs)} µs` + (d.cpu.pgUs === null ? '' : `, PostgreSQL's backends ${int(d.cpu.pgUs)} µs`))
     console.log(`    ${''.padEnd(10)} every delivery logged: ${int(d.logs.ok)} ok + ${int(d.logs.failed)} failed attempts logged for ${int(d.queued)} events queued, ${d.pending} pending; ` +
       `the receiver saw ${int(d.s.count)} requests, ${int(d.s.distinct)} distinct webhook-ids`)
     if (d.queued !== EVENTS || d.logs.ok !== EVENTS || d.logs.failed !== 0 || d.pending !== 0 || d.s.distinct !== EVENTS) console.log('    NOT every replayed delivery was made and logged exactly once: see above')
@@ -309,7 +310,7 @@ async function countLogs (mq: Mqchat, domain: string, key: string): Promise<{ ok
 }
 
 /** The replay drain: EVENTS held events (written with the callback off), then on and replayed since 0. */
-async function replayDrain (mq: Mqchat, rx: Receiver): Promise<{ perS: number, replayCallMs: number, queued: number, s: Stats, logs: { ok: number, failed: number }, pending: number }> {
+async function replayDrain (mq: Mqchat, rx: Receiver): Promise<{ perS: number, replayCallMs: number, queued: number, s: Stats, logs: { ok: number, failed: number }, pending: number, cpu: { mqUs: number | null, pgUs: number | null } }> {
   const { apiKey: key } = await mq.api('POST', '/domains', { id: DRAIN_DOMAIN, name: 'Drain' }, 201, mq.adminKey)
   const creator = new Creator(mq)
   try {
@@ -317,13 +318,27 @@ async function replayDrain (mq: Mqchat, rx: Receiver): Promise<{ perS: number, r
     await creator.burst(DRAIN_DOMAIN, key, EVENTS)
     if (creator.failures > 0) console.log(`    replay drain: ${creator.failures} sends were not answered 201`)
     await setCallback(mq, DRAIN_DOMAIN, key, `${rx.origins[0]}/drain`)
-    const t0 = clock()
-    const queued: number = (await mq.api('POST', `/domains/${DRAIN_DOMAIN}/callbacks/messages/replay`, { since: 0 }, 200, key)).queued
-    const replayCallMs = clock() - t0
-    const s = await rx.until('drain', EVENTS)
-    const perS = s.distinct / ((s.last - t0) / 1000)
-    const pending = await settledPending(mq, DRAIN_DOMAIN, key)
-    return { perS, replayCallMs, queued, s, logs: await countLogs(mq, DRAIN_DOMAIN, key), pending }
+    // Where a delivery's CPU goes: mqchat's process, and on PostgreSQL its backends.
+    const admin = mq.database === undefined ? null : await pgAdmin()
+    try {
+      const sumCpu = async (): Promise<{ mq: number | null, pg: number | null }> => ({
+        mq: cpuMs(mq.child.pid),
+        pg: admin === null ? null : [...(await pgBackendsCpuMs(admin, mq.database!)).values()].reduce((a, b) => a + b, 0)
+      })
+      const before = await sumCpu()
+      const t0 = clock()
+      const queued: number = (await mq.api('POST', `/domains/${DRAIN_DOMAIN}/callbacks/messages/replay`, { since: 0 }, 200, key)).queued
+      const replayCallMs = clock() - t0
+      const s = await rx.until('drain', EVENTS)
+      const after = await sumCpu()
+      const perS = s.distinct / ((s.last - t0) / 1000)
+      const us = (a: number | null, b: number | null): number | null => a === null || b === null || s.distinct === 0 ? null : ((b - a) * 1000) / s.distinct
+      const cpu = { mqUs: us(before.mq, after.mq), pgUs: us(before.pg, after.pg) }
+      const pending = await settledPending(mq, DRAIN_DOMAIN, key)
+      return { perS, replayCallMs, queued, s, logs: await countLogs(mq, DRAIN_DOMAIN, key), pending, cpu }
+    } finally {
+      await admin?.end()
+    }
   } finally {
     await creator.close()
   }

@@ -173,6 +173,8 @@ export interface Mqchat {
   dataDir: string
   /** Stops the child and removes its data dir. */
   stop: () => Promise<void>
+  /** on PostgreSQL: its database's name (to read the backends' CPU) */
+  database?: string
 }
 
 /**
@@ -297,6 +299,7 @@ export async function startMqchatOn (store: StoreKind, opts: Parameters<typeof s
   }
   return {
     ...mq,
+    database: db.name,
     stop: async () => {
       try {
         await mq.stop()
