@@ -11,9 +11,11 @@ import type { Service } from '../service.ts'
 import { FrameLimit } from './frame-limit.ts'
 import { HeldAnswers } from './held-answers.ts'
 import { strictPackets } from './packets.ts'
+import { PresenceFilter } from './presence-filter.ts'
 import { persistenceWithPresence } from './retained.ts'
 import { handleSignalRequest } from './signals.ts'
-import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, signalTopic, type Me } from './topics.ts'
+import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceFilter, presenceTopic, presenceUserOf, signalTopic, type Me } from './topics.ts'
+import type { ContactsMode } from '../store/index.ts'
 import { listen } from '../net.ts'
 
 /** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
@@ -62,12 +64,16 @@ export class Broker implements Service, Notifier {
   private tcp: net.Server | null = null
   private readonly sockets = new Set<Duplex>()
   port = 0
+  /** SPEC §10.3: who may see whose presence, in domains whose contacts are friends */
+  private readonly contacts: PresenceFilter
 
   constructor (
     private readonly config: Config,
     private readonly chat: Chat,
     private readonly log: Logger
-  ) {}
+  ) {
+    this.contacts = new PresenceFilter((d, u) => chat.contacts.friendIds(d, u), log.child({ module: 'presence-filter' }))
+  }
 
   /** Open, authenticated connections, counted by their sockets (see the 'client' handler). */
   private open = 0
@@ -99,7 +105,7 @@ export class Broker implements Service, Notifier {
         // A subscription to a whole domain's presence reads every user's row: limited like
         // the user's other requests. A filter already held takes no new place.
         if (me !== undefined && canSubscribe(sub.topic, me) && (granted.has(sub.topic) || granted.size < MAX_SUBSCRIPTIONS) &&
-          (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
+          (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe')) && this.mayWatch(me, sub.topic)) {
           granted.add(sub.topic)
           done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
         } else {
@@ -107,7 +113,15 @@ export class Broker implements Service, Notifier {
           done(null, null) // SUBACK 0x80, the client stays connected
         }
       },
-      authorizePublish: (client, packet, done) => this.onPublish(client as MqClient | null, packet, done)
+      authorizePublish: (client, packet, done) => this.onPublish(client as MqClient | null, packet, done),
+      // SPEC §10.3: a non-friend's presence is dropped on its way to this subscriber (the
+      // wildcard's retained presence too). Other domains pay one map look-up per packet.
+      authorizeForward: (client, packet) => {
+        const me = (client as MqClient).mq
+        if (me === undefined || !this.contacts.filters(me.domainId)) return packet
+        const other = presenceUserOf(packet.topic, me.domainId)
+        return other === null || this.contacts.allows(me.domainId, me.userid, other) ? packet : null
+      }
     })
     // Presence counts sockets, not aedes's client registry: when a connection takes over a
     // client id while the old one is still closing, aedes can report the pair out of order
@@ -220,6 +234,20 @@ export class Broker implements Service, Notifier {
     this.publish(signalTopic(domainId, userid), body, false)
   }
 
+  async friendsChanged (domainId: string, userids: number[]): Promise<void> {
+    await this.contacts.friendsChanged(domainId, userids)
+  }
+
+  async contactsChanged (domainId: string, contacts: ContactsMode): Promise<void> {
+    await this.contacts.contactsChanged(domainId, contacts)
+  }
+
+  /** SPEC §10.3: one user's presence topic, in a friends-only domain, only of a friend (or its own). */
+  private mayWatch (me: Me, filter: string): boolean {
+    const f = presenceFilter(filter)
+    return f === null || f.userid === null || this.contacts.allows(me.domainId, me.userid, f.userid)
+  }
+
   /** Answers on the user's `ack` topic; `sent` runs once the answer is written out. */
   private ack (client: MqClient | null, me: Me, ack: Ack, sent?: () => void): void {
     const topic = ackTopic(me.domainId, me.userid)
@@ -249,8 +277,14 @@ export class Broker implements Service, Notifier {
     if (username === undefined || password === undefined) return refuse('no username or password')
     // Over WebSocket, the page's Origin is checked against the domain's allowedOrigins (SPEC §3).
     const headers = (client as { req?: IncomingMessage }).req?.headers
-    this.chat.domains.checkConnect(username, password.toString('utf8'), Date.now(), { origin: headers?.origin, host: headers?.host }).then((r) => {
+    const changesSeen = this.contacts.changeCount
+    this.chat.domains.checkConnect(username, password.toString('utf8'), Date.now(), { origin: headers?.origin, host: headers?.host }).then(async (r) => {
       if (!r.ok) return refuse(r.reason)
+      // Its friends are known before it can subscribe to anyone's presence (SPEC §10.3).
+      const release = await this.contacts.connected(r.domainId, r.userid, r.contacts, changesSeen)
+      const conn = client.conn as Duplex & { closed?: boolean }
+      if (conn.destroyed || conn.closed === true) release()
+      else conn.once('close', release)
       client.mq = { domainId: r.domainId, userid: r.userid }
       client.mqHeld = new HeldAnswers()
       // Client ids live in the user's own namespace: a client cannot take over (and so
