@@ -186,8 +186,10 @@ test('in a friends-only domain, presence shows only friends: on the wildcard, on
   await inbox2.next((m) => m.topic === `chat/${d.id}/3/presence` && m.payload.status === 'online' && !m.retain, 'bob online')
   assert.deepEqual(inbox2.received.filter((m) => m.topic === `chat/${d.id}/4/presence`), [], 'carol present, yet not shown')
 
-  // befriended: carol's changes come through at once; unfriended: bob's stop
+  // befriended: carol's presence comes at once, as on subscribing, and her changes after it;
+  // unfriended: bob's stop
   await befriend(s, d, 4, 2)
+  await alice.inbox.next((m) => m.topic === `chat/${d.id}/4/presence` && m.payload.status === 'away' && seen(4).length > carolBefore, 'carol away, a new friend')
   await publish(d, carol, 'status', { status: 'busy' })
   await alice.inbox.next((m) => m.topic === `chat/${d.id}/4/presence` && m.payload.status === 'busy', 'carol busy, now a friend')
   await befriend(s, d, 2, 3, false)
@@ -201,6 +203,38 @@ test('in a friends-only domain, presence shows only friends: on the wildcard, on
   await setContacts(s, d, 'everyone')
   await publish(d, bob, 'status', { status: 'busy' })
   await alice.inbox.next((m) => m.topic === `chat/${d.id}/3/presence` && m.payload.status === 'busy' && seen(3).length > bobBefore, 'bob again')
+})
+
+test('with a user\'s token in a friends-only domain, the user list, the presence list and profiles show only itself and its friends', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const alice = await user(s, d, 2, 'Alice')
+  await user(s, d, 3, 'Bob')
+  await user(s, d, 4, 'Carol')
+  await s.api('PUT', `/api/v1/domains/${d.id}/users/5`, { name: 'Dave' }, d.apiKey)
+  await befriend(s, d, 2, 3)
+  await befriend(s, d, 2, 5)
+  const base = `/api/v1/domains/${d.id}`
+  const ids = async (path: string, key: string, field = 'users') => {
+    const r = await s.api('GET', `${base}${path}`, undefined, key)
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    return r.body[field].map((u: any) => u.userid)
+  }
+  // open to everyone: everyone
+  assert.deepEqual(await ids('/users', alice.token), [2, 3, 4, 5])
+  await setContacts(s, d, 'friends')
+  assert.deepEqual(await ids('/users', alice.token), [2, 3, 5])
+  assert.deepEqual(await ids('/users?status=online', alice.token), [2, 3], 'online: herself and Bob, not Carol')
+  const page = await s.api('GET', `${base}/users?limit=2`, undefined, alice.token)
+  assert.deepEqual([page.body.users.map((u: any) => u.userid), page.body.next], [[2, 3], 3])
+  assert.deepEqual(await ids('/users?after=3&limit=2', alice.token), [5])
+  assert.deepEqual(await ids('/presence?status=online', alice.token), [2, 3])
+  assert.equal((await s.api('GET', `${base}/users/3`, undefined, alice.token)).body.name, 'Bob')
+  const carol = await s.api('GET', `${base}/users/4`, undefined, alice.token)
+  assert.deepEqual([carol.status, carol.body.error.code], [403, 'forbidden'])
+  // the domain key still sees everyone
+  assert.deepEqual(await ids('/users', d.apiKey), [2, 3, 4, 5])
+  assert.equal((await s.api('GET', `${base}/users/4`, undefined, d.apiKey)).body.name, 'Carol')
 })
 
 test('a domain open to everyone is unchanged by friendships: anyone writes to anyone and sees everyone present', async (t) => {

@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
 import type { Ack, Chat, MessageEvent, Notifier } from '../chat/index.ts'
+import { presenceEvent } from '../chat/events.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
@@ -72,7 +73,8 @@ export class Broker implements Service, Notifier {
     private readonly chat: Chat,
     private readonly log: Logger
   ) {
-    this.contacts = new PresenceFilter((d, u) => chat.contacts.friendIds(d, u), log.child({ module: 'presence-filter' }))
+    this.contacts = new PresenceFilter((d, u) => chat.contacts.friendIds(d, u), log.child({ module: 'presence-filter' }),
+      (d, u, friends) => { void this.presenceOfNewFriends(d, u, friends) })
   }
 
   /** Open, authenticated connections, counted by their sockets (see the 'client' handler). */
@@ -240,6 +242,31 @@ export class Broker implements Service, Notifier {
 
   async contactsChanged (domainId: string, contacts: ContactsMode): Promise<void> {
     await this.contacts.contactsChanged(domainId, contacts)
+  }
+
+  /**
+   * SPEC §10.3: a user connected here gained friends; each of its connections that watches
+   * presence (the wildcard, or that friend's topic) is sent their current presence, as a
+   * retained message, as it would have been on subscribing (the wildcard: not offline ones).
+   */
+  private async presenceOfNewFriends (domainId: string, userid: number, friends: number[]): Promise<void> {
+    const prefix = `${domainId}/${userid}/`
+    const watching = Object.values((this.aedes as unknown as { clients: Record<string, MqClient> }).clients)
+      .filter((c) => c.id.startsWith(prefix) && c.mqSubs !== undefined)
+    if (watching.length === 0) return
+    const wildcard = `chat/${domainId}/+/presence`
+    for (const friend of friends) {
+      const topic = presenceTopic(domainId, friend)
+      const to = watching.filter((c) => c.mqSubs!.has(topic) || c.mqSubs!.has(wildcard))
+      if (to.length === 0) continue
+      const row = await this.chat.presenceRows.getPresence(domainId, friend).catch((err) => { this.log.warn({ err }, 'presence not read'); return null })
+      if (row === null) continue
+      const payload = Buffer.from(JSON.stringify(presenceEvent(row.userid, row.status, row.changedAt)))
+      for (const c of to) {
+        if (row.status === 'offline' && !c.mqSubs!.has(topic)) continue
+        c.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, () => {})
+      }
+    }
   }
 
   /** SPEC §10.3: one user's presence topic, in a friends-only domain, only of a friend (or its own). */

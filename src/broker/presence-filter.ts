@@ -25,7 +25,12 @@ export class PresenceFilter {
   /** bumped by each change of setting, so that a connect's older read does not undo it */
   private changes = 0
 
-  constructor (private readonly friendIds: (domainId: string, userid: number) => Promise<number[]>, private readonly log: Logger) {}
+  constructor (
+    private readonly friendIds: (domainId: string, userid: number) => Promise<number[]>,
+    private readonly log: Logger,
+    /** Friends this user connected here gained (not at its connect): their presence is due to it now, as on subscribing. */
+    private readonly gained: (domainId: string, userid: number, friends: number[]) => void = () => {}
+  ) {}
 
   /** Before a CONNECT is accepted: `mode` as the connect read it when `changesSeen` was `changes`. Answers the release. */
   async connected (domainId: string, userid: number, mode: ContactsMode, changesSeen: number): Promise<() => void> {
@@ -34,7 +39,7 @@ export class PresenceFilter {
     let e = this.users.get(key)
     if (e === undefined) this.users.set(key, e = { refs: 0, friends: null, reads: 0 })
     e.refs++
-    if (this.modes.get(domainId) === 'friends' && e.friends === null) await this.read(domainId, userid, e)
+    if (this.modes.get(domainId) === 'friends' && e.friends === null) await this.read(domainId, userid, e, false)
     let released = false
     return () => {
       if (released) return
@@ -86,11 +91,17 @@ export class PresenceFilter {
     await Promise.all(reads)
   }
 
-  private async read (domainId: string, userid: number, e: Entry): Promise<void> {
+  private async read (domainId: string, userid: number, e: Entry, tell = true): Promise<void> {
     const n = ++e.reads
     try {
       const ids = await this.friendIds(domainId, userid)
-      if (e.reads === n) e.friends = new Set(ids)
+      if (e.reads !== n) return
+      const before = e.friends
+      e.friends = new Set(ids)
+      // A friendship made while the user watches: what it would have got on subscribing.
+      // (A friendship ended takes nothing back: the client keeps the last status it saw.)
+      const added = before === null ? [] : ids.filter((id) => !before.has(id))
+      if (tell && added.length > 0) this.gained(domainId, userid, added)
     } catch (err) {
       // Kept as it was (or nobody, if never read): never more than the user's friends.
       this.log.warn({ err, domainId, userid }, 'friends not read: presence filter kept as it was')

@@ -43,6 +43,16 @@ export class Contacts {
     return this.store.areFriends(domainId, from, to)
   }
 
+  /**
+   * With contacts 'friends', the users `userid` may see (SPEC §10.3: "sees the presence of
+   * only its friends"): itself and its friends, by userid; null when it may see anyone.
+   */
+  async visibleUsers (domainId: string, userid: number): Promise<UserView[] | null> {
+    if (await this.mode(domainId) === 'everyone') return null
+    const [me, friends] = await Promise.all([this.store.getUser(domainId, userid), this.store.listFriends(domainId, userid)])
+    return [...(me === null ? [] : [me]), ...friends].sort((a, b) => a.userid - b.userid).map(userView)
+  }
+
   /** A PATCH set the domain's contacts: every node's presence filter follows. */
   modeChanged (domainId: string, contacts: ContactsMode): Promise<void> {
     return this.notifier.contactsChanged(domainId, contacts)
