@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { MqttClient } from 'mqtt'
+import { PresenceFilter } from '../src/broker/presence-filter.ts'
+import { presenceUserOf } from '../src/broker/topics.ts'
+import { createLogger } from '../src/log.ts'
 import { subackCodes } from './helpers/mqtt.ts'
 import { Inbox, startServer, type TestServer } from './helpers/server.ts'
 
@@ -46,6 +49,56 @@ const setContacts = async (s: TestServer, d: Domain, contacts: string) => {
   assert.equal(r.status, 200, JSON.stringify(r.body))
   assert.equal(r.body.contacts, contacts)
 }
+
+test('presence filter: whose presence each connected user may see, as friendships and the setting change', async () => {
+  for (const [topic, user] of [['chat/acme/7/presence', 7], ['chat/acme/+/presence', null], ['chat/acme/7/inbox', null], ['chat/beta/7/presence', null], ['chat/acme/x/presence', null]] as const) {
+    assert.equal(presenceUserOf(topic, 'acme'), user, topic)
+  }
+  const friends = new Map<number, number[]>([[1, [2]], [2, [1]], [3, []]])
+  const pending: Array<() => void> = []
+  let hold = false
+  const gained: Array<[number, number[]]> = []
+  const f = new PresenceFilter(async (_d, u) => {
+    const answer = [...(friends.get(u) ?? [])]
+    if (hold) await new Promise<void>((resolve) => pending.push(resolve))
+    return answer
+  }, createLogger('silent'), (_d, u, ids) => gained.push([u, ids]))
+
+  // open to everyone: nothing filtered, nothing read
+  const release1 = await f.connected('acme', 1, 'everyone', f.changeCount)
+  assert.deepEqual([f.filters('acme'), f.allows('acme', 1, 3)], [false, true])
+  // friends only: each connected user reads its friends; itself always allowed
+  await f.contactsChanged('acme', 'friends')
+  const release3 = await f.connected('acme', 3, 'friends', f.changeCount)
+  const table = [[1, 2, true], [1, 3, false], [1, 1, true], [3, 1, false], [3, 3, true], [2, 1, false]] as const
+  for (const [me, other, ok] of table) assert.equal(f.allows('acme', me, other), ok, `${me} sees ${other}`)
+  assert.deepEqual(gained, [], 'a first read tells nothing')
+  // 1 and 3 become friends: both read again, and each is told of its new friend
+  friends.set(1, [2, 3]); friends.set(3, [1])
+  await f.friendsChanged('acme', [1, 3])
+  assert.deepEqual([f.allows('acme', 1, 3), f.allows('acme', 3, 1)], [true, true])
+  assert.deepEqual(gained, [[1, [3]], [3, [1]]])
+  // two reads in flight: the older answer, arriving last, does not win
+  hold = true
+  friends.set(1, [2])
+  const older = f.friendsChanged('acme', [1])
+  friends.set(1, [])
+  const newer = f.friendsChanged('acme', [1])
+  pending[1]!(); await newer
+  pending[0]!(); await older
+  assert.deepEqual([f.allows('acme', 1, 2), f.allows('acme', 1, 3)], [false, false], 'the newest read holds')
+  hold = false
+  // a connect that read the domain before a change does not undo it
+  const seen = f.changeCount
+  await f.contactsChanged('acme', 'everyone')
+  const release4 = await f.connected('acme', 4, 'friends', seen)
+  assert.equal(f.filters('acme'), false)
+  // another domain is its own; a user gone from this node is nobody's
+  assert.equal(f.filters('beta'), false)
+  release1(); release1(); release3(); release4()
+  await f.contactsChanged('acme', 'friends')
+  assert.equal(f.allows('acme', 1, 2), false, 'not connected here: no set, nobody seen')
+})
 
 test('friends are made and unmade both ways by the domain key, listed with profile and presence, each user reading its own', async (t) => {
   const s = await startServer(t)
