@@ -132,12 +132,16 @@ export async function domainPage (shell, me, domainId) {
   refreshTimer = setInterval(() => { refreshDomain().catch(() => {}) }, REFRESH_MS)
 }
 
-/** The domain's settings: name, retention, the origins allowed to use it from a browser. */
+/** The domain's settings: name, retention, the origins allowed to use it from a browser, who users may reach. */
 function settingsSection (base, domain, saved) {
   const name = h('input', { id: 'settings-name', type: 'text', required: true, maxlength: 200, value: domain.name })
   const retention = h('input', { id: 'settings-retention', type: 'number', min: 0, max: 36500, step: 1, required: true, value: String(domain.retentionDays ?? 0), 'aria-describedby': 'settings-retention-help' })
   const origins = h('textarea', { id: 'settings-origins', rows: 3, placeholder: 'https://www.example.com', 'aria-describedby': 'settings-origins-help' })
   origins.value = (domain.allowedOrigins ?? []).join('\n')
+  // SPEC §10.3: who the domain's users may message, call and see online
+  const contacts = h('select', { id: 'settings-contacts', 'aria-describedby': 'settings-contacts-help' },
+    h('option', { value: 'everyone', selected: domain.contacts !== 'friends' }, 'Everyone in the domain'),
+    h('option', { value: 'friends', selected: domain.contacts === 'friends' }, 'Their friends only'))
   const error = h('p', { class: 'error', role: 'alert' })
   const done = h('p', { class: 'muted', role: 'status' })
   const form = h('form', {
@@ -146,7 +150,7 @@ function settingsSection (base, domain, saved) {
       clear(done)
       await busy(form.querySelector('button'), async () => {
         const allowedOrigins = origins.value.split(/[\s,]+/).map((o) => o.trim()).filter((o) => o !== '')
-        const d = await api('PATCH', base, { name: name.value.trim(), retentionDays: Number(retention.value), allowedOrigins })
+        const d = await api('PATCH', base, { name: name.value.trim(), retentionDays: Number(retention.value), allowedOrigins, contacts: contacts.value })
         origins.value = d.allowedOrigins.join('\n')
         saved(d)
         clear(done, 'Saved.')
@@ -158,6 +162,8 @@ function settingsSection (base, domain, saved) {
     h('p', { id: 'settings-retention-help', class: 'muted' }, 'Messages older than this are deleted; 0 keeps them as long as the server does.')),
   h('div', { class: 'field' }, h('label', { for: 'settings-origins' }, 'Allowed origins'), origins,
     h('p', { id: 'settings-origins-help', class: 'muted' }, 'One per line, such as https://www.example.com: only pages there may use the chat from a browser. Empty: any.')),
+  h('div', { class: 'field' }, h('label', { for: 'settings-contacts' }, 'Users may reach'), contacts,
+    h('p', { id: 'settings-contacts-help', class: 'muted' }, 'With friends only, users message, call and see online only the friends your server sets (PUT …/users/{userid}/friends/{peer}).')),
   error,
   h('button', { type: 'submit' }, 'Save settings'),
   done)

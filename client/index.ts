@@ -461,6 +461,12 @@ export class Chat {
 
   async profile (userid: number): Promise<Profile> { return await this.rest('GET', `/users/${userid}`) }
 
+  /** The user's friends with their profile and presence (SPEC §10.3), by userid. */
+  async friends (): Promise<Profile[]> {
+    const { friends } = await this.rest<{ friends: Profile[] }>('GET', `/users/${this.userid}/friends`)
+    return friends
+  }
+
   /** Watches one user's presence (one topic each, SPEC §3: the retained event comes at once). */
   watch (userid: number): void {
     if (this.watched.has(userid) || userid === this.userid) return

@@ -50,3 +50,7 @@ export function isAppError (err: unknown): err is AppError {
 /** SPEC §3: the answer to a message whose recipient blocked its sender (both stores refuse it). */
 export const blockedError = (toUserid: number): AppError =>
   new AppError('blocked', `user ${toUserid} does not accept your messages`)
+
+/** SPEC §10.3: the answer to a message to a non-friend in a domain whose contacts are friends (both stores refuse it). */
+export const notFriendError = (toUserid: number): AppError =>
+  new AppError('forbidden', `user ${toUserid} is not your friend`)

@@ -664,7 +664,7 @@ browserTest('at phone width (390×844) the page does not scroll sideways and the
   assertNoScriptErrors(errors)
 })
 
-browserTest('a domain\'s settings: name, retention and allowed origins are saved; a bad origin is refused and shown', async (t, open) => {
+browserTest('a domain\'s settings: name, retention, allowed origins and who users may reach are saved; a bad origin is refused and shown', async (t, open) => {
   const s = await startServer(t, {}, PRIVATE_OK)
   const d = await s.domain()
   const { page, errors } = await open(s.httpUrl)
@@ -672,10 +672,12 @@ browserTest('a domain\'s settings: name, retention and allowed origins are saved
   const settings = page.getByRole('region', { name: 'Settings', exact: true })
   await settings.getByLabel('Retention (days)').fill('30')
   await settings.getByLabel('Allowed origins').fill('https://www.acme.test\nhttp://localhost:3000')
+  assert.equal(await settings.getByLabel('Users may reach').inputValue(), 'everyone')
+  await settings.getByLabel('Users may reach').selectOption({ label: 'Their friends only' })
   await settings.getByRole('button', { name: 'Save settings' }).click()
   await settings.getByText('Saved.').waitFor()
   const got = (await s.api('GET', `/api/v1/domains/${d.id}`, undefined, d.apiKey)).body
-  assert.deepEqual([got.retentionDays, got.allowedOrigins], [30, ['https://www.acme.test', 'http://localhost:3000']])
+  assert.deepEqual([got.retentionDays, got.allowedOrigins, got.contacts], [30, ['https://www.acme.test', 'http://localhost:3000'], 'friends'])
   // the panel is mqchat's own page: still allowed with the list set
   await settings.getByLabel('Allowed origins').fill('https://www.acme.test/path')
   await settings.getByRole('button', { name: 'Save settings' }).click()

@@ -25,7 +25,7 @@ test('the operator creates and lists domains; a domain sees itself without secre
   assert.equal(me.body.domain.id, 'acme')
   const self = await s.api('GET', '/api/v1/domains/acme', undefined, created.body.apiKey)
   assert.equal(self.status, 200)
-  assert.deepEqual(Object.keys(self.body).sort(), ['allowedOrigins', 'createdAt', 'id', 'name', 'retentionDays'])
+  assert.deepEqual(Object.keys(self.body).sort(), ['allowedOrigins', 'contacts', 'createdAt', 'id', 'name', 'retentionDays'])
   assert.ok(Math.abs(self.body.createdAt - Date.now() / 1000) < 5)
 })
 
@@ -116,6 +116,8 @@ test('the OpenAPI document describes every call of the API', async (t) => {
     'put /api/v1/domains/{domain}/users/{userid}', 'get /api/v1/domains/{domain}/users/{userid}', 'get /api/v1/domains/{domain}/users', 'delete /api/v1/domains/{domain}/users/{userid}',
     'get /api/v1/domains/{domain}/users/{userid}/conversations', 'put /api/v1/domains/{domain}/users/{userid}/blocks/{peer}',
     'delete /api/v1/domains/{domain}/users/{userid}/blocks/{peer}',
+    'get /api/v1/domains/{domain}/users/{userid}/friends', 'put /api/v1/domains/{domain}/users/{userid}/friends/{peer}',
+    'delete /api/v1/domains/{domain}/users/{userid}/friends/{peer}',
     'get /api/v1/domains/{domain}/callbacks/{kind}', 'put /api/v1/domains/{domain}/callbacks/{kind}',
     'post /api/v1/domains/{domain}/callbacks/{kind}/rotate-secret', 'post /api/v1/domains/{domain}/callbacks/{kind}/test',
     'get /api/v1/domains/{domain}/callbacks/{kind}/logs', 'post /api/v1/domains/{domain}/callbacks/{kind}/replay',

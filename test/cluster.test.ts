@@ -346,3 +346,32 @@ test('the bus has a channel per domain: a node with no connection of a domain he
   await send(carol, beta, 1, 3, 'now across')
   await erinIn.next((m) => m.payload?.message?.message === 'now across', 'beta across nodes once b serves it')
 })
+
+test('friends on two nodes: a friendship and the contacts setting made through one node filter presence on the other', async (t) => {
+  const { c, a, b, d } = await twoNodes(t)
+  const patch = async (contacts: string) => assert.equal((await a.api('PATCH', `/api/v1/domains/${d.id}`, { contacts }, d.apiKey)).status, 200)
+  const friends = async (method: 'PUT' | 'DELETE', x: number, y: number) =>
+    assert.equal((await a.api(method, `/api/v1/domains/${d.id}/users/${x}/friends/${y}`, undefined, d.apiKey)).status, 204)
+  await patch('friends')
+  const bob = await c.connect(a, d, 3)
+  const carol = await c.connect(a, d, 4)
+  const alice = await c.connect(b, d, 2)
+  const inbox = new Inbox(alice)
+  await alice.subscribeAsync(`chat/${d.id}/+/presence`, { qos: 1 })
+  const of = (userid: number) => inbox.received.filter((m) => m.topic === `chat/${d.id}/${userid}/presence`)
+  const status = (client: import('mqtt').MqttClient, userid: number, s: string) =>
+    client.publishAsync(`chat/${d.id}/${userid}/status`, JSON.stringify({ status: s }), { qos: 1 })
+
+  // made through node a: node b lets Bob's presence through to Alice, at once and after
+  await friends('PUT', 2, 3)
+  await inbox.next((m) => m.topic === `chat/${d.id}/3/presence` && m.payload.status === 'online', 'bob, a new friend, on the other node')
+  await status(carol, 4, 'away')
+  await status(bob, 3, 'busy')
+  await inbox.next((m) => m.topic === `chat/${d.id}/3/presence` && m.payload.status === 'busy', 'bob busy')
+  assert.deepEqual(of(4), [], 'nothing of carol')
+  // open to everyone, through node a: node b lets everyone through (the bus keeps one
+  // node's notices in order: the setting reaches node b before Carol's next change)
+  await patch('everyone')
+  await status(carol, 4, 'busy')
+  await inbox.next((m) => m.topic === `chat/${d.id}/4/presence` && m.payload.status === 'busy', 'carol busy, once open to everyone')
+})

@@ -43,8 +43,9 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   const cb = callbackApi(old, d)
   assert.equal((await cb.put({ url: rx.url, enabled: true })).status, 200)
   await old.token(d, 1) // user 1 exists (has a presence row)
-  // its people: domain settings, a profile, a block (1 blocks 3)
-  assert.equal((await old.api('PATCH', `/api/v1/domains/${d.id}`, { retentionDays: 30, allowedOrigins: ['https://www.acme.test'] }, d.apiKey)).status, 200)
+  // its people: domain settings (friends only), a profile, a block (1 blocks 3), a friendship (1 and 2)
+  assert.equal((await old.api('PATCH', `/api/v1/domains/${d.id}`, { retentionDays: 30, allowedOrigins: ['https://www.acme.test'], contacts: 'friends' }, d.apiKey)).status, 200)
+  assert.equal((await old.api('PUT', `/api/v1/domains/${d.id}/users/1/friends/2`, undefined, d.apiKey)).status, 204)
   assert.equal((await old.api('PUT', `/api/v1/domains/${d.id}/users/1`, { name: 'Ada', avatar: 'https://img.test/ada.png' }, d.apiKey)).status, 200)
   assert.equal((await old.api('PUT', `/api/v1/domains/${d.id}/users/1/blocks/3`, undefined, d.apiKey)).status, 204)
   const one = await cb.send(1, 'one', 2)
@@ -79,8 +80,8 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   assert.match(moved.stdout, /^moved .*mqchat\.sqlite into postgres:\/\//)
   const counts = copied(moved.stdout)
   assert.deepEqual(Object.keys(counts), ['domains', 'presence', 'messages', 'events', 'callbacks', 'outbox_queues', 'callback_logs',
-    'profiles', 'conversations', 'blocks', 'erased_users', 'files'])
-  assert.deepEqual([counts.profiles, counts.conversations, counts.blocks, counts.erased_users], [1, 2, 1, 0])
+    'profiles', 'conversations', 'blocks', 'friends', 'erased_users', 'files'])
+  assert.deepEqual([counts.profiles, counts.conversations, counts.blocks, counts.friends, counts.erased_users], [1, 2, 1, 2, 0])
   assert.equal(counts.domains, 1)
   assert.equal(counts.presence, 1)
   assert.equal(counts.messages, 5)
@@ -122,9 +123,13 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   const lastOldLog = Math.max(...logs.map((l) => l.id))
   assert.ok(logs2.filter((l) => l.result === 'ok' && l.id > lastOldLog).length >= 3, 'the new attempts are logged after the old')
 
-  // Settings, profiles, conversations and blocks came along.
+  // Settings, profiles, conversations, blocks and friends came along.
   const settings = (await pgs.api('GET', `/api/v1/domains/${d.id}`, undefined, d.apiKey)).body
-  assert.deepEqual([settings.retentionDays, settings.allowedOrigins], [30, ['https://www.acme.test']])
+  assert.deepEqual([settings.retentionDays, settings.allowedOrigins, settings.contacts], [30, ['https://www.acme.test'], 'friends'])
+  const friends = (await pgs.api('GET', `/api/v1/domains/${d.id}/users/2/friends`, undefined, d.apiKey)).body.friends
+  assert.deepEqual(friends.map((f: any) => [f.userid, f.name]), [[1, 'Ada']])
+  const stranger = await pgs.api('POST', `/api/v1/domains/${d.id}/messages`, { from_userid: 2, to_userid: 4, message: 'x', type: 0 }, d.apiKey)
+  assert.equal(stranger.body.error?.code, 'forbidden')
   const [conv] = (await pgs.api('GET', `/api/v1/domains/${d.id}/users/2/conversations`, undefined, d.apiKey)).body.conversations
   assert.deepEqual([conv.peer.userid, conv.peer.name, conv.peer.avatar, conv.unread], [1, 'Ada', 'https://img.test/ada.png', 3])
   const blocked = await pgs.api('POST', `/api/v1/domains/${d.id}/messages`, { from_userid: 3, to_userid: 1, message: 'x', type: 0 }, d.apiKey)

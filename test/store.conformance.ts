@@ -44,7 +44,7 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     await withDomain(s, 'beta')
     await assert.rejects(s.createDomain({ id: 'acme', name: 'again', apiKeyHash: 'hash-other', tokenSecret: 'x', createdAt: 1 }),
       (err: { code?: string }) => err.code === 'domain_exists')
-    assert.deepEqual(await s.getDomain('acme'), { id: 'acme', name: 'ACME', tokenSecret: 'secret-acme', createdAt: 1_700_000_000_000, retentionDays: 0, allowedOrigins: [] })
+    assert.deepEqual(await s.getDomain('acme'), { id: 'acme', name: 'ACME', tokenSecret: 'secret-acme', createdAt: 1_700_000_000_000, retentionDays: 0, allowedOrigins: [], contacts: 'everyone' })
     assert.equal(await s.getDomain('nope'), null)
     assert.deepEqual((await s.listDomains()).map((d) => d.id), ['acme', 'beta'])
     assert.equal(await s.domainIdByKeyHash('hash-beta'), 'beta')
@@ -57,12 +57,15 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     const s = await fresh(t)
     await withDomain(s, 'acme')
     const patched = await s.updateDomain('acme', { retentionDays: 30, allowedOrigins: ['https://www.acme.test', 'http://localhost:3000'] })
-    assert.deepEqual(patched, { id: 'acme', name: 'ACME', tokenSecret: 'secret-acme', createdAt: 1_700_000_000_000, retentionDays: 30, allowedOrigins: ['https://www.acme.test', 'http://localhost:3000'] })
+    assert.deepEqual(patched, { id: 'acme', name: 'ACME', tokenSecret: 'secret-acme', createdAt: 1_700_000_000_000, retentionDays: 30, allowedOrigins: ['https://www.acme.test', 'http://localhost:3000'], contacts: 'everyone' })
     await s.updateDomain('acme', { name: 'Acme Ltd' })
     assert.deepEqual(await s.getDomain('acme'), { ...patched, name: 'Acme Ltd' })
     await s.updateDomain('acme', { allowedOrigins: [], retentionDays: 0 })
     const d = await s.getDomain('acme')
     assert.deepEqual([d!.allowedOrigins, d!.retentionDays, d!.name], [[], 0, 'Acme Ltd'])
+    assert.equal((await s.updateDomain('acme', { contacts: 'friends' }))!.contacts, 'friends')
+    assert.deepEqual(await s.getDomain('acme'), { ...d, contacts: 'friends' }, 'only contacts changed')
+    assert.equal((await s.updateDomain('acme', { name: 'Acme' }))!.contacts, 'friends', 'kept when not patched')
     assert.equal(await s.updateDomain('nope', { name: 'x' }), null)
   })
 
@@ -172,6 +175,64 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.equal((await s.appendMessage(msg(d, 1, 2, 'after unblock'), eventFor)).message, 'after unblock')
   })
 
+  test(`${name}: friendship is mutual, listed with profile and presence by userid, and removed both ways`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    const other = await withDomain(s, 'other')
+    await s.setProfile(d, 3, { name: 'Carol', avatar: 'https://a.test/c.png' }, 1)
+    await s.changePresence({ domainId: d, userid: 3, status: 'away', at: 5000, event: { webhookId: 'w1', body: '{}' } })
+    assert.equal(await s.areFriends(d, 1, 3), false)
+    await s.setFriend(d, 1, 3, true, 10)
+    await s.setFriend(d, 3, 1, true, 11) // already so: nothing changes
+    await s.setFriend(d, 2, 1, true, 12) // 2 never had a presence row nor a profile
+    await s.setFriend(other, 1, 4, true, 13)
+    assert.equal(await s.areFriends(d, 1, 3), true)
+    assert.equal(await s.areFriends(d, 3, 1), true, 'both ways')
+    assert.equal(await s.areFriends(d, 2, 3), false)
+    assert.equal(await s.areFriends(d, 1, 4), false, 'another domain\'s friendship is its own')
+    assert.deepEqual(await s.listFriends(d, 1), [
+      { userid: 2, status: 'offline', changedAt: 0, name: null, avatar: null, link: null },
+      { userid: 3, status: 'away', changedAt: 5000, name: 'Carol', avatar: 'https://a.test/c.png', link: null }
+    ])
+    assert.deepEqual((await s.listFriends(d, 3)).map((u) => u.userid), [1])
+    assert.deepEqual((await s.listFriends(d, 2)).map((u) => u.userid), [1])
+    await s.setFriend(d, 3, 1, false, 20) // removed from the other side: gone both ways
+    assert.equal(await s.areFriends(d, 1, 3), false)
+    assert.deepEqual((await s.listFriends(d, 1)).map((u) => u.userid), [2])
+    assert.deepEqual(await s.listFriends(d, 3), [])
+    await s.setFriend(d, 3, 1, false, 21) // not friends: nothing to do
+    assert.deepEqual((await s.listFriends(other, 1)).map((u) => u.userid), [4])
+  })
+
+  test(`${name}: in a domain whose contacts are friends, a message to a non-friend is refused with forbidden and leaves nothing; its batch commits`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    const open = await withDomain(s, 'open')
+    await s.updateDomain(d, { contacts: 'friends' })
+    await s.setFriend(d, 1, 2, true, 1)
+    await s.setFriend(d, 1, 4, true, 1)
+    await s.setBlock(d, 4, 1, true, 1) // a friend who blocked: blocked wins
+    const sends = [msg(d, 1, 2, 'to a friend'), msg(d, 1, 3, 'to a stranger'), msg(d, 2, 1, 'back'), msg(d, 3, 3, 'self'), msg(d, 1, 4, 'to a friend who blocked'),
+      msg(open, 1, 3, 'everyone may')]
+    const results = await Promise.allSettled(sends.map((m) => s.appendMessage(m, eventFor)))
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+    const refused = (results[1] as PromiseRejectedResult).reason as { code?: string, message?: string }
+    assert.equal(refused.code, 'forbidden')
+    assert.match(refused.message ?? '', /user 3 is not your friend/)
+    assert.equal(((results[4] as PromiseRejectedResult).reason as { code?: string }).code, 'blocked')
+    assert.deepEqual((await s.listMessages({ domainId: d, limit: 100 })).map((m) => m.message).sort(), ['back', 'self', 'to a friend'])
+    const ids = results.flatMap((r, i) => r.status === 'fulfilled' && i < 5 ? [r.value.id] : [])
+    assert.deepEqual((await s.listEvents(d, 'messages', 0, 100)).map((e) => JSON.parse(e.body).id), ids, 'no event for the refused ones')
+    assert.deepEqual(await s.listConversations(d, 3, { limit: 10 }).then((cs) => cs.map((c) => c.peer.userid)), [3], 'nothing from 1 on 3\'s side')
+    // befriended: the next one goes through; unfriended: refused again; everyone: anyone
+    await s.setFriend(d, 3, 1, true, 2)
+    assert.equal((await s.appendMessage(msg(d, 1, 3, 'now friends'), eventFor)).message, 'now friends')
+    await s.setFriend(d, 1, 3, false, 3)
+    await assert.rejects(s.appendMessage(msg(d, 3, 1, 'no longer'), eventFor), (err: { code?: string }) => err.code === 'forbidden')
+    await s.updateDomain(d, { contacts: 'everyone' })
+    assert.equal((await s.appendMessage(msg(d, 3, 1, 'open again'), eventFor)).message, 'open again')
+  })
+
   test(`${name}: retention deletes a domain's old messages in batches; conversations and unread counts follow`, async (t) => {
     const s = await fresh(t)
     const d = await withDomain(s)
@@ -202,7 +263,7 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.equal(await s.pruneMessages(d, 5 * DAY), 0)
   })
 
-  test(`${name}: erasing a user removes its messages both ways, conversations on both sides, profile, presence and blocks`, async (t) => {
+  test(`${name}: erasing a user removes its messages both ways, conversations on both sides, profile, presence, blocks and friendships`, async (t) => {
     const s = await fresh(t)
     const d = await withDomain(s)
     await s.setProfile(d, 1, { name: 'Gone soon' }, 1)
@@ -210,6 +271,9 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     await s.setBlock(d, 1, 3, true, 1)
     await s.setBlock(d, 3, 1, true, 1)
     await s.setBlock(d, 2, 3, true, 1)
+    await s.setFriend(d, 1, 2, true, 1)
+    await s.setFriend(d, 3, 1, true, 1)
+    await s.setFriend(d, 2, 3, true, 1)
     for (let i = 0; i < 30; i++) await s.appendMessage(msg(d, i % 2 === 0 ? 1 : 2, i % 2 === 0 ? 2 : 1, `m${i}`), eventFor)
     await s.appendMessage(msg(d, 2, 3, 'not about 1'), eventFor)
     await s.appendMessage(msg(d, 1, 1, 'note to self'), eventFor)
@@ -226,6 +290,9 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.equal(await s.isBlocked(d, 1, 3), false)
     assert.equal(await s.isBlocked(d, 3, 1), false)
     assert.equal(await s.isBlocked(d, 2, 3), true)
+    assert.deepEqual(await s.listFriends(d, 1), [])
+    assert.deepEqual((await s.listFriends(d, 2)).map((u) => u.userid), [3], 'its friends are no longer its friends')
+    assert.deepEqual((await s.listFriends(d, 3)).map((u) => u.userid), [2])
   })
 
   test(`${name}: presence changes write the row and an event, in call order`, async (t) => {

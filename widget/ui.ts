@@ -143,12 +143,15 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     drawContacts()
   }
   moreBtn.addEventListener('click', () => { void loadOnline() })
+  // The list: the user's conversations, its friends (SPEC §10.3; in a domain whose contacts
+  // are friends the server lists only them as online users too), and who is online.
   const loadContacts = async (): Promise<void> => {
-    const convs: Conversation[] = await ctx.conversations()
+    const [convs, friends]: [Conversation[], Profile[]] = await Promise.all([ctx.conversations(), chat.friends()])
     for (const c of convs) {
       upsert(c.peer, { peerReadUpTo: c.peerReadUpTo, readUpTo: c.readUpTo })
       if (c.last !== undefined && c.last !== null) lastOf(c.peer.userid, c.last)
     }
+    for (const f of friends) upsert(f)
     nextOnline = null
     await loadOnline()
   }

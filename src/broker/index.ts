@@ -5,15 +5,18 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
 import type { Ack, Chat, MessageEvent, Notifier } from '../chat/index.ts'
+import { presenceEvent } from '../chat/events.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import { FrameLimit } from './frame-limit.ts'
 import { HeldAnswers } from './held-answers.ts'
 import { strictPackets } from './packets.ts'
+import { PresenceFilter } from './presence-filter.ts'
 import { persistenceWithPresence } from './retained.ts'
 import { handleSignalRequest } from './signals.ts'
-import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceTopic, signalTopic, type Me } from './topics.ts'
+import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceFilter, presenceTopic, presenceUserOf, signalTopic, type Me } from './topics.ts'
+import type { ContactsMode } from '../store/index.ts'
 import { listen } from '../net.ts'
 
 /** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
@@ -72,6 +75,8 @@ export class Broker implements Service, Notifier {
   private tcp: net.Server | null = null
   private readonly sockets = new Set<Duplex>()
   port = 0
+  /** SPEC §10.3: who may see whose presence, in domains whose contacts are friends */
+  private readonly contacts: PresenceFilter
 
   constructor (
     private readonly config: Config,
@@ -79,7 +84,10 @@ export class Broker implements Service, Notifier {
     private readonly log: Logger,
     /** several nodes: the bus, which hears each domain only where it is served */
     private readonly domains: DomainMembership | null = null
-  ) {}
+  ) {
+    this.contacts = new PresenceFilter((d, u) => chat.contacts.friendIds(d, u), log.child({ module: 'presence-filter' }),
+      (d, u, friends) => { void this.presenceOfNewFriends(d, u, friends) })
+  }
 
   /** Open, authenticated connections, counted by their sockets (see the 'client' handler). */
   private open = 0
@@ -111,7 +119,7 @@ export class Broker implements Service, Notifier {
         // A subscription to a whole domain's presence reads every user's row: limited like
         // the user's other requests. A filter already held takes no new place.
         if (me !== undefined && canSubscribe(sub.topic, me) && (granted.has(sub.topic) || granted.size < MAX_SUBSCRIPTIONS) &&
-          (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe'))) {
+          (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe')) && this.mayWatch(me, sub.topic)) {
           granted.add(sub.topic)
           done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
         } else {
@@ -119,7 +127,15 @@ export class Broker implements Service, Notifier {
           done(null, null) // SUBACK 0x80, the client stays connected
         }
       },
-      authorizePublish: (client, packet, done) => this.onPublish(client as MqClient | null, packet, done)
+      authorizePublish: (client, packet, done) => this.onPublish(client as MqClient | null, packet, done),
+      // SPEC §10.3: a non-friend's presence is dropped on its way to this subscriber (the
+      // wildcard's retained presence too). Other domains pay one map look-up per packet.
+      authorizeForward: (client, packet) => {
+        const me = (client as MqClient).mq
+        if (me === undefined || !this.contacts.filters(me.domainId)) return packet
+        const other = presenceUserOf(packet.topic, me.domainId)
+        return other === null || this.contacts.allows(me.domainId, me.userid, other) ? packet : null
+      }
     })
     // Presence counts sockets, not aedes's client registry: when a connection takes over a
     // client id while the old one is still closing, aedes can report the pair out of order
@@ -232,6 +248,45 @@ export class Broker implements Service, Notifier {
     this.publish(signalTopic(domainId, userid), body, false)
   }
 
+  async friendsChanged (domainId: string, userids: number[]): Promise<void> {
+    await this.contacts.friendsChanged(domainId, userids)
+  }
+
+  async contactsChanged (domainId: string, contacts: ContactsMode): Promise<void> {
+    await this.contacts.contactsChanged(domainId, contacts)
+  }
+
+  /**
+   * SPEC §10.3: a user connected here gained friends; each of its connections that watches
+   * presence (the wildcard, or that friend's topic) is sent their current presence, as a
+   * retained message, as it would have been on subscribing (the wildcard: not offline ones).
+   */
+  private async presenceOfNewFriends (domainId: string, userid: number, friends: number[]): Promise<void> {
+    const prefix = `${domainId}/${userid}/`
+    const watching = Object.values((this.aedes as unknown as { clients: Record<string, MqClient> }).clients)
+      .filter((c) => c.id.startsWith(prefix) && c.mqSubs !== undefined)
+    if (watching.length === 0) return
+    const wildcard = `chat/${domainId}/+/presence`
+    for (const friend of friends) {
+      const topic = presenceTopic(domainId, friend)
+      const to = watching.filter((c) => c.mqSubs!.has(topic) || c.mqSubs!.has(wildcard))
+      if (to.length === 0) continue
+      const row = await this.chat.presenceRows.getPresence(domainId, friend).catch((err) => { this.log.warn({ err }, 'presence not read'); return null })
+      if (row === null) continue
+      const payload = Buffer.from(JSON.stringify(presenceEvent(row.userid, row.status, row.changedAt)))
+      for (const c of to) {
+        if (row.status === 'offline' && !c.mqSubs!.has(topic)) continue
+        c.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, () => {})
+      }
+    }
+  }
+
+  /** SPEC §10.3: one user's presence topic, in a friends-only domain, only of a friend (or its own). */
+  private mayWatch (me: Me, filter: string): boolean {
+    const f = presenceFilter(filter)
+    return f === null || f.userid === null || this.contacts.allows(me.domainId, me.userid, f.userid)
+  }
+
   /** Answers on the user's `ack` topic; `sent` runs once the answer is written out. */
   private ack (client: MqClient | null, me: Me, ack: Ack, sent?: () => void): void {
     const topic = ackTopic(me.domainId, me.userid)
@@ -261,25 +316,31 @@ export class Broker implements Service, Notifier {
     if (username === undefined || password === undefined) return refuse('no username or password')
     // Over WebSocket, the page's Origin is checked against the domain's allowedOrigins (SPEC §3).
     const headers = (client as { req?: IncomingMessage }).req?.headers
-    this.chat.domains.checkConnect(username, password.toString('utf8'), Date.now(), { origin: headers?.origin, host: headers?.host }).then((r) => {
+    const changesSeen = this.contacts.changeCount
+    void (async () => {
+      const r = await this.chat.domains.checkConnect(username, password.toString('utf8'), Date.now(), { origin: headers?.origin, host: headers?.host })
       if (!r.ok) return refuse(r.reason)
-      client.mq = { domainId: r.domainId, userid: r.userid }
+      // Its friends are known before it can subscribe to anyone's presence (SPEC §10.3).
+      const release = await this.contacts.connected(r.domainId, r.userid, r.contacts, changesSeen)
+      // Before the CONNACK: whatever another node publishes for this domain from now on
+      // reaches this connection once it has subscribed (what came before, `history` has).
+      const domainId = r.domainId
+      await this.domains?.join(domainId)
+      const closed = (): void => {
+        release()
+        this.domains?.leave(domainId)
+      }
+      const conn = client.conn as Duplex & { closed?: boolean }
+      if (conn.destroyed || conn.closed === true) closed()
+      else conn.once('close', closed)
+      client.mq = { domainId, userid: r.userid }
       client.mqHeld = new HeldAnswers()
       // Client ids live in the user's own namespace: a client cannot take over (and so
       // disconnect) another user's connection by reusing its client id [MQTT-3.1.4-2].
-      client.id = `${r.domainId}/${r.userid}/${client.id}`
-      if (this.domains === null) return done(null, true)
-      // Before the CONNACK: whatever another node publishes for this domain from now on
-      // reaches this connection once it has subscribed (what came before, `history` has).
-      const domains = this.domains
-      const domainId = r.domainId
-      void domains.join(domainId).then(() => {
-        const conn = client.conn as Duplex & { closed?: boolean }
-        if (conn.destroyed || conn.closed === true) domains.leave(domainId)
-        else conn.once('close', () => domains.leave(domainId))
-        done(null, true)
-      })
-    }, (err) => {
+      client.id = `${domainId}/${r.userid}/${client.id}`
+      done(null, true)
+    })().catch((err) => {
+      // (the check, or reading the user's friends: done has not been called yet)
       this.log.error({ err }, 'connection check failed')
       refuse('database unavailable', 3)
     })

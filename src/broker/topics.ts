@@ -52,3 +52,10 @@ export function presenceFilter (filter: string): { domainId: string, userid: num
   const userid = parseUserid(t.user)
   return userid === null ? null : { domainId: t.domainId, userid }
 }
+
+/** The user whose presence a publish to `topic` is, when it is a presence topic of `domainId`; else null. */
+export function presenceUserOf (topic: string, domainId: string): number | null {
+  if (!topic.endsWith('/presence')) return null
+  const f = presenceFilter(topic)
+  return f === null || f.domainId !== domainId ? null : f.userid
+}

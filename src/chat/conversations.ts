@@ -2,8 +2,9 @@
 // only forward; it is told to both users on their `signal` topic (every connection, so
 // ticks and unread counts agree across tabs) and changes no callback body (§4 is fixed).
 // Typing is relayed, never stored or called back, at most once a second per pair, and not
-// to a user who blocked the typist.
+// to a user who blocked the typist, nor to a non-friend in a friends-only domain (SPEC §10.3).
 import type { ReadResult, Store } from '../store/index.ts'
+import type { Contacts } from './contacts.ts'
 import { messageEvent, unixSeconds, type MessageEvent } from './events.ts'
 import type { Notifier } from './notifier.ts'
 import { userView, type UserView } from './profiles.ts'
@@ -38,7 +39,7 @@ export class Conversations {
   /** With several nodes: a token bucket all nodes share (Redis), so the limit is one for all */
   private sharedTake: ((key: string, perSecond: number, burst: number) => Promise<boolean | null>) | null = null
 
-  constructor (private readonly store: Store, private readonly notifier: Notifier) {}
+  constructor (private readonly store: Store, private readonly notifier: Notifier, private readonly contacts: Contacts) {}
 
   shareTypingLimit (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
     this.sharedTake = take
@@ -70,7 +71,8 @@ export class Conversations {
   /**
    * Relays "userid is typing to `to`", unless one went out for the pair less than a second
    * ago (clients repeat it every few seconds while typing; the receiver lets it lapse after
-   * 5 s) or `to` blocked userid. Answers whether it was relayed.
+   * 5 s), `to` blocked userid, or the domain keeps contacts to friends and they are not.
+   * Answers whether it was relayed.
    */
   async typing (domainId: string, userid: number, to: number, nowMs = Date.now()): Promise<boolean> {
     const key = `${domainId}/${userid}/${to}`
@@ -81,6 +83,7 @@ export class Conversations {
     // (the bucket refills one a second; null: Redis out of reach, the local limit holds).
     if (await this.sharedTake?.(`typing/${key}`, 1000 / TYPING_MIN_INTERVAL_MS, 1) === false) return false
     if (await this.store.isBlocked(domainId, to, userid)) return false
+    if (!await this.contacts.mayReach(domainId, userid, to)) return false
     const signal: TypingSignal = { kind: 'typing', from_userid: userid }
     this.notifier.signal(domainId, to, JSON.stringify(signal))
     return true

@@ -1,7 +1,7 @@
 // Domains (tenants), their keys and the users' tokens (SPEC §2).
 import { timingSafeEqual } from 'node:crypto'
 import { AppError } from '../errors.ts'
-import type { DomainPatch, DomainRow, ProfilePatch, Store } from '../store/index.ts'
+import type { ContactsMode, DomainPatch, DomainRow, ProfilePatch, Store } from '../store/index.ts'
 import { hashKey, newApiKey, newTokenSecret } from './ids.ts'
 import { originAllowed, originProblem } from './origins.ts'
 import { issuedAt, tokenErased } from './erasure.ts'
@@ -29,7 +29,12 @@ export interface CreatedDomain {
 export class Domains {
   private readonly operatorKeyHash: Buffer
 
-  constructor (private readonly store: Store, operatorKey: string) {
+  constructor (
+    private readonly store: Store,
+    operatorKey: string,
+    /** SPEC §10.3: told when a PATCH set `contacts`, once it is stored */
+    private readonly onContacts: (domainId: string, contacts: ContactsMode) => Promise<void> = async () => {}
+  ) {
     this.operatorKeyHash = Buffer.from(hashKey(operatorKey), 'hex')
   }
 
@@ -107,6 +112,7 @@ export class Domains {
     if (patch.allowedOrigins !== undefined) patch = { ...patch, allowedOrigins: [...new Set(patch.allowedOrigins)] }
     const d = await this.store.updateDomain(id, patch)
     if (d === null) throw notFound(id)
+    if (patch.contacts !== undefined) await this.onContacts(id, d.contacts)
     return d
   }
 
@@ -130,7 +136,7 @@ export class Domains {
    * of an accepted token are saved (SPEC §2) before the user is let in, so that whoever it
    * talks to next sees its name.
    */
-  async checkConnect (username: string, password: string, nowMs = Date.now(), browser: { origin?: string, host?: string } = {}): Promise<{ ok: true, domainId: string, userid: number } | { ok: false, reason: string }> {
+  async checkConnect (username: string, password: string, nowMs = Date.now(), browser: { origin?: string, host?: string } = {}): Promise<{ ok: true, domainId: string, userid: number, contacts: ContactsMode } | { ok: false, reason: string }> {
     const user = parseUsername(username)
     if (user === null) return { ok: false, reason: 'username must be <domain>/<userid>' }
     const d = await this.store.getDomain(user.domainId)
@@ -144,7 +150,7 @@ export class Domains {
     }
     const profile = profileFromClaims(claims)
     if (!isEmptyPatch(profile)) await this.store.setProfile(d.id, user.userid, profile, nowMs)
-    return { ok: true, ...user }
+    return { ok: true, ...user, contacts: d.contacts }
   }
 }
 

@@ -1,5 +1,5 @@
 // Erasing a user (SPEC §2 DELETE …/users/{userid}): its profile, presence, every message from
-// or to it, its conversations and blocks; its tokens stop working. Events already written
+// or to it, its conversations, blocks and friendships; its tokens stop working. Events already written
 // (callback bodies) stay until their own retention.
 import type { Logger } from '../log.ts'
 import type { Store } from '../store/index.ts'
@@ -35,8 +35,11 @@ export class Erasure {
   /** Erases the user; answers how many messages went. */
   async erase (domainId: string, userid: number): Promise<number> {
     const present = ((await this.store.getPresence(domainId, userid))?.status ?? 'offline') !== 'offline'
+    const friends = (await this.store.listFriends(domainId, userid)).map((u) => u.userid)
     // Its tokens are refused from here on, then its data goes.
     let messages = await this.store.eraseUser(domainId, userid, Date.now())
+    // Its friendships went with it: its friends' presence filters forget it (SPEC §10.3).
+    await this.notifier.friendsChanged(domainId, [userid, ...friends])
     // Its connections close (on every node: the notifier carries it) like any others.
     this.notifier.userErased(domainId, userid)
     if (present) {

@@ -6,6 +6,7 @@ import { isAppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { Store } from '../store/index.ts'
+import { Contacts } from './contacts.ts'
 import { Conversations, readRefusal } from './conversations.ts'
 import { Domains } from './domains.ts'
 import { Erasure } from './erasure.ts'
@@ -59,6 +60,7 @@ export class Chat implements Service {
   readonly profiles: Profiles
   readonly conversations: Conversations
   readonly erasure: Erasure
+  readonly contacts: Contacts
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
   private pruneTimer: NodeJS.Timeout | null = null
@@ -72,9 +74,12 @@ export class Chat implements Service {
       messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
       presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
       signal: (d, u, b) => this.notifier.signal(d, u, b),
-      userErased: (d, u) => this.notifier.userErased(d, u)
+      userErased: (d, u) => this.notifier.userErased(d, u),
+      friendsChanged: (d, us) => this.notifier.friendsChanged(d, us),
+      contactsChanged: (d, c) => this.notifier.contactsChanged(d, c)
     }
-    this.domains = new Domains(store, operatorKey)
+    this.contacts = new Contacts(store, notifier)
+    this.domains = new Domains(store, operatorKey, (d, c) => this.contacts.modeChanged(d, c))
     const userWrites = new KeyedSerial()
     // A store that several nodes can share keeps one presence for all of them.
     this.presence = store.sharedPresence === undefined
@@ -83,7 +88,7 @@ export class Chat implements Service {
     this.messages = new Messages(store, notifier, userWrites, publicUrl)
     this.profiles = new Profiles(store)
     this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
-    this.conversations = new Conversations(store, notifier)
+    this.conversations = new Conversations(store, notifier, this.contacts)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
     this.userRate = config.userRate
   }
@@ -147,7 +152,8 @@ export class Chat implements Service {
     try {
       return { cid, event: await this.messages.send(domainId, userid, input) }
     } catch (err) {
-      if (isAppError(err) && err.code === 'blocked') return { cid, error: err.toJSON() }
+      // SPEC §3, §10.3: refused by the recipient's block, or not a friend in a friends-only domain
+      if (isAppError(err) && (err.code === 'blocked' || err.code === 'forbidden')) return { cid, error: err.toJSON() }
       if (isAppError(err) && err.code === 'invalid_attachment') return { cid, error: err.toJSON() }
       if (isAppError(err) && err.code === 'unavailable') {
         this.log.warn({ domainId, userid }, 'message not stored: database unreachable')

@@ -1,5 +1,6 @@
 // What chat/ needs from a transport: it never imports broker/ (STYLE: data flows one way);
 // the broker implements this and is handed to the chat service.
+import type { ContactsMode } from '../store/index.ts'
 import type { MessageEvent } from './events.ts'
 
 export interface Notifier {
@@ -14,6 +15,13 @@ export interface Notifier {
   signal(domainId: string, userid: number, body: string): void
   /** The user was erased: close its connections (on every node). */
   userErased(domainId: string, userid: number): void
+  /**
+   * SPEC §10.3: these users' friendships changed (on every node: what a node keeps of them,
+   * to filter presence, is read again). Resolves once this node has; never rejects.
+   */
+  friendsChanged(domainId: string, userids: number[]): Promise<void>
+  /** SPEC §10.3: the domain's `contacts` setting is now this (on every node). Resolves once this node applies it; never rejects. */
+  contactsChanged(domainId: string, contacts: ContactsMode): Promise<void>
 }
 
 /** Told after every commit that wrote an event, so the outbox is delivered at once. */
@@ -24,5 +32,7 @@ export const nullNotifier: Notifier = {
   messageStored () {},
   async presenceChanged () {},
   signal () {},
-  userErased () {}
+  userErased () {},
+  async friendsChanged () {},
+  async contactsChanged () {}
 }

@@ -23,6 +23,7 @@ import { authenticate } from './auth.ts'
 import { corsRoutes } from './cors.ts'
 import { callbackRoutes } from './api/callbacks.ts'
 import { conversationRoutes } from './api/conversations.ts'
+import { friendRoutes } from './api/friends.ts'
 import { domainRoutes } from './api/domains.ts'
 import { fileUploadRoutes } from './api/files.ts'
 import { messageRoutes } from './api/messages.ts'
@@ -159,6 +160,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     domainRoutes(api, chat)
     userRoutes(api, chat)
     conversationRoutes(api, chat)
+    friendRoutes(api, chat)
     messageRoutes(api, chat)
     callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })

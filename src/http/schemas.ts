@@ -23,14 +23,16 @@ export const Domain = Type.Object({
   name: Type.String(),
   createdAt: UnixSeconds,
   retentionDays: Type.Integer({ description: 'messages older than this are deleted; 0: the server\'s MQCHAT_RETENTION_DAYS' }),
-  allowedOrigins: Type.Array(Type.String(), { description: 'browser origins allowed (CORS, MQTT over WebSocket); empty: any' })
+  allowedOrigins: Type.Array(Type.String(), { description: 'browser origins allowed (CORS, MQTT over WebSocket); empty: any' }),
+  contacts: StringEnum(['everyone', 'friends'], { description: 'who its users may message, call, push and see online: anyone in the domain, or only their friends' })
 })
 /** Days a domain may keep messages: 0 (the server's setting) to 100 years. */
 export const RETENTION_DAYS_MAX = 36_500
 export const DomainPatchBody = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   retentionDays: Type.Optional(Type.Integer({ minimum: 0, maximum: RETENTION_DAYS_MAX, description: 'messages (and their files) older than this many days are deleted; 0: the server\'s MQCHAT_RETENTION_DAYS (0 there too: kept forever)' })),
-  allowedOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: MAX_ALLOWED_ORIGINS, description: 'origins such as https://www.example.com whose pages may call the API with a user\'s token and connect over WebSocket; empty: any' }))
+  allowedOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: MAX_ALLOWED_ORIGINS, description: 'origins such as https://www.example.com whose pages may call the API with a user\'s token and connect over WebSocket; empty: any' })),
+  contacts: Type.Optional(StringEnum(['everyone', 'friends'], { description: '"friends": a user may message, call and push only its friends (else forbidden) and sees only their presence; "everyone" (the default): anyone in the domain' }))
 }, { additionalProperties: false })
 export const NewDomainBody = Type.Object({
   id: DomainId,
@@ -127,3 +129,5 @@ export const ConversationList = Type.Object({
   }))
 })
 export const BlockParams = Type.Object({ domain: DomainId, userid: UserId, peer: UserId })
+export const FriendParams = BlockParams
+export const FriendList = Type.Object({ friends: Type.Array(UserSchema, { description: 'by userid' }) })

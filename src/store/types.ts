@@ -4,6 +4,8 @@
 
 export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline'
 export type EventKind = 'presence' | 'messages'
+/** SPEC §10.3: who a domain's users may reach: anyone in it, or only their friends. */
+export type ContactsMode = 'everyone' | 'friends'
 
 export interface DomainRow {
   id: string
@@ -15,6 +17,8 @@ export interface DomainRow {
   retentionDays: number
   /** browser origins allowed (CORS, MQTT over WebSocket); empty: any */
   allowedOrigins: string[]
+  /** SPEC §10.3: with 'friends', users message, call, push and see the presence of their friends only */
+  contacts: ContactsMode
 }
 
 /** What `PATCH …/domains/{domain}` may change; absent fields are kept. */
@@ -22,6 +26,7 @@ export interface DomainPatch {
   name?: string
   retentionDays?: number
   allowedOrigins?: string[]
+  contacts?: ContactsMode
 }
 
 export interface NewDomain {
@@ -332,6 +337,14 @@ export interface Store {
   setBlock(domainId: string, userid: number, peer: number, blocked: boolean, at: number): Promise<void>
   /** Has `userid` blocked `peer`? */
   isBlocked(domainId: string, userid: number, peer: number): Promise<boolean>
+  /**
+   * Friendship is mutual (SPEC §10.3): both directions are written (friends=false: removed)
+   * in one transaction. Setting what already holds changes nothing.
+   */
+  setFriend(domainId: string, userid: number, peer: number, friends: boolean, at: number): Promise<void>
+  /** The user's friends with their profile and presence (offline since 0 if they never had any), by userid. */
+  listFriends(domainId: string, userid: number): Promise<UserRow[]>
+  areFriends(domainId: string, userid: number, peer: number): Promise<boolean>
 
   // --- retention and erasure ---
 
@@ -344,7 +357,7 @@ export interface Store {
   pruneMessages(domainId: string, olderThanMs: number): Promise<number>
   /**
    * Erases a user: every message from or to it (in batches), its conversations (and its
-   * peers' rows of them), profile, presence and blocks; records `at` so that its tokens
+   * peers' rows of them), profile, presence, blocks and friendships; records `at` so that its tokens
    * minted before stop working. Answers how many messages went.
    */
   eraseUser(domainId: string, userid: number, at: number): Promise<number>
@@ -356,7 +369,9 @@ export interface Store {
    * once the id is known. One node's calls commit in the order they were made; across
    * nodes, ids increase in commit order for one sender (its user is locked while its id is
    * taken). A message to a user who blocked its sender is refused with `blocked` (an
-   * AppError) and leaves nothing: the block is read in the write's own transaction.
+   * AppError) and leaves nothing: the block is read in the write's own transaction. So is
+   * the domain's `contacts`: with 'friends', a message to a non-friend is refused with
+   * `forbidden` and leaves nothing either (a note to self never is).
    */
   appendMessage(m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow>
   listMessages(q: MessageQuery): Promise<MessageRow[]>

@@ -8,7 +8,7 @@ import { CreatedDomain, Domain, DomainParams, DomainPatchBody, NewDomainBody, wi
 import { Type } from '@sinclair/typebox'
 import type { DomainRow } from '../../store/index.ts'
 
-const view = (d: DomainRow) => ({ id: d.id, name: d.name, createdAt: Math.floor(d.createdAt / 1000), retentionDays: d.retentionDays, allowedOrigins: d.allowedOrigins })
+const view = (d: DomainRow) => ({ id: d.id, name: d.name, createdAt: Math.floor(d.createdAt / 1000), retentionDays: d.retentionDays, allowedOrigins: d.allowedOrigins, contacts: d.contacts })
 
 const Me = Type.Object({
   kind: Type.Union([Type.Literal('operator'), Type.Literal('domain')]),
@@ -58,8 +58,8 @@ export function domainRoutes (app: FastifyInstance, chat: Chat): void {
 
   app.patch<{ Params: Static<typeof DomainParams>, Body: Static<typeof DomainPatchBody> }>('/domains/:domain', {
     schema: {
-      summary: 'Change a domain\'s settings: name, retentionDays, allowedOrigins',
-      description: 'Fields left out are kept. `allowedOrigins` limits both browser calls (CORS) and MQTT over WebSocket to those origins; empty allows any.',
+      summary: 'Change a domain\'s settings: name, retentionDays, allowedOrigins, contacts',
+      description: 'Fields left out are kept. `allowedOrigins` limits both browser calls (CORS) and MQTT over WebSocket to those origins; empty allows any. `contacts: "friends"` lets users reach and see only their friends.',
       tags: ['domains'],
       params: DomainParams,
       body: DomainPatchBody,

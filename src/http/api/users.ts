@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import type { Chat } from '../../chat/index.ts'
 import { profilePatch } from '../../chat/profiles.ts'
+import { AppError } from '../../errors.ts'
+import type { Principal } from '../../chat/index.ts'
 import { requireDomainKey } from '../auth.ts'
 import {
   DomainParams, ErrorBody, PresenceList, PresenceQuery, ProfileBody, Token, TokenBody, UserList, UserParams, UserSchema, UsersQuery, withErrors
@@ -60,13 +62,20 @@ export function userRoutes (app: FastifyInstance, chat: Chat): void {
     config: { user: true },
     schema: {
       summary: 'A user\'s profile and presence',
-      description: 'With a user\'s token: any user of its domain (the same as the user list shows).',
+      description: 'With a user\'s token: any user of its domain (the same as the user list shows); in a domain whose contacts are "friends", itself and its friends only (else 403 forbidden).',
       tags: ['users'],
       params: UserParams,
       response: withErrors({ 200: UserSchema, 403: ErrorBody })
     }
   }, async (req) => {
     await chat.domains.get(req.principal!, req.params.domain)
+    const who = req.principal!
+    if (who.kind === 'user' && who.userid !== req.params.userid) {
+      const visible = await chat.contacts.visibleUsers(req.params.domain, who.userid)
+      if (visible !== null && !visible.some((u) => u.userid === req.params.userid)) {
+        throw new AppError('forbidden', `user ${req.params.userid} is not your friend`)
+      }
+    }
     return chat.profiles.get(req.params.domain, req.params.userid)
   })
 
@@ -74,7 +83,7 @@ export function userRoutes (app: FastifyInstance, chat: Chat): void {
     config: { user: true },
     schema: {
       summary: 'Users with their profile and presence, by userid',
-      description: 'Paged: pass the answer\'s `next` as `after` until it is null.',
+      description: 'Paged: pass the answer\'s `next` as `after` until it is null. In a domain whose contacts are "friends", a user\'s token lists itself and its friends only.',
       tags: ['users'],
       params: DomainParams,
       querystring: UsersQuery,
@@ -82,15 +91,29 @@ export function userRoutes (app: FastifyInstance, chat: Chat): void {
     }
   }, async (req) => {
     await chat.domains.get(req.principal!, req.params.domain)
-    return chat.profiles.list(req.params.domain, { status: req.query.status, after: req.query.after, limit: req.query.limit ?? 100 })
+    const q = { status: req.query.status, after: req.query.after, limit: req.query.limit ?? 100 }
+    const visible = await visibleTo(chat, req.principal!, req.params.domain)
+    if (visible === null) return chat.profiles.list(req.params.domain, q)
+    // SPEC §10.3: a user of a friends-only domain lists itself and its friends, paged alike.
+    const users = visible.filter((u) => (q.status === undefined || u.status === q.status) && u.userid > (q.after ?? 0)).slice(0, q.limit)
+    return { users, next: users.length === q.limit ? users[users.length - 1]!.userid : null }
   })
 
   app.get<{ Params: Static<typeof DomainParams>, Querystring: Static<typeof PresenceQuery> }>('/domains/:domain/presence', {
     config: { user: true },
-    schema: { summary: 'Who is online', tags: ['users'], params: DomainParams, querystring: PresenceQuery, response: withErrors({ 200: PresenceList, 403: ErrorBody }) }
+    schema: { summary: 'Who is online', description: 'In a domain whose contacts are "friends", a user\'s token sees itself and its friends only.', tags: ['users'], params: DomainParams, querystring: PresenceQuery, response: withErrors({ 200: PresenceList, 403: ErrorBody }) }
   }, async (req) => {
     await chat.domains.get(req.principal!, req.params.domain)
+    const visible = await visibleTo(chat, req.principal!, req.params.domain)
+    if (visible !== null) {
+      return { users: visible.filter((u) => req.query.status === undefined || u.status === req.query.status).map((u) => ({ userid: u.userid, status: u.status, timestamp: u.timestamp })) }
+    }
     const rows = await chat.presenceRows.listPresence(req.params.domain, req.query.status)
     return { users: rows.map((r) => ({ userid: r.userid, status: r.status, timestamp: Math.floor(r.changedAt / 1000) })) }
   })
+}
+
+/** SPEC §10.3: what a user's token may see of a friends-only domain (itself and its friends); null: anyone (a key, or a domain open to everyone). */
+function visibleTo (chat: Chat, who: Principal, domainId: string) {
+  return who.kind === 'user' ? chat.contacts.visibleUsers(domainId, who.userid) : Promise.resolve(null)
 }

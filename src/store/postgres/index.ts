@@ -47,7 +47,7 @@ const types = {
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
 }
 
-const DOMAIN_COLS = 'id, name, token_secret AS "tokenSecret", created_at AS "createdAt", retention_days AS "retentionDays", allowed_origins AS "allowedOrigins"'
+const DOMAIN_COLS = 'id, name, token_secret AS "tokenSecret", created_at AS "createdAt", retention_days AS "retentionDays", allowed_origins AS "allowedOrigins", contacts'
 const MSG_COLS = 'id, domain_id AS "domainId", from_userid AS "fromUserid", to_userid AS "toUserid", type, message, p1, p2, p3, created_at AS at'
 const FILE_COLS = `domain_id AS "domainId", id, content_type AS "contentType", size, thumbnail_size AS "thumbnailSize",
   width, height, duration_ms AS "durationMs", created_at AS "createdAt", attached_at AS "attachedAt"`
@@ -219,8 +219,8 @@ export class PostgresStore implements Store {
 
   async updateDomain (id: string, patch: DomainPatch): Promise<DomainRow | null> {
     return (await this.q<DomainRow>(`UPDATE domains SET name = coalesce($2, name), retention_days = coalesce($3, retention_days),
-      allowed_origins = coalesce($4::jsonb, allowed_origins) WHERE id = $1 RETURNING ${DOMAIN_COLS}`,
-    [id, patch.name ?? null, patch.retentionDays ?? null, patch.allowedOrigins === undefined ? null : JSON.stringify(patch.allowedOrigins)])).rows[0] ?? null
+      allowed_origins = coalesce($4::jsonb, allowed_origins), contacts = coalesce($5, contacts) WHERE id = $1 RETURNING ${DOMAIN_COLS}`,
+    [id, patch.name ?? null, patch.retentionDays ?? null, patch.allowedOrigins === undefined ? null : JSON.stringify(patch.allowedOrigins), patch.contacts ?? null])).rows[0] ?? null
   }
 
   async domainIdByKeyHash (hash: string): Promise<string | null> {
@@ -289,6 +289,18 @@ export class PostgresStore implements Store {
 
   isBlocked (domainId: string, userid: number, peer: number): Promise<boolean> {
     return this.people.isBlocked(domainId, userid, peer)
+  }
+
+  setFriend (domainId: string, userid: number, peer: number, friends: boolean, at: number): Promise<void> {
+    return this.people.setFriend(domainId, userid, peer, friends, at)
+  }
+
+  listFriends (domainId: string, userid: number): Promise<UserRow[]> {
+    return this.people.listFriends(domainId, userid)
+  }
+
+  areFriends (domainId: string, userid: number, peer: number): Promise<boolean> {
+    return this.people.areFriends(domainId, userid, peer)
   }
 
   pruneMessages (domainId: string, olderThanMs: number): Promise<number> {

@@ -1,7 +1,7 @@
-// Profiles, conversations and blocks on PostgreSQL (SPEC §2, §3). The conversation rows of
+// Profiles, conversations, blocks and friends on PostgreSQL (SPEC §2, §3, §10.3). The conversation rows of
 // a batch of messages are written by the writer's call (migration 006), in its transaction.
 import type pg from 'pg'
-import { toConversation, toUser } from '../rows.ts'
+import { type DbUser, toConversation, toUser } from '../rows.ts'
 import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
 
 type Query = <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>
@@ -128,6 +128,10 @@ export class PeoplePg {
       await c.query('DELETE FROM profiles WHERE domain_id = $1 AND userid = $2', [domainId, userid])
       await c.query('DELETE FROM presence WHERE domain_id = $1 AND userid = $2', [domainId, userid])
       await c.query('DELETE FROM blocks WHERE domain_id = $1 AND (userid = $2 OR peer = $2)', [domainId, userid])
+      // Rows are mutual: each mirror row by its key, then the user's range.
+      await c.query(`DELETE FROM friends f USING (SELECT peer FROM friends WHERE domain_id = $1 AND userid = $2) p
+        WHERE f.domain_id = $1 AND f.userid = p.peer AND f.peer = $2`, [domainId, userid])
+      await c.query('DELETE FROM friends WHERE domain_id = $1 AND userid = $2', [domainId, userid])
     })
     return deleted
   }
@@ -143,6 +147,29 @@ export class PeoplePg {
 
   async isBlocked (domainId: string, userid: number, peer: number): Promise<boolean> {
     return (await this.q('SELECT 1 FROM blocks WHERE domain_id = $1 AND userid = $2 AND peer = $3', [domainId, userid, peer])).rowCount! > 0
+  }
+
+  /** Both directions in one statement (one transaction); rows in key order, as another node's call would take them. */
+  async setFriend (domainId: string, userid: number, peer: number, friends: boolean, at: number): Promise<void> {
+    const [a, b] = userid < peer ? [userid, peer] : [peer, userid]
+    if (friends) {
+      await this.q('INSERT INTO friends (domain_id, userid, peer, created_at) VALUES ($1, $2, $3, $4), ($1, $3, $2, $4) ON CONFLICT DO NOTHING', [domainId, a, b, at])
+    } else {
+      await this.q('DELETE FROM friends WHERE domain_id = $1 AND ((userid = $2 AND peer = $3) OR (userid = $3 AND peer = $2))', [domainId, a, b])
+    }
+  }
+
+  async listFriends (domainId: string, userid: number): Promise<UserRow[]> {
+    const rows = (await this.q<DbUser>(`SELECT fr.peer AS userid, p.status, p.changed_at AS "changedAt", f.name, f.avatar, f.link
+        FROM friends fr
+        LEFT JOIN presence p ON p.domain_id = fr.domain_id AND p.userid = fr.peer
+        LEFT JOIN profiles f ON f.domain_id = fr.domain_id AND f.userid = fr.peer
+        WHERE fr.domain_id = $1 AND fr.userid = $2 ORDER BY fr.peer`, [domainId, userid])).rows
+    return rows.map(toUser)
+  }
+
+  async areFriends (domainId: string, userid: number, peer: number): Promise<boolean> {
+    return (await this.q('SELECT 1 FROM friends WHERE domain_id = $1 AND userid = $2 AND peer = $3', [domainId, userid, peer])).rowCount! > 0
   }
 }
 

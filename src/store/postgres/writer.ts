@@ -9,7 +9,7 @@
 // queue never sees a later event before an earlier one (the order SPEC §4.4 promises).
 import type pg from 'pg'
 import type { EventDraft, MessageRow, NewMessage, PresenceChange } from '../types.ts'
-import { AppError, blockedError } from '../../errors.ts'
+import { AppError, blockedError, notFriendError } from '../../errors.ts'
 import { isUnavailable, unavailable } from './errors.ts'
 import { userLockKey } from './people.ts'
 
@@ -79,7 +79,8 @@ export class Writer {
   /**
    * Writes a batch in one call of `mqchat_write_batch` (migration 006): one round trip and
    * one transaction whatever the batch holds. Answers each write's result, in order; a
-   * message to a user who blocked its sender answers the `blocked` error instead.
+   * message to a user who blocked its sender answers the `blocked` error instead, one to a
+   * non-friend in a domain whose contacts are friends the `forbidden` error (migration 008).
    */
   private async write (batch: Write[]): Promise<Array<MessageRow | undefined | AppError>> {
     const locks = new Set<string>()
@@ -115,10 +116,10 @@ export class Writer {
     let i = 0
     return batch.map((w) => {
       if (w.kind !== 'message') return undefined
-      const id = ids[i++]
-      return id == null
-        ? blockedError(w.m.toUserid)
-        : { ...w.m, id: Number(id) }
+      // migration 008: a refusal answers its reason negated (-1 blocked, -2 not a friend)
+      const id = ids[i++] == null ? -1 : Number(ids[i - 1])
+      if (id === -2) return notFriendError(w.m.toUserid)
+      return id < 0 ? blockedError(w.m.toUserid) : { ...w.m, id }
     })
   }
 }

@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { AppError, blockedError } from '../../errors.ts'
+import { AppError, blockedError, notFriendError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
@@ -127,7 +127,8 @@ export class SqliteStore implements Store {
       id,
       name: patch.name ?? null,
       retentionDays: patch.retentionDays ?? null,
-      allowedOrigins: patch.allowedOrigins === undefined ? null : JSON.stringify(patch.allowedOrigins)
+      allowedOrigins: patch.allowedOrigins === undefined ? null : JSON.stringify(patch.allowedOrigins),
+      contacts: patch.contacts ?? null
     })
     return this.getDomain(id)
   }
@@ -179,6 +180,9 @@ export class SqliteStore implements Store {
       // own transaction, so that a block and a send cannot cross. The refusal is answered,
       // not thrown: a throw would have the whole batch written again.
       if (m.fromUserid !== m.toUserid && this.people.isBlocked(m.domainId, m.toUserid, m.fromUserid)) return blockedError(m.toUserid)
+      // SPEC §10.3: in a domain whose contacts are friends, only to a friend; read here too,
+      // so that a friendship removed and a send cannot cross either.
+      if (m.fromUserid !== m.toUserid && this.people.notFriends(m.domainId, m.fromUserid, m.toUserid)) return notFriendError(m.toUserid)
       const info = this.q.insertMessage.run(m.domainId, m.fromUserid, m.toUserid, m.type, m.message, m.p1, m.p2, m.p3, m.at, m.fileId ?? null)
       if (m.fileId != null) this.q.attachFile.run(m.at, m.domainId, m.fileId)
       const row: MessageRow = { ...m, id: Number(info.lastInsertRowid) }
@@ -215,6 +219,19 @@ export class SqliteStore implements Store {
 
   async isBlocked (domainId: string, userid: number, peer: number): Promise<boolean> {
     return this.people.isBlocked(domainId, userid, peer)
+  }
+
+  setFriend (domainId: string, userid: number, peer: number, friends: boolean, at: number): Promise<void> {
+    // One write of the group commit: both directions in one transaction.
+    return this.writes.add(() => this.people.setFriend(domainId, userid, peer, friends, at))
+  }
+
+  async listFriends (domainId: string, userid: number): Promise<UserRow[]> {
+    return this.people.listFriends(domainId, userid)
+  }
+
+  async areFriends (domainId: string, userid: number, peer: number): Promise<boolean> {
+    return this.people.areFriends(domainId, userid, peer)
   }
 
   async pruneMessages (domainId: string, olderThanMs: number): Promise<number> {
@@ -381,9 +398,9 @@ export class SqliteStore implements Store {
 /** Lets other work run between the batches of a long operation. */
 const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-interface DbDomain { id: string, name: string, tokenSecret: string, createdAt: number, retentionDays: number, allowedOrigins: string }
+interface DbDomain { id: string, name: string, tokenSecret: string, createdAt: number, retentionDays: number, allowedOrigins: string, contacts: DomainRow['contacts'] }
 const toDomain = (r: DbDomain): DomainRow => ({ ...r, allowedOrigins: JSON.parse(r.allowedOrigins) })
-const DOMAIN_COLS = 'id, name, token_secret AS tokenSecret, created_at AS createdAt, retention_days AS retentionDays, allowed_origins AS allowedOrigins'
+const DOMAIN_COLS = 'id, name, token_secret AS tokenSecret, created_at AS createdAt, retention_days AS retentionDays, allowed_origins AS allowedOrigins, contacts'
 const FILE_COLS = `domain_id AS domainId, id, content_type AS contentType, size, thumbnail_size AS thumbnailSize,
   width, height, duration_ms AS durationMs, created_at AS createdAt, attached_at AS attachedAt`
 /** No message carries the file: never sent and older than the cut-off (@cutoff), or sent and all its messages gone. */
@@ -412,7 +429,7 @@ function prepare (db: Database.Database) {
     getDomain: db.prepare(`SELECT ${DOMAIN_COLS} FROM domains WHERE id = ?`),
     listDomains: db.prepare(`SELECT ${DOMAIN_COLS} FROM domains ORDER BY id`),
     updateDomain: db.prepare(`UPDATE domains SET name = coalesce(@name, name), retention_days = coalesce(@retentionDays, retention_days),
-      allowed_origins = coalesce(@allowedOrigins, allowed_origins) WHERE id = @id`),
+      allowed_origins = coalesce(@allowedOrigins, allowed_origins), contacts = coalesce(@contacts, contacts) WHERE id = @id`),
     domainByKey: db.prepare('SELECT id FROM domains WHERE api_key_hash = ?'),
     setDomainKey: db.prepare('UPDATE domains SET api_key_hash = ? WHERE id = ?'),
 

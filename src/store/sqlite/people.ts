@@ -1,4 +1,4 @@
-// Profiles, conversations and blocks on SQLite (SPEC §2, §3). The conversation rows are
+// Profiles, conversations, blocks and friends on SQLite (SPEC §2, §3, §10.3). The conversation rows are
 // written by `afterMessage` inside the message's own transaction (see index.ts).
 import type Database from 'better-sqlite3'
 import { type DbConversation, type DbUser, toConversation, toUser } from '../rows.ts'
@@ -66,7 +66,23 @@ export class PeopleSql {
 
       block: db.prepare('INSERT INTO blocks (domain_id, userid, peer, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       unblock: db.prepare('DELETE FROM blocks WHERE domain_id = ? AND userid = ? AND peer = ?'),
-      isBlocked: db.prepare('SELECT 1 FROM blocks WHERE domain_id = ? AND userid = ? AND peer = ?')
+      isBlocked: db.prepare('SELECT 1 FROM blocks WHERE domain_id = ? AND userid = ? AND peer = ?'),
+
+      befriend: db.prepare('INSERT INTO friends (domain_id, userid, peer, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      unfriend: db.prepare('DELETE FROM friends WHERE domain_id = ? AND userid = ? AND peer = ?'),
+      isFriend: db.prepare('SELECT 1 FROM friends WHERE domain_id = ? AND userid = ? AND peer = ?'),
+      // A send's check (in its transaction): the domain's row and one probe of the friends key.
+      notFriends: db.prepare(`SELECT 1 FROM domains d WHERE d.id = ? AND d.contacts = 'friends'
+        AND NOT EXISTS (SELECT 1 FROM friends f WHERE f.domain_id = d.id AND f.userid = ? AND f.peer = ?)`),
+      // A range of the friends key, each joined by primary key: presence and profile.
+      listFriends: db.prepare(`SELECT fr.peer AS userid, p.status, p.changed_at AS changedAt, f.name, f.avatar, f.link
+        FROM friends fr
+        LEFT JOIN presence p ON p.domain_id = fr.domain_id AND p.userid = fr.peer
+        LEFT JOIN profiles f ON f.domain_id = fr.domain_id AND f.userid = fr.peer
+        WHERE fr.domain_id = ? AND fr.userid = ? ORDER BY fr.peer`),
+      // Rows are mutual: the user's range of the key, then each mirror row by its key.
+      eraseFriendsMirror: db.prepare('DELETE FROM friends WHERE domain_id = ? AND peer = ? AND userid IN (SELECT peer FROM friends WHERE domain_id = ? AND userid = ?)'),
+      eraseFriends: db.prepare('DELETE FROM friends WHERE domain_id = ? AND userid = ?')
     }
   }
 
@@ -156,13 +172,15 @@ export class PeopleSql {
     return this.q.eraseSent.run(domainId, userid, limit).changes + this.q.eraseReceived.run(domainId, userid, limit).changes
   }
 
-  /** Erasure, last step: conversations (both sides), profile, presence, blocks. */
+  /** Erasure, last step: conversations (both sides), profile, presence, blocks, friendships. */
   eraseRest (domainId: string, userid: number): void {
     for (const { peer } of this.q.peersOf.all(domainId, userid) as Array<{ peer: number }>) this.q.erasePeerConversation.run(domainId, peer, userid)
     this.q.eraseConversations.run(domainId, userid)
     this.q.eraseProfile.run(domainId, userid)
     this.q.erasePresence.run(domainId, userid)
     this.q.eraseBlocks.run(domainId, userid, userid)
+    this.q.eraseFriendsMirror.run(domainId, userid, domainId, userid)
+    this.q.eraseFriends.run(domainId, userid)
   }
 
   erasedAt (domainId: string, userid: number): number | null {
@@ -176,5 +194,29 @@ export class PeopleSql {
 
   isBlocked (domainId: string, userid: number, peer: number): boolean {
     return this.q.isBlocked.get(domainId, userid, peer) !== undefined
+  }
+
+  /** Runs inside a write: both directions in its one transaction. */
+  setFriend (domainId: string, userid: number, peer: number, friends: boolean, at: number): void {
+    if (friends) {
+      this.q.befriend.run(domainId, userid, peer, at)
+      this.q.befriend.run(domainId, peer, userid, at)
+    } else {
+      this.q.unfriend.run(domainId, userid, peer)
+      this.q.unfriend.run(domainId, peer, userid)
+    }
+  }
+
+  listFriends (domainId: string, userid: number): UserRow[] {
+    return (this.q.listFriends.all(domainId, userid) as DbUser[]).map(toUser)
+  }
+
+  areFriends (domainId: string, userid: number, peer: number): boolean {
+    return this.q.isFriend.get(domainId, userid, peer) !== undefined
+  }
+
+  /** The domain keeps contacts to friends and `from` is not one of `to`'s. */
+  notFriends (domainId: string, from: number, to: number): boolean {
+    return this.q.notFriends.get(domainId, from, to) !== undefined
   }
 }
