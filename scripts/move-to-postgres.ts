@@ -55,7 +55,7 @@ const TABLES: Table[] = [
   { name: 'profiles', orderBy: 'domain_id, userid' },
   { name: 'conversations', orderBy: 'domain_id, userid, peer' },
   { name: 'blocks', orderBy: 'domain_id, userid, peer' },
-  // Friends (007_friends.sql / 008_friends.sql): both rows of each pair.
+  // Friends (sqlite 007_friends.sql / postgres 006_friends.sql): both rows of each pair.
   { name: 'friends', orderBy: 'domain_id, userid, peer' },
   { name: 'erased_users', orderBy: 'domain_id, userid' },
   // What is known of uploaded files; their bytes stay where MQCHAT_STORAGE_URL keeps them

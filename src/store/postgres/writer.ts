@@ -1,6 +1,6 @@
 // Group commit for PostgreSQL: the messages and presence changes queued while one batch is
 // being written go together in the next, one call of a plpgsql function whatever its size
-// (migration 006: it takes the rows as arrays), so a commit's round trip and WAL flush are
+// (migration 007: it takes the rows as arrays), so a commit's round trip and WAL flush are
 // paid per batch, not per message. One batch at a time: call order is commit order.
 //
 // Each user whose events a batch writes is locked first (a transaction-scoped advisory
@@ -77,10 +77,10 @@ export class Writer {
   }
 
   /**
-   * Writes a batch in one call of `mqchat_write_batch` (migration 006): one round trip and
+   * Writes a batch in one call of `mqchat_write_batch` (migration 007): one round trip and
    * one transaction whatever the batch holds. Answers each write's result, in order; a
    * message to a user who blocked its sender answers the `blocked` error instead, one to a
-   * non-friend in a domain whose contacts are friends the `forbidden` error (migration 008).
+   * non-friend in a domain whose contacts are friends the `forbidden` error.
    */
   private async write (batch: Write[]): Promise<Array<MessageRow | undefined | AppError>> {
     const locks = new Set<string>()
@@ -116,7 +116,7 @@ export class Writer {
     let i = 0
     return batch.map((w) => {
       if (w.kind !== 'message') return undefined
-      // migration 008: a refusal answers its reason negated (-1 blocked, -2 not a friend)
+      // a refusal answers its reason negated (-1 blocked, -2 not a friend)
       const id = ids[i++] == null ? -1 : Number(ids[i - 1])
       if (id === -2) return notFriendError(w.m.toUserid)
       return id < 0 ? blockedError(w.m.toUserid) : { ...w.m, id }

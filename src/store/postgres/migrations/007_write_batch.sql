@@ -1,20 +1,22 @@
--- Friends (SPEC §10.3): the same table and setting as sqlite/migrations/007_friends.sql.
-ALTER TABLE domains ADD COLUMN contacts text NOT NULL DEFAULT 'everyone' CHECK (contacts IN ('everyone', 'friends'));
-
--- Mutual: two rows per pair, written and removed together (one statement each way).
-CREATE TABLE friends (
-  domain_id   text NOT NULL,
-  userid      bigint NOT NULL,
-  peer        bigint NOT NULL,
-  created_at  bigint NOT NULL,
-  PRIMARY KEY (domain_id, userid, peer)
-);
-
--- The writer's batch (migration 006), with the same signature, now also refuses a message
--- to a non-friend in a domain whose contacts are 'friends'. A refused message still gets no
--- id, no row, no conversation change and no event; its place in the answer is no longer
--- NULL but the reason, negated: -1 blocked, -2 not a friend (ids are positive).
-CREATE OR REPLACE FUNCTION mqchat_write_batch(
+-- One group commit of the writer (writer.ts) in one call: one round trip and one statement
+-- per batch instead of seven (BEGIN, the users' locks, the ids, the messages, the
+-- conversations, the events and queues, COMMIT), and the recipient's block looked up in the
+-- same transaction instead of one query per message before it.
+--
+-- What it keeps from the statements it replaces:
+-- - the batch's users are locked first, in one sorted order (COLLATE "C", as migration 002's
+--   completions), and only then are ids taken: two nodes writing for one user commit in id
+--   order, so the user's outbox queue never sees a later event before an earlier one;
+-- - ids are taken in ascending order along the batch; events get their ids in batch order;
+-- - a message to a user who blocked its sender (SPEC §3), or to a non-friend in a domain whose
+--   contacts are 'friends' (SPEC §10.3), gets no id and leaves no row, no conversation change
+--   and no event; its place in the answer is the reason, negated: -1 blocked, -2 not a
+--   friend (ids are positive). Both are read in this transaction: a block, or a friendship
+--   removed, and a send cannot cross.
+--
+-- Message bodies carry their own id, which only this call knows: each comes as the text
+-- before the id (e_pre) and after it (e_post); e_post NULL means the body is e_pre as it is.
+CREATE FUNCTION mqchat_write_batch(
   p_locks text[],
   m_domain text[], m_from bigint[], m_to bigint[], m_type int[], m_message text[],
   m_p1 text[], m_p2 text[], m_p3 text[], m_at bigint[], m_file text[],

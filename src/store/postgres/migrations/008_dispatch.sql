@@ -42,7 +42,7 @@ DECLARE
   o_ int[]; d_ text[]; k_ text[]; u_ bigint[]; node_ text[]; ev_ bigint[]; t_ bigint[];
   c record;
 BEGIN
-  -- The users first, in the writer's order (see migration 006): a batch of completions and a
+  -- The users first, in the writer's order (see migration 007): a batch of completions and a
   -- batch of new events that touch the same users' queues then never deadlock.
   PERFORM pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (
     SELECT DISTINCT (x->>'domainId') || '/' || (x->>'userid') AS k FROM jsonb_array_elements(cs) AS x) s
