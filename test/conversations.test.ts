@@ -2,26 +2,9 @@
 // with mqtt.js and their tokens.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { MqttClient } from 'mqtt'
-import { Inbox, startServer, type TestServer } from './helpers/server.ts'
+import { Inbox, startServer } from './helpers/server.ts'
+import { send, user, type User } from './helpers/users.ts'
 import { waitFor } from './helpers/wait.ts'
-
-interface User { id: number, client: MqttClient, inbox: Inbox, token: string }
-
-async function user (s: TestServer, d: { id: string, apiKey: string }, id: number, name: string): Promise<User> {
-  const r = await s.api('POST', `/api/v1/domains/${d.id}/users/${id}/token`, { name }, d.apiKey)
-  const client = await s.connect(d, id)
-  const inbox = new Inbox(client)
-  await client.subscribeAsync([`chat/${d.id}/${id}/ack`, `chat/${d.id}/${id}/inbox`, `chat/${d.id}/${id}/signal`], { qos: 1 })
-  return { id, client, inbox, token: r.body.token }
-}
-
-let cidSeq = 0
-async function send (d: { id: string }, from: User, to: number, message: string): Promise<any> {
-  const cid = `c${++cidSeq}`
-  await from.client.publishAsync(`chat/${d.id}/${from.id}/send`, JSON.stringify({ to_userid: to, message, type: 0, cid }), { qos: 1 })
-  return (await from.inbox.next((m) => m.topic.endsWith('/ack') && m.payload.cid === cid, `ack ${cid}`)).payload
-}
 
 async function request (d: { id: string }, from: User, leaf: 'read' | 'typing', body: object): Promise<void> {
   await from.client.publishAsync(`chat/${d.id}/${from.id}/${leaf}`, JSON.stringify(body), { qos: 1 })

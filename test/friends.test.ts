@@ -3,30 +3,14 @@
 // presence reach friends only; a domain open to everyone is as it was.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { MqttClient } from 'mqtt'
 import { PresenceFilter } from '../src/broker/presence-filter.ts'
 import { presenceUserOf } from '../src/broker/topics.ts'
 import { createLogger } from '../src/log.ts'
 import { subackCodes } from './helpers/mqtt.ts'
 import { Inbox, startServer, type TestServer } from './helpers/server.ts'
+import { send, user, type User } from './helpers/users.ts'
 
-interface User { id: number, client: MqttClient, inbox: Inbox, token: string }
 type Domain = { id: string, apiKey: string }
-
-async function user (s: TestServer, d: Domain, id: number, name: string): Promise<User> {
-  const r = await s.api('POST', `/api/v1/domains/${d.id}/users/${id}/token`, { name }, d.apiKey)
-  const client = await s.connect(d, id)
-  const inbox = new Inbox(client)
-  await client.subscribeAsync([`chat/${d.id}/${id}/ack`, `chat/${d.id}/${id}/inbox`, `chat/${d.id}/${id}/signal`], { qos: 1 })
-  return { id, client, inbox, token: r.body.token }
-}
-
-let cidSeq = 0
-async function send (d: Domain, from: User, to: number, message: string): Promise<any> {
-  const cid = `c${++cidSeq}`
-  await from.client.publishAsync(`chat/${d.id}/${from.id}/send`, JSON.stringify({ to_userid: to, message, type: 0, cid }), { qos: 1 })
-  return (await from.inbox.next((m) => m.topic.endsWith('/ack') && m.payload.cid === cid, `ack ${cid}`)).payload
-}
 
 /** Resolves once the server has handled it (its PUBACK: typing is relayed, a status published). */
 async function publish (d: Domain, from: User, leaf: 'typing' | 'status', body: object): Promise<void> {
