@@ -50,7 +50,14 @@ export async function startServer (t: TestContext, overrides: Partial<Config> = 
     MQCHAT_PRESENCE_GRACE_MS: '200',
     ...env
   }, overrides)
-  const app = await startApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'))
+  let app: Awaited<ReturnType<typeof startApp>>
+  try {
+    app = await startApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'))
+  } catch (err) {
+    // a test that expects the start to fail leaves no data dir either
+    for (const dir of new Set([dataDir, config.dataDir])) fs.rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
   const clients = new Set<MqttClient>()
   let stopped = false
   const stop = async (): Promise<void> => {
@@ -60,8 +67,13 @@ export async function startServer (t: TestContext, overrides: Partial<Config> = 
     await app.stop()
   }
   t.after(async () => {
-    await stop()
-    fs.rmSync(dataDir, { recursive: true, force: true })
+    try {
+      await stop()
+    } finally {
+      // and the dir it really used: a server started again on another's data dir
+      // (MQCHAT_DATA_DIR) writes there after the first one removed it
+      for (const dir of new Set([dataDir, config.dataDir])) fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   const httpUrl = `http://127.0.0.1:${app.httpPort}`
