@@ -5,7 +5,6 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
@@ -13,6 +12,7 @@ import { API_DOC, anchor, renderApiDoc } from '../scripts/api-doc.ts'
 import { ROOT } from './helpers/child.ts'
 import { startServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
+import { freePort } from './helpers/ports.ts'
 
 const DOCS = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
 const read = (doc: string): string => fs.readFileSync(path.join(ROOT, doc), 'utf8')
@@ -98,14 +98,6 @@ test('the several-nodes example keeps clear of the ports of the quick start (808
 })
 
 // ---- the PHP verifier of docs/callbacks.md, as a customer pastes it -----------------------
-
-async function freePort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
 
 test("docs/callbacks.md's PHP receiver verifies mqchat's deliveries (204) and refuses a forged or replayed one (401)", async (t) => {
   const doc = read('docs/callbacks.md')

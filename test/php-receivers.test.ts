@@ -6,12 +6,12 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { startServer, type TestServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
+import { freePort } from './helpers/ports.ts'
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'php')
 const PRIVATE_OK = { MQCHAT_CALLBACK_ALLOW_PRIVATE: '1' }
@@ -22,14 +22,6 @@ interface PhpSite {
   /** the lines of a file the receivers append to (none yet: []) */
   lines: (file: string) => string[]
   setSecret: (kind: 'presence' | 'messages', secret: string) => void
-}
-
-async function freePort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
 }
 
 /** The fixtures copied to a fresh directory and served by `php -S 127.0.0.1:<port> -t <dir>`. */

@@ -4,7 +4,6 @@
 // after the peer, the field `Message`, the button `Send`, the accessible text `Read`.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test, type TestContext } from 'node:test'
@@ -17,6 +16,7 @@ import { startServer, type TestServer } from './helpers/server.ts'
 import { TcpProxy } from './helpers/tcp-proxy.ts'
 import { waitFor } from './helpers/wait.ts'
 import { bundleAll } from '../src/http/widget.ts'
+import { freePort } from './helpers/ports.ts'
 
 after(() => closeBrowser())
 
@@ -154,14 +154,6 @@ browserTest('two visitors chat through the widget on a site of another origin: c
   await withBob.getByRole('button', { name: 'Back to contacts' }).click()
   await contacts(ada).getByRole('listitem').filter({ hasText: 'Bob' }).getByText('offline').waitFor()
 })
-
-async function freePort (): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise((resolve) => srv.close(resolve))
-  return port
-}
 
 browserTest('a server restart mid-conversation loses nothing, doubles nothing, and the message written offline is sent once', async (t, open) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-widget-restart-'))
