@@ -232,16 +232,17 @@ export class Broker implements Service, Notifier {
   }
 
   userErased (domainId: string, userid: number): number {
-    // Client ids are namespaced `<domain>/<userid>/…` (see authenticate).
+    const clients = this.clientsOf(domainId, userid)
+    for (const client of clients) client.close()
+    return clients.length
+  }
+
+  /** The user's connections on this node. */
+  private clientsOf (domainId: string, userid: number): MqClient[] {
+    // Client ids are namespaced `<domain>/<userid>/…` (see authenticate); aedes keeps its
+    // connected clients by id (not in its types).
     const prefix = `${domainId}/${userid}/`
-    let closed = 0
-    // aedes keeps its connected clients by id (not in its types).
-    for (const client of Object.values((this.aedes as unknown as { clients: Record<string, Client> }).clients)) {
-      if (!client.id.startsWith(prefix)) continue
-      client.close()
-      closed++
-    }
-    return closed
+    return Object.values((this.aedes as unknown as { clients: Record<string, MqClient> }).clients).filter((c) => c.id.startsWith(prefix))
   }
 
   signal (domainId: string, userid: number, body: string): void {
@@ -262,9 +263,7 @@ export class Broker implements Service, Notifier {
    * retained message, as it would have been on subscribing (the wildcard: not offline ones).
    */
   private async presenceOfNewFriends (domainId: string, userid: number, friends: number[]): Promise<void> {
-    const prefix = `${domainId}/${userid}/`
-    const watching = Object.values((this.aedes as unknown as { clients: Record<string, MqClient> }).clients)
-      .filter((c) => c.id.startsWith(prefix) && c.mqSubs !== undefined)
+    const watching = this.clientsOf(domainId, userid).filter((c) => c.mqSubs !== undefined)
     if (watching.length === 0) return
     const wildcard = `chat/${domainId}/+/presence`
     for (const friend of friends) {

@@ -105,7 +105,7 @@ export class Writer {
       }
     }
     for (const c of lastChange.values()) { l.domain.push(c.domainId); l.userid.push(c.userid); l.status.push(c.status); l.at.push(c.at) }
-    const res = await this.pool.query<{ ids: Array<string | null> | null }>({
+    const res = await this.pool.query<{ ids: string[] | null }>({
       name: 'mqchat_write_batch',
       text: WRITE_BATCH,
       values: [[...locks], m.domain, m.from, m.to, m.type, m.message, m.p1, m.p2, m.p3, m.at, m.file,
@@ -117,9 +117,10 @@ export class Writer {
     return batch.map((w) => {
       if (w.kind !== 'message') return undefined
       // a refusal answers its reason negated (-1 blocked, -2 not a friend)
-      const id = ids[i++] == null ? -1 : Number(ids[i - 1])
+      const id = Number(ids[i++])
+      if (id === -1) return blockedError(w.m.toUserid)
       if (id === -2) return notFriendError(w.m.toUserid)
-      return id < 0 ? blockedError(w.m.toUserid) : { ...w.m, id }
+      return { ...w.m, id }
     })
   }
 }

@@ -176,13 +176,13 @@ export class SqliteStore implements Store {
 
   appendMessage (m: NewMessage, eventFor: (row: MessageRow) => EventDraft): Promise<MessageRow> {
     return this.writes.add(() => {
-      // SPEC §3: a user who blocked the sender gets nothing from it; looked up in the write's
-      // own transaction, so that a block and a send cannot cross. The refusal is answered,
+      // SPEC §3, §10.3: nothing to a user who blocked the sender, nor to a non-friend in a
+      // domain whose contacts are friends; read in the write's own transaction, so that a
+      // block (or a friendship removed) and a send cannot cross. The refusal is answered,
       // not thrown: a throw would have the whole batch written again.
-      if (m.fromUserid !== m.toUserid && this.people.isBlocked(m.domainId, m.toUserid, m.fromUserid)) return blockedError(m.toUserid)
-      // SPEC §10.3: in a domain whose contacts are friends, only to a friend; read here too,
-      // so that a friendship removed and a send cannot cross either.
-      if (m.fromUserid !== m.toUserid && this.people.notFriends(m.domainId, m.fromUserid, m.toUserid)) return notFriendError(m.toUserid)
+      const refused = this.people.refusal(m.domainId, m.fromUserid, m.toUserid)
+      if (refused === 'blocked') return blockedError(m.toUserid)
+      if (refused === 'not friends') return notFriendError(m.toUserid)
       const info = this.q.insertMessage.run(m.domainId, m.fromUserid, m.toUserid, m.type, m.message, m.p1, m.p2, m.p3, m.at, m.fileId ?? null)
       if (m.fileId != null) this.q.attachFile.run(m.at, m.domainId, m.fileId)
       const row: MessageRow = { ...m, id: Number(info.lastInsertRowid) }

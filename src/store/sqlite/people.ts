@@ -71,9 +71,14 @@ export class PeopleSql {
       befriend: db.prepare('INSERT INTO friends (domain_id, userid, peer, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       unfriend: db.prepare('DELETE FROM friends WHERE domain_id = ? AND userid = ? AND peer = ?'),
       isFriend: db.prepare('SELECT 1 FROM friends WHERE domain_id = ? AND userid = ? AND peer = ?'),
-      // A send's check (in its transaction): the domain's row and one probe of the friends key.
-      notFriends: db.prepare(`SELECT 1 FROM domains d WHERE d.id = ? AND d.contacts = 'friends'
-        AND NOT EXISTS (SELECT 1 FROM friends f WHERE f.domain_id = d.id AND f.userid = ? AND f.peer = ?)`),
+      // A send's check, in its own transaction, one statement as in the PostgreSQL writer's
+      // batch (migration 007): 1 the recipient blocked the sender, 2 the domain keeps contacts
+      // to friends and they are not, 0 it may go.
+      refusal: db.prepare(`SELECT CASE
+          WHEN EXISTS (SELECT 1 FROM blocks b WHERE b.domain_id = @domain AND b.userid = @to AND b.peer = @from) THEN 1
+          WHEN EXISTS (SELECT 1 FROM domains d WHERE d.id = @domain AND d.contacts = 'friends')
+            AND NOT EXISTS (SELECT 1 FROM friends f WHERE f.domain_id = @domain AND f.userid = @from AND f.peer = @to) THEN 2
+          ELSE 0 END AS r`),
       // A range of the friends key, each joined by primary key: presence and profile.
       listFriends: db.prepare(`SELECT fr.peer AS userid, p.status, p.changed_at AS changedAt, f.name, f.avatar, f.link
         FROM friends fr
@@ -215,8 +220,10 @@ export class PeopleSql {
     return this.q.isFriend.get(domainId, userid, peer) !== undefined
   }
 
-  /** The domain keeps contacts to friends and `from` is not one of `to`'s. */
-  notFriends (domainId: string, from: number, to: number): boolean {
-    return this.q.notFriends.get(domainId, from, to) !== undefined
+  /** Why a message from `from` to `to` is refused: 'blocked', 'not friends', or null when it may go (a note to self always may). */
+  refusal (domainId: string, from: number, to: number): 'blocked' | 'not friends' | null {
+    if (from === to) return null
+    const r = (this.q.refusal.get({ domain: domainId, from, to }) as { r: number }).r
+    return r === 1 ? 'blocked' : r === 2 ? 'not friends' : null
   }
 }
