@@ -50,12 +50,12 @@ const TABLES: Table[] = [
   // A lease held by the old server would keep the queue locked until it ran out.
   { name: 'outbox_queues', orderBy: 'domain_id, kind, userid', reset: { locked_by: null, locked_until: null } },
   { name: 'callback_logs', orderBy: 'id' },
-  // People (migrations 005_people.sql / 003_people.sql): profiles, the conversation rows kept
+  // People (migration 005_people.sql): profiles, the conversation rows kept
   // with each message (with their read markers), blocks, erased users.
   { name: 'profiles', orderBy: 'domain_id, userid' },
   { name: 'conversations', orderBy: 'domain_id, userid, peer' },
   { name: 'blocks', orderBy: 'domain_id, userid, peer' },
-  // Friends (sqlite 007_friends.sql / postgres 006_friends.sql): both rows of each pair.
+  // Friends (migration 007_friends.sql): both rows of each pair.
   { name: 'friends', orderBy: 'domain_id, userid, peer' },
   { name: 'erased_users', orderBy: 'domain_id, userid' },
   // What is known of uploaded files; their bytes stay where MQCHAT_STORAGE_URL keeps them

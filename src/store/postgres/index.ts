@@ -423,7 +423,7 @@ export class PostgresStore implements Store {
   }
 
   async claimEvents (domainId: string, nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedEvent[]> {
-    // One call (migration 008): it skips queues another claim is taking, and commits without
+    // One call (migration 011): it skips queues another claim is taking, and commits without
     // waiting for its WAL flush (a lost claim loses only a lease).
     const rows = (await this.pool.query({ name: 'mqchat_claim', text: 'SELECT * FROM mqchat_claim($1, $2, $3, $4, $5)', values: [domainId, nowMs, nodeId, leaseUntil, limit] })
       .catch((err) => { throw isUnavailable(err) ? unavailable(err) : err })).rows

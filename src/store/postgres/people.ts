@@ -1,5 +1,5 @@
 // Profiles, conversations, blocks and friends on PostgreSQL (SPEC §2, §3, §10.3). The conversation rows of
-// a batch of messages are written by the writer's call (migration 007), in its transaction.
+// a batch of messages are written by the writer's call (migration 010), in its transaction.
 import type pg from 'pg'
 import { type DbUser, toConversation, toUser } from '../rows.ts'
 import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'

@@ -1,6 +1,6 @@
 // One presence per user across the nodes sharing the database (SPEC §3, §6): the SQL side of
 // chat/'s shared presence. Every transition is one call of a function of migration
-// 005_presence.sql, which locks the user's row and re-checks its condition, so two nodes
+// 009_presence.sql, which locks the user's row and re-checks its condition, so two nodes
 // never write the same change twice.
 import type pg from 'pg'
 import type { EventDraft, PresenceStatus, SharedPresenceStore } from '../types.ts'

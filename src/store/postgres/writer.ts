@@ -1,6 +1,6 @@
 // Group commit for PostgreSQL: the messages and presence changes queued while one batch is
 // being written go together in the next, one call of a plpgsql function whatever its size
-// (migration 007: it takes the rows as arrays), so a commit's round trip and WAL flush are
+// (migration 010: it takes the rows as arrays), so a commit's round trip and WAL flush are
 // paid per batch, not per message. One batch at a time: call order is commit order.
 //
 // Each user whose events a batch writes is locked first (a transaction-scoped advisory
@@ -77,7 +77,7 @@ export class Writer {
   }
 
   /**
-   * Writes a batch in one call of `mqchat_write_batch` (migration 007): one round trip and
+   * Writes a batch in one call of `mqchat_write_batch` (migration 010): one round trip and
    * one transaction whatever the batch holds. Answers each write's result, in order; a
    * message to a user who blocked its sender answers the `blocked` error instead, one to a
    * non-friend in a domain whose contacts are friends the `forbidden` error.

@@ -1,14 +1,14 @@
 // Numbered migrations (`NNN_name.sql`), applied in order at start-up, each in a transaction.
 import fs from 'node:fs'
 import type Database from 'better-sqlite3'
+import { checkNotNewer, migrationFiles } from '../migrations.ts'
 
 export function migrate (db: Database.Database, dir: URL): string[] {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)')
   const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version))
-  const files = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort()
+  const files = migrationFiles(dir)
   const applied: string[] = []
-  for (const file of files) {
-    const version = Number(file.split('_')[0])
+  for (const { version, file } of files) {
     if (done.has(version)) continue
     const sql = fs.readFileSync(new URL(file, dir), 'utf8')
     db.transaction(() => {
@@ -17,10 +17,6 @@ export function migrate (db: Database.Database, dir: URL): string[] {
     })()
     applied.push(file)
   }
-  const newest = Math.max(0, ...files.map((f) => Number(f.split('_')[0])))
-  const known = Math.max(0, ...done)
-  if (known > newest) {
-    throw new Error(`the database was written by a newer mqchat (schema ${known}, this version knows up to ${newest})`)
-  }
+  checkNotNewer(done, files)
   return applied
 }

@@ -72,7 +72,7 @@ export class PeopleSql {
       unfriend: db.prepare('DELETE FROM friends WHERE domain_id = ? AND userid = ? AND peer = ?'),
       isFriend: db.prepare('SELECT 1 FROM friends WHERE domain_id = ? AND userid = ? AND peer = ?'),
       // A send's check, in its own transaction, one statement as in the PostgreSQL writer's
-      // batch (migration 007): 1 the recipient blocked the sender, 2 the domain keeps contacts
+      // batch (postgres migration 010): 1 the recipient blocked the sender, 2 the domain keeps contacts
       // to friends and they are not, 0 it may go.
       refusal: db.prepare(`SELECT CASE
           WHEN EXISTS (SELECT 1 FROM blocks b WHERE b.domain_id = @domain AND b.userid = @to AND b.peer = @from) THEN 1

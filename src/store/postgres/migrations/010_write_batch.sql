@@ -4,7 +4,7 @@
 -- same transaction instead of one query per message before it.
 --
 -- What it keeps from the statements it replaces:
--- - the batch's users are locked first, in one sorted order (COLLATE "C", as migration 002's
+-- - the batch's users are locked first, in one sorted order (COLLATE "C", as migration 008's
 --   completions), and only then are ids taken: two nodes writing for one user commit in id
 --   order, so the user's outbox queue never sees a later event before an earlier one;
 -- - ids are taken in ascending order along the batch; events get their ids in batch order;

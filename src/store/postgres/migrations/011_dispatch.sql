@@ -31,7 +31,7 @@ $$;
 
 -- A batch of completions (PostgresStore.complete). The deliveries that succeeded, nearly all
 -- of them, are done together, a few statements for the whole batch, as mqchat_complete
--- (migration 002) does each: the attempt logged; only while the completing node holds the
+-- (migration 008) does each: the attempt logged; only while the completing node holds the
 -- lease on the event's queue, the event delivered (or pending again when a replay asked for
 -- it while in flight), the callback's last success, the queue moved on to the user's oldest
 -- pending event or closed. Every other outcome goes through mqchat_complete, one at a time.
@@ -42,7 +42,7 @@ DECLARE
   o_ int[]; d_ text[]; k_ text[]; u_ bigint[]; node_ text[]; ev_ bigint[]; t_ bigint[];
   c record;
 BEGIN
-  -- The users first, in the writer's order (see migration 007): a batch of completions and a
+  -- The users first, in the writer's order (see migration 010): a batch of completions and a
   -- batch of new events that touch the same users' queues then never deadlock.
   PERFORM pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (
     SELECT DISTINCT (x->>'domainId') || '/' || (x->>'userid') AS k FROM jsonb_array_elements(cs) AS x) s

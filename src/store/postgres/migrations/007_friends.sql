@@ -1,5 +1,5 @@
 -- Friends (SPEC §10.3): the same table and setting as sqlite/migrations/007_friends.sql. The
--- writer's batch (migration 007) reads them.
+-- writer's batch (migration 010) reads them.
 ALTER TABLE domains ADD COLUMN contacts text NOT NULL DEFAULT 'everyone' CHECK (contacts IN ('everyone', 'friends'));
 
 -- Mutual: two rows per pair, written and removed together (one statement each way).

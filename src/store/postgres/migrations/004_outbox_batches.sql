@@ -1,0 +1,2 @@
+-- Nothing to do on PostgreSQL: 001_init.sql has this already. Kept so that both dialects
+-- list the same migrations (test/migrations.test.ts); see sqlite/migrations/004_outbox_batches.sql.

@@ -1,0 +1,3 @@
+-- Nothing to do on SQLite: PostgreSQL's postgres/migrations/011_dispatch.sql is what the embedded
+-- store does in TypeScript (one process, one writer). Kept so that both dialects list the
+-- same migrations (test/migrations.test.ts).
