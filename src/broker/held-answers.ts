@@ -7,7 +7,7 @@
 // subscriber, so `connect(); subscribe(ack); publish(send)`, the README's own snippet, never
 // saw its ack (0 of 10 runs). A young connection's answers are kept, bounded, and handed to it
 // right after the SUBACK of its first subscription to its `ack` topic.
-import { HISTORY_MAX_BYTES } from '../chat/index.ts'
+import { HISTORY_MAX_BYTES } from './handlers/history.ts'
 
 /** A connection's answers wait this long after CONNECT for its `ack` subscription. */
 export const HOLD_ANSWERS_MS = 10_000

@@ -4,7 +4,7 @@ import net from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
-import type { Ack, Chat, MessageEvent, Notifier } from '../chat/index.ts'
+import type { Chat, MessageEvent, Notifier } from '../chat/index.ts'
 import { presenceEvent } from '../chat/events.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
@@ -14,10 +14,18 @@ import { HeldAnswers } from './held-answers.ts'
 import { strictPackets } from './packets.ts'
 import { PresenceFilter } from './presence-filter.ts'
 import { persistenceWithPresence } from './retained.ts'
-import { handleSignalRequest } from './signals.ts'
+import { history } from './handlers/history.ts'
+import { read } from './handlers/read.ts'
+import type { Ack, RequestContext } from './handlers/request.ts'
+import { send } from './handlers/send.ts'
+import { status } from './handlers/status.ts'
+import { typing } from './handlers/typing.ts'
 import { ackTopic, canSubscribe, clientAction, inboxTopic, presenceFilter, presenceTopic, presenceUserOf, signalTopic, type Me } from './topics.ts'
 import type { ContactsMode } from '../store/index.ts'
 import { listen } from '../net.ts'
+
+/** The requests answered only when refused; what they do is their answer. */
+const ANSWERED_WHEN_REFUSED = { status, typing, read } as const
 
 /** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
 const DROP_TOPIC = '$mqchat/dropped'
@@ -357,10 +365,12 @@ export class Broker implements Service, Notifier {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     // Client requests are answered on `ack`; none of them is routed on as an MQTT message.
     packet.topic = DROP_TOPIC
+    const ctx: RequestContext = { chat: this.chat, log: this.log, me }
+    const failed = (err: unknown): void => { this.log.error({ err, action }, 'request failed'); done(null) }
     switch (action) {
       case 'send':
         // PUBACK waits for the commit: once a client has it, the message is stored.
-        this.chat.sendFromUser(me.domainId, me.userid, payload).then((ack) => {
+        send(ctx, payload).then((ack) => {
           if ('error' in ack && ack.error.code === 'unavailable') {
             // SPEC §6: never a PUBACK for what was not stored. The client hears why, then the
             // connection closes with the message unacknowledged, so the client's library
@@ -370,25 +380,23 @@ export class Broker implements Service, Notifier {
           }
           this.ack(client, me, ack)
           done(null)
-        }, (err) => { this.log.error({ err }, 'send failed'); done(null) })
-        return
-      case 'status':
-        // The PUBACK follows the presence publication: once a client has it, its own
-        // subscription to the presence topics (and everyone else's) has been sent the change.
-        this.chat.statusFromUser(me.domainId, me.userid, payload).then((ack) => {
-          if (ack !== null) this.ack(client, me, ack)
-          done(null)
-        }, (err) => { this.log.error({ err }, 'status failed'); done(null) })
+        }, failed)
         return
       case 'history':
         // The next packet of this client is read only once the answer is written out: a
         // client that stops reading cannot make the server buffer page after page.
-        this.chat.historyFromUser(me.domainId, me.userid, payload).then((ack) => this.ack(client, me, ack, () => done(null)),
-          (err) => { this.log.error({ err }, 'history failed'); done(null) })
+        history(ctx, payload).then((ack) => this.ack(client, me, ack, () => done(null)), failed)
         return
+      case 'status':
       case 'typing':
       case 'read':
-        handleSignalRequest(this.chat, this.log, me, action, payload, (a) => this.ack(client, me, a), () => done(null))
+        // Answered only when refused. A status change's PUBACK follows its publication: once
+        // a client has it, its own subscription to the presence topics (and everyone else's)
+        // has been sent the change. Typing and read markers reach the peer as signals.
+        ANSWERED_WHEN_REFUSED[action](ctx, payload).then((ack) => {
+          if (ack !== null) this.ack(client, me, ack)
+          done(null)
+        }, failed)
     }
   }
 }
