@@ -11,6 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { ROOT, spawnNode as spawnChild, STOP_GRACE_MS, type NodeChild } from '../test/helpers/child.ts'
 import { connectAccepted } from '../test/helpers/mqtt.ts'
 import { expectStatus, restClient } from '../test/helpers/rest.ts'
+import { PG_ADMIN_URL, REDIS_URL, redisKeys } from '../test/helpers/drop-leftovers.ts'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 
@@ -239,8 +240,8 @@ export async function startMqchat (opts: {
 
 // --- PostgreSQL ----------------------------------------------------------------------------
 
-/** The machine's PostgreSQL (trust auth), where each mqchat child on PostgreSQL gets a fresh database. */
-export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
+/** The machine's PostgreSQL (trust auth; the test kit's MQCHAT_TEST_PG_URL for another), where each mqchat child on PostgreSQL gets a fresh database. */
+export { PG_ADMIN_URL }
 
 export interface BenchDatabase {
   name: string
@@ -312,8 +313,8 @@ export async function startMqchatOn (store: StoreKind, opts: Parameters<typeof s
 
 // --- several nodes: PostgreSQL and Redis ------------------------------------------------------
 
-/** The machine's Redis, shared with whatever else runs here: each cluster gets a key prefix of its own. */
-export const REDIS_URL = 'redis://127.0.0.1:6379'
+/** The machine's Redis (the test kit's MQCHAT_TEST_REDIS_URL for another), shared with whatever else runs here: each cluster gets a key prefix of its own. */
+export { REDIS_URL }
 
 export interface Cluster {
   nodes: Mqchat[]
@@ -355,12 +356,8 @@ async function deleteRedisKeys (prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
   await redis.connect()
   try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      if (keys.length > 0) await redis.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
+    const keys = await redisKeys(redis, prefix)
+    if (keys.length > 0) await redis.unlink(...keys)
   } finally {
     redis.disconnect()
   }
