@@ -19,7 +19,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-demo-'))
 /** A demo that cannot start (a port taken: the quick start's server still running) says why in one line, and leaves no data dir. */
 const fail = (err: unknown): never => {
   fs.rmSync(dataDir, { recursive: true, force: true })
-  // A port taken is a ListenError naming the setting that moves it; its stack helps nobody.
+  // A port taken is a SetupError naming the setting that moves it; its stack helps nobody.
   process.stderr.write(`mqchat demo: ${(err as Error).message}\n`)
   process.exit(1)
 }

@@ -19,7 +19,7 @@ import Database from 'better-sqlite3'
 import pg from 'pg'
 import { createLogger } from '../src/log.ts'
 import { OPERATOR_KEY_FILE } from '../src/operator-key.ts'
-import { DatabaseUnreachable } from '../src/store/index.ts'
+import { SetupError } from '../src/errors.ts'
 import { PostgresStore } from '../src/store/postgres/index.ts'
 
 const SQLITE_FILE = 'mqchat.sqlite'
@@ -187,7 +187,7 @@ async function main (): Promise<void> {
   try {
     await store.open()
   } catch (err) {
-    if (err instanceof DatabaseUnreachable) fail(`cannot reach ${shown(to)}: ${err.message}`)
+    if (err instanceof SetupError) fail(`cannot reach ${shown(to)}: ${(err.cause as Error).message}`)
     fail(`cannot prepare ${shown(to)}: ${(err as Error).message}`)
   } finally {
     await store.close().catch(() => {})

@@ -1,6 +1,7 @@
 // Every MQCHAT_* setting (SPEC §1): parsed, validated, defaults with units, frozen.
 // This is the only file that reads process.env.
 import path from 'node:path'
+import { SetupError } from './errors.ts'
 import { DEFAULT_RETRY_DELAYS_MS, parseDelays } from './durations.ts'
 
 export interface RateLimit {
@@ -55,11 +56,6 @@ export interface S3Location {
   credentials: { accessKeyId: string, secretAccessKey: string } | null
 }
 
-export class ConfigError extends Error {
-  constructor (readonly problems: string[]) {
-    super(problems.join('; '))
-  }
-}
 
 const KNOWN = new Set([
   'MQCHAT_HTTP_PORT', 'MQCHAT_MQTT_PORT', 'MQCHAT_HOST', 'MQCHAT_DATA_DIR', 'MQCHAT_ADMIN_KEY',
@@ -82,7 +78,7 @@ const ADMIN_KEY_MIN_CHARS = 16
 type Env = Record<string, string | undefined>
 
 /**
- * Reads the settings from `env`. Every bad setting is reported at once (ConfigError.problems),
+ * Reads the settings from `env`. Every bad setting is reported at once (SetupError.problems),
  * each naming its variable, so an operator fixes them in one go.
  */
 export function loadConfig (env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
@@ -218,7 +214,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
   const uploadMaxBytes = int('MQCHAT_UPLOAD_MAX_BYTES', UPLOAD_MAX_BYTES_DEFAULT, 1024, 1024 * 1024 * 1024, 'a number of bytes')
   const storageQuotaBytes = int('MQCHAT_STORAGE_QUOTA_BYTES', STORAGE_QUOTA_BYTES_DEFAULT, 0, Number.MAX_SAFE_INTEGER, 'a number of bytes')
 
-  if (problems.length > 0) throw new ConfigError(problems)
+  if (problems.length > 0) throw new SetupError(problems)
   return Object.freeze({
     httpPort,
     mqttPort,

@@ -43,6 +43,22 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The server cannot start as it is set up: a setting is wrong, or what one points at cannot
+ * be used (a port taken, a database or a bucket that does not answer). Each problem is one
+ * line that names the setting to change; main.ts prints them and exits, without a stack,
+ * which would help no operator.
+ */
+export class SetupError extends Error {
+  readonly problems: string[]
+  constructor (problems: string | string[], cause?: unknown) {
+    const list = typeof problems === 'string' ? [problems] : problems
+    super(list.join('; '), { cause })
+    this.name = 'SetupError'
+    this.problems = list
+  }
+}
+
 export function isAppError (err: unknown): err is AppError {
   return err instanceof AppError
 }

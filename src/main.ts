@@ -1,10 +1,8 @@
 // Composition root: config → logger → services; signals; nothing else.
 import { startApp, type App } from './app.ts'
-import { ConfigError, loadConfig, unknownSettings } from './config.ts'
+import { loadConfig, unknownSettings } from './config.ts'
+import { SetupError } from './errors.ts'
 import { createLogger } from './log.ts'
-import { StorageUnreachable } from './files/index.ts'
-import { ListenError } from './net.ts'
-import { DatabaseUnreachable } from './store/index.ts'
 
 /** A stop that takes longer than this is cut short (in-flight work has had its chance). */
 const STOP_DEADLINE_MS = 20_000
@@ -19,7 +17,7 @@ async function main (): Promise<void> {
   try {
     config = loadConfig()
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.problems.join('\nmqchat: '))
+    if (err instanceof SetupError) fail(err.problems.join('\nmqchat: '))
     throw err
   }
   const log = createLogger(config.logLevel)
@@ -55,9 +53,7 @@ async function main (): Promise<void> {
   try {
     app = await startApp(config, log)
   } catch (err) {
-    if (err instanceof ListenError) fail(err.message)
-    if (err instanceof DatabaseUnreachable) fail(`MQCHAT_DATABASE_URL: ${err.message}`)
-    if (err instanceof StorageUnreachable) fail(err.message)
+    if (err instanceof SetupError) fail(err.problems.join('\nmqchat: '))
     const e = err as NodeJS.ErrnoException
     if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'ENOTDIR' || e.code === 'SQLITE_CANTOPEN') {
       fail(`MQCHAT_DATA_DIR: cannot write to ${config.dataDir} (${e.code})`)

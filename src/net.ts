@@ -1,11 +1,6 @@
 // Listening on a port, with the one clear line an operator needs when it cannot (SPEC §1).
 import type { Server } from 'node:net'
-
-export class ListenError extends Error {
-  constructor (message: string, readonly setting: string) {
-    super(message)
-  }
-}
+import { SetupError } from './errors.ts'
 
 /** Listens and resolves the bound port (useful with port 0). */
 export function listen (server: Server, port: number, host: string, setting: string): Promise<number> {
@@ -18,7 +13,7 @@ export function listen (server: Server, port: number, host: string, setting: str
           : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
             ? `cannot listen on ${host}: no such local address (MQCHAT_HOST)`
             : `cannot listen on ${host}:${port} (${err.code ?? err.message})`
-      reject(new ListenError(`${setting}: ${why}`, setting))
+      reject(new SetupError(`${setting}: ${why}`, err))
     }
     server.once('error', onError)
     server.listen(port, host, () => {

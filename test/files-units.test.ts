@@ -5,7 +5,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { loadConfig } from '../src/config.ts'
+import { SetupError } from '../src/errors.ts'
 import { recordDurationMs } from '../src/files/duration.ts'
 import { acceptedKind } from '../src/files/kinds.ts'
 import { parseRange } from '../src/files/range.ts'
@@ -87,7 +88,7 @@ test('settings of files: defaults, S3 locations, and every bad value named', () 
     MQCHAT_UPLOAD_MAX_BYTES: '10MB',
     MQCHAT_STORAGE_QUOTA_BYTES: '-1'
   }), (err: unknown) => {
-    const problems = (err as ConfigError).problems.join('\n')
+    const problems = (err as SetupError).problems.join('\n')
     for (const name of ['MQCHAT_PUBLIC_URL', 'MQCHAT_STORAGE_URL', 'MQCHAT_S3_ENDPOINT', 'MQCHAT_UPLOAD_MAX_BYTES', 'MQCHAT_STORAGE_QUOTA_BYTES']) assert.match(problems, new RegExp(name))
     return true
   })

@@ -8,7 +8,8 @@ import { parseUserid, parseUsername } from '../src/chat/domains.ts'
 import { RateLimiter } from '../src/chat/rate-limit.ts'
 import { compile, describeValidationError, MqttSend } from '../src/chat/schemas.ts'
 import { signToken, verifyToken } from '../src/chat/tokens.ts'
-import { ConfigError, loadConfig, parseRate, unknownSettings } from '../src/config.ts'
+import { loadConfig, parseRate, unknownSettings } from '../src/config.ts'
+import { SetupError } from '../src/errors.ts'
 
 test('settings: defaults are those of SPEC §1', () => {
   const c = loadConfig({})
@@ -38,7 +39,7 @@ test('settings: every bad one is reported at once, each naming its variable', ()
     MQCHAT_RETENTION_DAYS: '-3'
   }
   assert.throws(() => loadConfig(bad), (err: unknown) => {
-    assert.ok(err instanceof ConfigError)
+    assert.ok(err instanceof SetupError)
     assert.equal(err.problems.length, Object.keys(bad).length)
     for (const name of Object.keys(bad)) assert.ok(err.problems.some((p) => p.startsWith(name)), `${name} is named`)
     return true

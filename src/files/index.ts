@@ -24,7 +24,6 @@ import { fileKey, thumbnailKey, type ByteRange, type FileStorage } from './stora
 import { fileUrl, newFileId, thumbnailUrl } from './urls.ts'
 
 export { parseRange } from './range.ts'
-export { StorageUnreachable } from './s3-storage.ts'
 export { FILE_ID_RE, fileIdOfUrl } from './urls.ts'
 export type { FileStorage } from './storage.ts'
 

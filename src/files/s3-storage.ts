@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { SetupError } from '../errors.ts'
 import type { S3Location } from '../config.ts'
 import type { ByteRange, FileStorage } from './storage.ts'
 
@@ -38,7 +39,7 @@ export class S3Storage implements FileStorage {
       const e = err as { name?: string, message?: string, $metadata?: { httpStatusCode?: number } }
       const status = e.$metadata?.httpStatusCode
       const why = status === 404 ? 'no such bucket' : status === 403 ? 'access denied (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)' : `${e.name ?? 'error'}${e.message ? `: ${e.message}` : ''}`
-      throw new StorageUnreachable(`MQCHAT_STORAGE_URL: bucket "${this.where.bucket}"${this.where.endpoint === null ? '' : ` at ${this.where.endpoint} (MQCHAT_S3_ENDPOINT)`}: ${why}`)
+      throw new SetupError(`MQCHAT_STORAGE_URL: bucket "${this.where.bucket}"${this.where.endpoint === null ? '' : ` at ${this.where.endpoint} (MQCHAT_S3_ENDPOINT)`}: ${why}`)
     }
   }
 
@@ -79,10 +80,3 @@ export class S3Storage implements FileStorage {
   }
 }
 
-/** The file store cannot be used at start: main.ts prints this line, which names the setting. */
-export class StorageUnreachable extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'StorageUnreachable'
-  }
-}

@@ -8,7 +8,6 @@ import type { Store } from './types.ts'
 
 export * from './types.ts'
 export { activeSecrets } from './secrets.ts'
-export { DatabaseUnreachable } from './postgres/index.ts'
 
 export function createStore (config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databasePoolSize' | 'nodeTtlMs'>, nodeId: string, log: Logger): Store {
   const storeLog = log.child({ module: 'store' })

@@ -2,7 +2,7 @@
 // database that several nodes share. Leases and due times follow the database's clock;
 // each node registers itself (nodes) and renews its row, so the others can tell when it is gone.
 import pg from 'pg'
-import { AppError } from '../../errors.ts'
+import { AppError, SetupError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
 import { CALLBACK_PATCH_COLUMNS } from '../rows.ts'
@@ -99,7 +99,7 @@ export class PostgresStore implements Store {
   }
 
   async open (): Promise<void> {
-    const client = await this.pool.connect().catch((err) => { throw new DatabaseUnreachable(err) })
+    const client = await this.pool.connect().catch((err) => { throw new SetupError(`MQCHAT_DATABASE_URL: cannot connect to PostgreSQL: ${(err as Error).message}`, err) })
     try {
       const applied = await migrate(client, MIGRATIONS_DIR)
       if (applied.length > 0) this.log.info({ applied }, 'database migrated')
@@ -561,10 +561,3 @@ export class PostgresStore implements Store {
   }
 }
 
-/** PostgreSQL could not be reached at start: main.ts names MQCHAT_DATABASE_URL. */
-export class DatabaseUnreachable extends Error {
-  constructor (cause: unknown) {
-    super(`cannot connect to PostgreSQL: ${(cause as Error).message}`)
-    this.name = 'DatabaseUnreachable'
-  }
-}
