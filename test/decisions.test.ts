@@ -1,11 +1,12 @@
-// The pure decisions of callback delivery, each with a literal table (input → expected
-// output), as svix tests `calculate_retry_delay`, `sign_msg` and `is_allowed`.
+// The pure decisions of callback delivery and of the stores, each with a literal table
+// (input → expected output), as svix tests `calculate_retry_delay`, `sign_msg` and `is_allowed`.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Webhook } from 'standardwebhooks'
 import { decide, type AttemptResult, type Outcome } from '../src/callbacks/policy.ts'
 import { parseDelays, parseRetryAfter, retryDelay } from '../src/callbacks/retry.ts'
 import { sign, signatureHeader } from '../src/callbacks/signing.ts'
+import { moveReadMarker, type MarkerMove } from '../src/store/read-marker.ts'
 import { activeSecrets } from '../src/store/secrets.ts'
 
 const status = (s: number, retryAfterMs: number | null = null): AttemptResult => ({ status: s, errorCode: null, errorMessage: null, retryAfterMs })
@@ -167,4 +168,19 @@ test('activeSecrets: the rotated-out secret signs beside the new one until its t
     [{ signingSecret: 'whsec_new', previousSecret: null, previousSecretUntil: now + 1000 }, ['whsec_new']]
   ]
   for (const [cb, expected] of rows) assert.deepEqual(activeSecrets(cb, now), expected, JSON.stringify(cb))
+})
+
+test('moveReadMarker: a read marker moves forward, up to the last message (SPEC §3), in both stores', () => {
+  const conv = (lastId: number, readUpTo: number) => ({ lastId, readUpTo })
+  const rows: Array<[{ lastId: number, readUpTo: number } | undefined, number, MarkerMove]> = [
+    [undefined, 5, { ok: false, refusal: { ok: false, reason: 'no_conversation', readUpTo: 0, lastId: 0 } }],
+    [conv(10, 0), 10, { ok: true, changes: true }],
+    [conv(10, 0), 4, { ok: true, changes: true }],
+    [conv(10, 4), 4, { ok: true, changes: false }],
+    [conv(10, 10), 10, { ok: true, changes: false }],
+    [conv(10, 4), 11, { ok: false, refusal: { ok: false, reason: 'beyond_last', readUpTo: 4, lastId: 10 } }],
+    [conv(10, 4), 3, { ok: false, refusal: { ok: false, reason: 'backwards', readUpTo: 4, lastId: 10 } }],
+    [conv(10, 4), 0, { ok: false, refusal: { ok: false, reason: 'backwards', readUpTo: 4, lastId: 10 } }]
+  ]
+  for (const [c, upTo, want] of rows) assert.deepEqual(moveReadMarker(c, upTo), want, `${JSON.stringify(c)} up to ${upTo}`)
 })

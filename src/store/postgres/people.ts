@@ -2,6 +2,7 @@
 // a batch of messages are written by the writer's call (migration 010), in its transaction.
 import type pg from 'pg'
 import { type DbUser, toConversation, toUser } from '../rows.ts'
+import { moveReadMarker } from '../read-marker.ts'
 import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
 
 type Query = <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>
@@ -61,14 +62,13 @@ export class PeoplePg {
       await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [userLockKey(domainId, peer)])
       const row = (await c.query('SELECT last_id AS "lastId", read_up_to AS "readUpTo" FROM conversations WHERE domain_id = $1 AND userid = $2 AND peer = $3 FOR UPDATE',
         [domainId, userid, peer])).rows[0] as { lastId: number, readUpTo: number } | undefined
-      if (row === undefined) return { ok: false, reason: 'no_conversation', readUpTo: 0, lastId: 0 }
-      if (upTo > row.lastId) return { ok: false, reason: 'beyond_last', readUpTo: row.readUpTo, lastId: row.lastId }
-      if (upTo < row.readUpTo) return { ok: false, reason: 'backwards', readUpTo: row.readUpTo, lastId: row.lastId }
+      const move = moveReadMarker(row, upTo)
+      if (!move.ok) return move.refusal
       // Bounded by the unread messages (an index range of messages_pair), not the history.
       const unread = userid === peer
         ? 0
         : Number((await c.query('SELECT count(*) AS n FROM messages WHERE domain_id = $1 AND from_userid = $2 AND to_userid = $3 AND id > $4', [domainId, peer, userid, upTo])).rows[0].n)
-      if (upTo === row.readUpTo) return { ok: true, changed: false, readUpTo: upTo, unread }
+      if (!move.changes) return { ok: true, changed: false, readUpTo: upTo, unread }
       await c.query('UPDATE conversations SET read_up_to = $4, unread = $5 WHERE domain_id = $1 AND userid = $2 AND peer = $3', [domainId, userid, peer, upTo, unread])
       return { ok: true, changed: true, readUpTo: upTo, unread }
     })

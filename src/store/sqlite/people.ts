@@ -2,6 +2,7 @@
 // written by `afterMessage` inside the message's own transaction (see index.ts).
 import type Database from 'better-sqlite3'
 import { type DbConversation, type DbUser, toConversation, toUser } from '../rows.ts'
+import { moveReadMarker } from '../read-marker.ts'
 import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
 
 const USER_COLS = 'p.userid, p.status, p.changed_at AS changedAt, f.name, f.avatar, f.link'
@@ -132,12 +133,10 @@ export class PeopleSql {
 
   /** Runs inside a write (the group commit): no message of the pair can land in between. */
   markRead (domainId: string, userid: number, peer: number, upTo: number): ReadResult {
-    const c = this.q.getConversation.get(domainId, userid, peer) as { lastId: number, readUpTo: number } | undefined
-    if (c === undefined) return { ok: false, reason: 'no_conversation', readUpTo: 0, lastId: 0 }
-    if (upTo > c.lastId) return { ok: false, reason: 'beyond_last', readUpTo: c.readUpTo, lastId: c.lastId }
-    if (upTo < c.readUpTo) return { ok: false, reason: 'backwards', readUpTo: c.readUpTo, lastId: c.lastId }
+    const move = moveReadMarker(this.q.getConversation.get(domainId, userid, peer) as { lastId: number, readUpTo: number } | undefined, upTo)
+    if (!move.ok) return move.refusal
     const unread = userid === peer ? 0 : (this.q.countUnread.get(domainId, peer, userid, upTo) as { n: number }).n
-    if (upTo === c.readUpTo) return { ok: true, changed: false, readUpTo: upTo, unread }
+    if (!move.changes) return { ok: true, changed: false, readUpTo: upTo, unread }
     this.q.setRead.run(upTo, unread, domainId, userid, peer)
     return { ok: true, changed: true, readUpTo: upTo, unread }
   }
