@@ -30,7 +30,9 @@ test('a PostgreSQL database numbered the old way is renumbered, and only the com
       for (const name of old) await client.query('INSERT INTO schema_migrations VALUES ($1, $2, 0)', [Number(name.slice(0, 3)), name])
 
       const applied = await migrate(client, POSTGRES)
-      assert.deepEqual(applied, ['002_callbacks.sql', '003_presence_present.sql', '004_outbox_batches.sql'])
+      // the three comment-only steps, and whatever came after the old list's last (011)
+      const later = migrationFiles(POSTGRES).filter((m) => m.version > 11).map((m) => m.file)
+      assert.deepEqual(applied, ['002_callbacks.sql', '003_presence_present.sql', '004_outbox_batches.sql', ...later])
       const rows = (await client.query<{ version: number, name: string }>('SELECT version, name FROM schema_migrations ORDER BY version')).rows
       assert.deepEqual(rows.map((r) => r.name), migrationFiles(POSTGRES).map((m) => m.file))
       assert.deepEqual(rows.map((r) => r.version), rows.map((_, i) => i + 1))

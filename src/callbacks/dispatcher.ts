@@ -103,7 +103,7 @@ export class Dispatcher implements Service {
       if (this.claimLost) {
         // A claim failed with the database gone: if it committed before its answer was lost,
         // its queues are leased to us and nobody sends them. Free all but what we hold.
-        const freed = await this.store.releaseLeases(this.store.nodeId, [...this.holding])
+        const freed = await this.store.releaseLeases(this.store.nodeId, [...this.holding], this.store.now())
         this.claimLost = false
         if (freed > 0) this.log.info({ queues: freed }, 'leases of a claim whose answer was lost are free again')
       }

@@ -422,7 +422,7 @@ export interface Store {
    * events it is still sending or recording): a claim whose answer was lost (the database
    * went away after committing it) left them leased to a node that never got them.
    */
-  releaseLeases(nodeId: string, keepEventIds: number[]): Promise<number>
+  releaseLeases(nodeId: string, keepEventIds: number[], nowMs: number): Promise<number>
   /**
    * Frees the leases of nodes that are gone (never a live node's), holds what is still pending
    * for a callback that is off, and gives every pending event a queue (a safety net: the

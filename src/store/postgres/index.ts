@@ -149,7 +149,7 @@ export class PostgresStore implements Store {
     while (this.completers > 0) await this.completing
     try {
       // Leaving cleanly: what this node held is free for the others at once.
-      await this.q('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1', [this.nodeId])
+      await this.q('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL, ready_at = least(ready_at, $2) WHERE locked_by = $1', [this.nodeId, this.now()])
       await this.q('DELETE FROM nodes WHERE id = $1', [this.nodeId])
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not sign off from the database')
@@ -464,9 +464,10 @@ export class PostgresStore implements Store {
     }
   }
 
-  async releaseLeases (nodeId: string, keepEventIds: number[]): Promise<number> {
-    return (await this.q('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1 AND NOT (head_id = ANY($2::bigint[]))',
-      [nodeId, keepEventIds])).rowCount ?? 0
+  async releaseLeases (nodeId: string, keepEventIds: number[], nowMs: number): Promise<number> {
+    // (a leased queue's ready_at is its lease's end, migration 012: ready again now)
+    return (await this.q('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL, ready_at = least(ready_at, $3) WHERE locked_by = $1 AND NOT (head_id = ANY($2::bigint[]))',
+      [nodeId, keepEventIds, nowMs])).rowCount ?? 0
   }
 
   async recoverOutbox (nowMs: number): Promise<number> {
@@ -475,9 +476,9 @@ export class PostgresStore implements Store {
     for (const cb of off) await this.holdPending(cb.domain_id, cb.kind)
     // Leases of nodes that are gone. The WHERE re-checks that the holder is still gone at
     // the moment of the update (a paused node may have come back meanwhile).
-    const freed = await this.q(`UPDATE outbox_queues q SET locked_by = NULL, locked_until = NULL
+    const freed = await this.q(`UPDATE outbox_queues q SET locked_by = NULL, locked_until = NULL, ready_at = least(q.ready_at, $3)
       WHERE q.locked_by IS NOT NULL AND q.locked_by <> $1
-        AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = q.locked_by AND n.alive_until >= $2)`, [this.nodeId, this.now()])
+        AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = q.locked_by AND n.alive_until >= $2)`, [this.nodeId, this.now(), nowMs])
     let rebuilt = 0
     if (!this.rebuilt) {
       // Once per process: queues are kept in the same transactions as their events, so this

@@ -350,8 +350,8 @@ export class SqliteStore implements Store {
     return held
   }
 
-  async releaseLeases (nodeId: string, keepEventIds: number[]): Promise<number> {
-    return this.outbox.releaseLeases(nodeId, keepEventIds)
+  async releaseLeases (nodeId: string, keepEventIds: number[], nowMs: number): Promise<number> {
+    return this.outbox.releaseLeases(nodeId, keepEventIds, nowMs)
   }
 
   async recoverOutbox (nowMs: number): Promise<number> {

@@ -140,7 +140,7 @@ export class OutboxSql {
     return this.db.transaction(() => {
       const rows = this.q.claimable.all({ domainId, now, limit }) as ClaimRow[]
       return rows.map((r) => {
-        this.q.lease.run(nodeId, leaseUntil, r.domain_id, r.kind, r.userid)
+        this.q.lease.run({ node: nodeId, until: leaseUntil, domainId: r.domain_id, kind: r.kind, userid: r.userid })
         return claimedEvent(r, now)
       })
     }).immediate()
@@ -215,13 +215,13 @@ export class OutboxSql {
    */
   recover (nodeId: string, now: number, rebuild: boolean): number {
     return this.db.transaction(() => {
-      const freed = this.q.freeLeases.run(nodeId).changes
+      const freed = this.q.freeLeases.run(now, nodeId).changes
       return freed + (rebuild ? this.q.rebuildQueues.run(now).changes : 0)
     })()
   }
 
-  releaseLeases (nodeId: string, keepEventIds: number[]): number {
-    return this.q.releaseMine.run(nodeId, JSON.stringify(keepEventIds)).changes
+  releaseLeases (nodeId: string, keepEventIds: number[], now: number): number {
+    return this.q.releaseMine.run(now, nodeId, JSON.stringify(keepEventIds)).changes
   }
 
   nextDueAt (): number | null {
@@ -326,7 +326,10 @@ function prepare (db: Database.Database) {
         AND (c.paused_until IS NULL OR c.paused_until < @now)
       WHERE q.domain_id = @domainId AND q.ready_at <= @now AND (q.locked_until IS NULL OR q.locked_until < @now) AND e.state = 'pending'
       ORDER BY q.ready_at LIMIT @limit`),
-    lease: db.prepare('UPDATE outbox_queues SET locked_by = ?, locked_until = ? WHERE domain_id = ? AND kind = ? AND userid = ?'),
+    // A leased queue is ready again when its lease ends (if its holder never completes): its
+    // ready_at says so, so that the claims' range of ready queues (outbox_queues_domain) no
+    // longer holds the queues in flight, which every claim stepped over one by one.
+    lease: db.prepare('UPDATE outbox_queues SET locked_by = @node, locked_until = @until, ready_at = @until WHERE domain_id = @domainId AND kind = @kind AND userid = @userid'),
 
     // An event held meanwhile (its callback was switched off) that still got through is
     // delivered. One a replay asked for while it was in flight is pending again instead.
@@ -347,8 +350,8 @@ function prepare (db: Database.Database) {
     closeQueue: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
     holds: db.prepare('SELECT 1 FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ? AND head_id = ?'),
 
-    releaseMine: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by = ? AND head_id NOT IN (SELECT value FROM json_each(?))'),
-    freeLeases: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL AND locked_by <> ?'),
+    releaseMine: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL, ready_at = min(ready_at, ?) WHERE locked_by = ? AND head_id NOT IN (SELECT value FROM json_each(?))'),
+    freeLeases: db.prepare('UPDATE outbox_queues SET locked_by = NULL, locked_until = NULL, ready_at = min(ready_at, ?) WHERE locked_by IS NOT NULL AND locked_by <> ?'),
     rebuildQueues: db.prepare(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
       SELECT domain_id, kind, userid, min(id), ? FROM events WHERE state = 'pending' GROUP BY domain_id, kind, userid
       ON CONFLICT DO NOTHING`),

@@ -1,0 +1,3 @@
+-- Nothing to do on SQLite: a lease there is a statement of sqlite/outbox.ts, which sets the
+-- leased queue's ready_at to the lease's end as PostgreSQL's postgres/migrations/012_lease_ready.sql
+-- does. Kept so that both dialects list the same migrations (test/migrations.test.ts).
