@@ -354,12 +354,35 @@ export class Chat {
       else if (body.kind === 'read') this.emit('read', { userid: body.userid, peer: body.peer, up_to: body.up_to, timestamp: body.timestamp })
     } else if (leaf === 'ack') {
       const w = this.waiting.get(String(body.cid))
-      if (w === undefined) return
+      if (w === undefined) {
+        if (body.event !== undefined) this.othersAck(body.cid, body.event)
+        return
+      }
       this.waiting.delete(String(body.cid))
       clearTimeout(w.timer)
       if (body.error !== undefined) w.reject(new ChatError(body.error.code, body.error.message))
       else w.resolve(body)
     }
+  }
+
+  /**
+   * An ack this connection is not waiting for, with a stored message: this user's own, sent
+   * from another tab (its ack reaches every connection of the user), or by the site's server
+   * for it (no cid). Reported as a message, live. One of this tab's own sends whose wait ran
+   * out is settled by it instead, as its ack would have.
+   */
+  private othersAck (cid: unknown, event: MessageEvent): void {
+    if (event?.from_userid !== this.userid || typeof event.message?.id !== 'number') return
+    const p = this.outbox.find((x) => x.cid === cid)
+    if (p !== undefined) {
+      this.unknownFate.delete(p.cid)
+      this.outbox.splice(this.outbox.indexOf(p), 1)
+      this.persist()
+      this.deliverOwn(event)
+      p.resolve(event)
+      return
+    }
+    this.deliver(event)
   }
 
   private nextCid (): string { return `${Date.now().toString(36)}-${(++this.seq).toString(36)}-${Math.random().toString(36).slice(2, 8)}` }

@@ -236,6 +236,15 @@ export class Broker implements Service, Notifier {
   }
 
   /**
+   * On the sender's `ack`, with no cid (no connection of it asked): every connection of the
+   * sender here that listens to its answers sees the message, as its other tabs see the ack
+   * of an MQTT send. (Not held for a connection yet to subscribe: that one's catch-up has it.)
+   */
+  sentForUser (domainId: string, event: MessageEvent): void {
+    this.publish(ackTopic(domainId, event.from_userid), JSON.stringify({ cid: null, event }), false)
+  }
+
+  /**
    * Resolves once aedes has written the change to every subscriber here, or after
    * PRESENCE_ACK_WAIT_MS: aedes calls back only when the slowest subscriber's socket has
    * drained, and one frozen tab of the domain must not hold every status PUBACK (and so the
