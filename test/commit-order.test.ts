@@ -6,7 +6,8 @@
 // connection, holding its transaction open after mqchat_write_batch (the real writer's call)
 // or mqchat_presence_connect took their ids, while the server writes in the same domain.
 // (The embedded SQLite store has one writer, one transaction at a time: its ids commit in
-// order already; test/messages.test.ts and the conformance suite cover it.)
+// order already, and there is no second writer to stage. The readers are the same code on
+// both stores, paged on both in test/callback-api.test.ts and test/messages.test.ts.)
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test, type TestContext } from 'node:test'
@@ -15,6 +16,7 @@ import { messageEvent, presenceEvent } from '../src/chat/events.ts'
 import { newWebhookId } from '../src/chat/ids.ts'
 import { Writer } from '../src/store/postgres/writer.ts'
 import type { MessageRow } from '../src/store/types.ts'
+import { unreadCounts } from '../widget/unread.ts'
 import { freshDatabase } from './helpers/postgres.ts'
 import { startServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
@@ -33,7 +35,7 @@ async function setUp (t: TestContext) {
   const d = await s.domain()
   const other = await client(t, url)
   const probe = await client(t, url)
-  return { s, d, other, probe }
+  return { s, d, other, probe, url }
 }
 
 /**
@@ -43,10 +45,13 @@ async function setUp (t: TestContext) {
 async function finishedOrWaiting (probe: pg.Client, finished: () => boolean | Promise<boolean>): Promise<'finished' | 'waiting'> {
   return await waitFor(async () => {
     if (await finished()) return 'finished' as const
-    const r = await probe.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
-    return r.rows[0].n > 0 ? 'waiting' as const : null
+    return await lockWaiters(probe) > 0 ? 'waiting' as const : null
   }, 'the server\'s write to finish or to wait for the other transaction')
 }
+
+/** Backends of this database waiting for a lock another transaction holds. */
+const lockWaiters = async (probe: pg.Client): Promise<number> =>
+  (await probe.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n
 
 /** Pages `fetch(after)` to the end, as a customer's job or a client does; answers the ids in order. */
 async function pageAll (fetch: (after: number) => Promise<number[]>, after: number): Promise<number[]> {
@@ -92,6 +97,51 @@ test('a message whose id was taken first but commits later on another node is no
   assert.deepEqual([...feedAll].sort((a, b) => a - b), feedAll, 'oldest first')
   const historyAll = [...historyNow, ...await pageAll(history, historyNow.at(-1) ?? 0)]
   assert.deepEqual(historyAll, [late.id, early], `history after gave ${JSON.stringify(historyAll)} (${JSON.stringify(historyNow)} while the other was open)`)
+})
+
+test('within one conversation too: the widget\'s unread count, which trusts a conversation\'s answer as of its last id, counts a message that commits late', async (t) => {
+  const { s, d, other, probe, url } = await setUp(t)
+  const elsewhere = await s.domain()
+  const third = await client(t, url)
+  // Another node's batch: first a message of another domain, then user 1 to user 3 here. Both
+  // ids are taken, then the first row waits (this test holds that domain's row), so the
+  // second has its id but has not reached its conversation yet.
+  await third.query('BEGIN')
+  await third.query('SELECT 1 FROM domains WHERE id = $1 FOR UPDATE', [elsewhere.id])
+  await other.query('BEGIN')
+  const writer = new Writer({ query: (q: pg.QueryConfig) => other.query(q) } as unknown as pg.Pool, randomUUID(), () => Date.now())
+  const eventFor = (row: MessageRow) => ({ webhookId: newWebhookId(row.at), body: JSON.stringify(messageEvent(row)) })
+  const m = (domainId: string, fromUserid: number, toUserid: number) => ({ domainId, fromUserid, toUserid, type: 0, message: 'late', p1: '', p2: '', p3: '', at: Date.now() })
+  const first = writer.appendMessage(m(elsewhere.id, 1, 2), eventFor)
+  const lateWrite = writer.appendMessage(m(d.id, 1, 3), eventFor)
+  void first.catch(() => {})
+  void lateWrite.catch(() => {})
+  await waitFor(async () => await lockWaiters(probe) === 1, 'the other node\'s batch waiting')
+
+  // Meanwhile this node: user 3 answers user 1 (the same conversation).
+  let answered = false
+  const posted = s.api('POST', `/api/v1/domains/${d.id}/messages`, { from_userid: 3, to_userid: 1, message: 'taken second', type: 0 }, d.apiKey)
+  void posted.finally(() => { answered = true })
+  await waitFor(async () => answered || await lockWaiters(probe) === 2, 'the server\'s write to finish or wait')
+
+  // The widget asks for user 3's conversations now, and keeps each one's count as of its last id.
+  const unread = unreadCounts()
+  const ticket = unread.ask()
+  for (const c of (await s.api('GET', `/api/v1/domains/${d.id}/users/3/conversations`, undefined, d.apiKey)).body.conversations) {
+    unread.answer(ticket, c.peer.userid, c.unread, c.last?.message.id ?? 0)
+  }
+
+  await third.query('COMMIT')
+  const late = await lateWrite
+  await other.query('COMMIT')
+  const answer = await posted
+  assert.equal(answer.status, 201, JSON.stringify(answer.body))
+  assert.ok(late.id < answer.body.message.id, 'the late message\'s id was taken first')
+  // Then the late message comes live: user 1's message, unread.
+  unread.live(1, late.id)
+  assert.equal(unread.of(1), 1, 'user 1\'s message counts as unread')
+  const now = (await s.api('GET', `/api/v1/domains/${d.id}/users/3/conversations`, undefined, d.apiKey)).body.conversations
+  assert.deepEqual(now.map((c: any) => [c.peer.userid, c.unread, c.last.message.id]), [[1, 1, answer.body.message.id]])
 })
 
 test('a presence change whose event id was taken first but commits later on another node is not skipped by the presence feed', async (t) => {
