@@ -7,7 +7,7 @@
 // or mqchat_presence_connect took their ids, while the server writes in the same domain.
 // (The embedded SQLite store has one writer, one transaction at a time: its ids commit in
 // order already, and there is no second writer to stage. The readers are the same code on
-// both stores, paged on both in test/callback-api.test.ts and test/messages.test.ts.)
+// both stores, paged on both in test/callback-api.test.ts and test/api.test.ts.)
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test, type TestContext } from 'node:test'
