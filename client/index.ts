@@ -7,7 +7,7 @@
 // reconnects with growing, jittered waits: a restarting server must not be hit by every client
 // at the same instant.
 import { LinkError, openLink, type Link } from './link.ts'
-import { backoffMs, CatchUpPoint, claimsOf, matchPending, type Claims } from './logic.ts'
+import { backoffMs, claimsOf, matchPending, type Claims } from './logic.ts'
 
 export interface MessageEvent {
   from_userid: number
@@ -71,12 +71,15 @@ export class Chat {
   /** ids already handed to listeners: a message is reported once, whatever path it came by */
   private readonly seen = new Set<number>()
   /**
-   * Where a catch-up starts: a little behind the highest message id this client has been
-   * given (live or by catch-up; see CatchUpPoint). Only MQTT deliveries and the baseline move
-   * it, never a REST page: a page read while MQTT reconnects must not hide the messages
-   * stored meanwhile.
+   * Where a catch-up starts: the highest id the server's own answers have covered, the
+   * baseline at connect and each catch-up page (SPEC §3 history `after`). Ids commit in id
+   * order within a domain, so a page that ends at an id holds every message of this user up
+   * to it: this point cannot skip one. A message given live never moves it: a live id says
+   * nothing of a lower one whose publish was lost (the bus between nodes was down, the
+   * connection dropped with it in flight), so what came live since the last catch-up is asked
+   * for again, and dropped by id. Nor does a REST page of one conversation (`history`).
    */
-  private readonly point = new CatchUpPoint()
+  private point = 0
   /** the point was set from the server's newest message once: from then on, `after` is exact */
   private baselined = false
   /** read markers set while offline, the latest per peer: published on the next connection */
@@ -275,7 +278,7 @@ export class Chat {
   private async baseline (): Promise<void> {
     const { conversations } = await this.rest<{ conversations: Conversation[] }>('GET', `/users/${this.userid}/conversations?limit=1`)
     const newest = conversations[0]?.last?.message.id ?? 0
-    this.point.start(newest)
+    this.point = Math.max(this.point, newest)
     this.baselined = true
   }
 
@@ -289,7 +292,7 @@ export class Chat {
       let done = false
       try {
         if (!this.baselined) await this.baseline()
-        let after = this.point.after(Date.now())
+        let after = this.point
         for (;;) {
           const messages = await this.request<MessageEvent[]>('history', { after, limit: CATCH_UP_LIMIT }, 'messages')
           const sorted = [...messages].sort((a, b) => a.message.id - b.message.id)
@@ -309,6 +312,9 @@ export class Chat {
             this.deliver(m)
           }
           const last = sorted.at(-1)?.message.id ?? after
+          // Everything up to the page's last id is here (a page cut to its byte budget keeps
+          // its first messages): the next catch-up starts there.
+          this.point = Math.max(this.point, last)
           if (messages.length < CATCH_UP_LIMIT || last <= after) break
           after = last
         }
@@ -331,7 +337,6 @@ export class Chat {
 
   private deliver (m: MessageEvent): void {
     const id = m.message.id
-    this.point.gave(id, Date.now())
     if (this.seen.has(id)) return
     this.seen.add(id)
     this.emit('message', m)
@@ -349,12 +354,35 @@ export class Chat {
       else if (body.kind === 'read') this.emit('read', { userid: body.userid, peer: body.peer, up_to: body.up_to, timestamp: body.timestamp })
     } else if (leaf === 'ack') {
       const w = this.waiting.get(String(body.cid))
-      if (w === undefined) return
+      if (w === undefined) {
+        if (body.event !== undefined) this.othersAck(body.cid, body.event)
+        return
+      }
       this.waiting.delete(String(body.cid))
       clearTimeout(w.timer)
       if (body.error !== undefined) w.reject(new ChatError(body.error.code, body.error.message))
       else w.resolve(body)
     }
+  }
+
+  /**
+   * An ack this connection is not waiting for, with a stored message: this user's own, sent
+   * from another tab (its ack reaches every connection of the user), or by the site's server
+   * for it (no cid). Reported as a message, live. One of this tab's own sends whose wait ran
+   * out is settled by it instead, as its ack would have.
+   */
+  private othersAck (cid: unknown, event: MessageEvent): void {
+    if (event?.from_userid !== this.userid || typeof event.message?.id !== 'number') return
+    const p = this.outbox.find((x) => x.cid === cid)
+    if (p !== undefined) {
+      this.unknownFate.delete(p.cid)
+      this.outbox.splice(this.outbox.indexOf(p), 1)
+      this.persist()
+      this.deliverOwn(event)
+      p.resolve(event)
+      return
+    }
+    this.deliver(event)
   }
 
   private nextCid (): string { return `${Date.now().toString(36)}-${(++this.seq).toString(36)}-${Math.random().toString(36).slice(2, 8)}` }
@@ -428,7 +456,6 @@ export class Chat {
   }
 
   private deliverOwn (m: MessageEvent): void {
-    this.point.gave(m.message.id, Date.now())
     this.seen.add(m.message.id)
   }
 

@@ -2,7 +2,7 @@
 // widget/i18n.ts, widget/record-type.ts, widget/unread.ts), with literal tables.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { backoffMs, CatchUpPoint, claimsOf, matchPending, RECONNECT_MAX_MS } from '../client/logic.ts'
+import { backoffMs, claimsOf, matchPending, RECONNECT_MAX_MS } from '../client/logic.ts'
 import { connectPacket, DISCONNECT, encodeLength, type Incoming, packetReader, PINGREQ, pubackPacket, publishPacket, subscribePacket } from '../client/mqtt-codec.ts'
 import { pickLang } from '../widget/i18n.ts'
 import { recordType } from '../widget/record-type.ts'
@@ -142,28 +142,4 @@ test('an unread message is counted once, whichever comes first: the server\'s an
   u.live(4, 12)
   u.read(3, 10)
   assert.deepEqual([u.of(3), u.of(4), u.of(5), u.total()], [0, 2, 0, 2])
-})
-
-test('a catch-up starts behind the ids given within the last 5 s (a lower id may still commit on another node)', () => {
-  // [what happens, at ms, id] → the catch-up's `after` at that time
-  const p = new CatchUpPoint(0, 5000)
-  const steps: Array<[op: 'gave' | 'start' | 'after', at: number, id: number | null, after?: number]> = [
-    ['after', 0, null, 0],
-    ['start', 0, 100], // the baseline at connect
-    ['after', 0, null, 100],
-    ['gave', 1000, 105],
-    ['gave', 2000, 103], // out of order: fine
-    ['after', 2000, null, 100], // both given within 5 s: not settled yet
-    ['after', 6000, null, 105], // both 5 s old: settled, the highest of them
-    ['gave', 6500, 110],
-    ['after', 11_000, null, 105],
-    ['after', 11_500, null, 110],
-    ['start', 11_500, 90], // a baseline below never moves it back
-    ['after', 11_500, null, 110]
-  ]
-  for (const [op, at, id, expected] of steps) {
-    if (op === 'gave') p.gave(id!, at)
-    else if (op === 'start') p.start(id!)
-    else assert.equal(p.after(at), expected, `after at ${at} ms`)
-  }
 })

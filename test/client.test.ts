@@ -110,3 +110,18 @@ browserTest('a message written offline survives a reload of the page, and goes o
   await s.page.evaluate(`chat.send(3, 'after')`)
   assert.deepEqual(await history(s), ['after', 'written before the reload'], 'stored once')
 })
+
+browserTest('the user\'s own messages sent elsewhere come live: one the site sent for it over REST, and one from its other tab', async (t, open) => {
+  const s = await setUp(t, open)
+  await expectStatus('send', s.server.api('POST', `/api/v1/domains/${s.domain.id}/messages`, { from_userid: 2, to_userid: 3, message: 'sent by the site', type: 0 }, s.domain.apiKey), 201)
+  await waitFor(async () => (await seen(s.page)).includes('sent by the site'), 'the site\'s send, reported live')
+  // another tab of user 2 (an MQTT client of its own) sends: its ack comes here too
+  const tab = await s.server.connect(s.domain, 2)
+  await tab.subscribeAsync(`chat/${s.domain.id}/2/ack`, { qos: 1 })
+  await tab.publishAsync(`chat/${s.domain.id}/2/send`, JSON.stringify({ to_userid: 3, message: 'from the other tab', type: 0, cid: 'tab' }), { qos: 1 })
+  await waitFor(async () => (await seen(s.page)).includes('from the other tab'), 'the other tab\'s send, reported live')
+  // a send of this page is reported by its promise, not as a message
+  await s.page.evaluate('window.chat.send(3, "from this page")')
+  assert.deepEqual((await seen(s.page)).filter((x) => !x.startsWith('connection')), ['sent by the site', 'from the other tab'])
+  assert.equal(await state(s.page), 'online', 'no reconnect was needed')
+})

@@ -236,6 +236,31 @@ test('typing and read signals cross nodes, and erasing a user closes its connect
   await waitFor(() => !bob.connected, 'Bob\'s connection on node b closed', 10_000)
 })
 
+test('a message the site sends for a user over REST reaches that user\'s own connections live, on every node', async (t) => {
+  const { c, a, b, d } = await twoNodes(t)
+  // Ada has a tab on each node; Bob is on node b.
+  const tabs = [await c.connect(a, d, 2), await c.connect(b, d, 2)]
+  const tabsIn = tabs.map((tab) => new Inbox(tab))
+  for (const tab of tabs) await tab.subscribeAsync([`chat/${d.id}/2/ack`, `chat/${d.id}/2/inbox`], { qos: 1 })
+  const bob = await c.connect(b, d, 3)
+  const bobIn = new Inbox(bob)
+  await bob.subscribeAsync(`chat/${d.id}/3/inbox`, { qos: 1 })
+
+  // The site sends as Ada through node a's API.
+  const r = await a.api('POST', `/api/v1/domains/${d.id}/messages`, { from_userid: 2, to_userid: 3, message: 'sent by the site', type: 0 }, d.apiKey)
+  assert.equal(r.status, 201, JSON.stringify(r.body))
+  await bobIn.next((m) => m.payload?.message?.id === r.body.message.id, 'the message in Bob\'s inbox')
+  for (const [i, inbox] of tabsIn.entries()) {
+    const ack = await inbox.next((m) => m.topic.endsWith('/ack'), `the message on Ada's tab on node ${i === 0 ? 'a' : 'b'}`)
+    assert.deepEqual(ack.payload, { cid: null, event: r.body }, 'her own message, on her answers, with no cid')
+  }
+  // an MQTT send of hers still reaches her other tab (node a) with its cid, once
+  await send(tabs[0]!, d, 2, 3, 'from a tab')
+  await tabsIn[0]!.next((m) => m.payload?.cid === 'from a tab', 'her own ack')
+  assert.equal(tabsIn[0]!.received.filter((m) => m.topic.endsWith('/ack')).length, 2)
+  assert.equal(tabsIn.flatMap((x) => x.received).filter((m) => m.topic.endsWith('/inbox')).length, 0, 'nothing in her inbox: she sent them')
+})
+
 test('a bus subscriber that goes silent (open, but nothing arrives) is noticed by the node\'s own pings and replaced', async (t) => {
   // Every node reaches Redis through the test's proxy, which can silence a connection.
   const redisProxy = await new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379)).start(t)

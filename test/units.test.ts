@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import jwt from 'jsonwebtoken'
 import { canSubscribe, clientAction, presenceFilter } from '../src/broker/topics.ts'
 import { FrameLimit } from '../src/broker/frame-limit.ts'
+import { PRESENCE_WINDOW_MS, PresenceWindow } from '../src/broker/presence-window.ts'
 import { parseUserid, parseUsername } from '../src/chat/domains.ts'
 import { RateLimiter } from '../src/chat/rate-limit.ts'
 import { compile, describeValidationError, MqttSend } from '../src/chat/schemas.ts'
@@ -144,6 +145,43 @@ test('topic ACL: own inbox, ack and signal, presence of the own domain; nothing 
   assert.deepEqual(presenceFilter('chat/acme/+/presence'), { domainId: 'acme', userid: null })
   assert.deepEqual(presenceFilter('chat/acme/7/presence'), { domainId: 'acme', userid: 7 })
   assert.equal(presenceFilter('chat/acme/7/inbox'), null)
+})
+
+test('presence just after a SUBSCRIBE: one change is given once, retained or live, and nothing is kept past the window', () => {
+  // [retained?, topic, status] → given?
+  const on = (u: number, status: string) => JSON.stringify({ userid: u, status, timestamp: 1 })
+  const table: Array<[what: string, steps: Array<[boolean, number, string, boolean]>]> = [
+    ['retained, then the same change live', [[true, 1, 'online', true], [false, 1, 'online', false]]],
+    ['live, then the same change retained', [[false, 1, 'online', true], [true, 1, 'online', false]]],
+    ['live, then an older one retained', [[false, 1, 'away', true], [true, 1, 'online', false]]],
+    ['retained, then a real change live', [[true, 1, 'online', true], [false, 1, 'away', true], [false, 1, 'online', true]]],
+    ['two users apart', [[true, 1, 'online', true], [true, 2, 'online', true], [false, 2, 'online', false], [false, 1, 'busy', true]]],
+    ['the same user retained by two filters', [[true, 1, 'online', true], [true, 1, 'online', false]]],
+    ['retained, then a newer one retained (a new friend)', [[true, 1, 'online', true], [true, 1, 'away', true]]]
+  ]
+  for (const [what, steps] of table) {
+    const w = new PresenceWindow(() => 0)
+    w.renew()
+    for (const [retained, u, status, given] of steps) {
+      assert.equal(w.forward(`chat/d/${u}/presence`, on(u, status), retained), given, `${what}: ${retained ? 'retained' : 'live'} ${u} ${status}`)
+    }
+  }
+  // held back (not a friend), then given again: news, even retained
+  const f = new PresenceWindow(() => 0)
+  f.renew()
+  assert.equal(f.forward('chat/d/1/presence', on(1, 'online'), false), true)
+  f.forget('chat/d/1/presence')
+  assert.equal(f.forward('chat/d/1/presence', on(1, 'online'), true), true, 'a friend again: its presence, retained')
+  let now = 0
+  const w = new PresenceWindow(() => now)
+  w.renew()
+  now = PRESENCE_WINDOW_MS - 1
+  assert.equal(w.over(), false)
+  w.renew()
+  now += PRESENCE_WINDOW_MS - 1
+  assert.equal(w.over(), false, 'a new SUBSCRIBE renews it')
+  now += 1
+  assert.equal(w.over(), true)
 })
 
 test('frame limit: reads packet lengths across chunks and stops oversize or malformed ones', () => {

@@ -2,8 +2,11 @@
 // Two sources overlap and race: the server's answer (a conversation's `unread`, as of its `last`
 // message) and the messages that come live or by catch-up, before, during or after that answer.
 // A message is counted once whatever the order: an id at or below the answer's last one is in its
-// count already, and one above it is added to it, never wiped out by it. No I/O: tested with
-// tables in test/client-logic.test.ts.
+// count already, and one above it is added to it, never wiped out by it. That rests on ids
+// committing in id order within a domain (on PostgreSQL each write takes its domain's lock
+// before its ids, migration 010; the embedded store writes one transaction at a time): an
+// answer that shows a last id counts every message below it, none of them commits later.
+// No I/O: tested with tables in test/client-logic.test.ts.
 
 interface Count {
   /** the count of the server's answer applied last */

@@ -13,6 +13,7 @@ import { FrameLimit } from './frame-limit.ts'
 import { HeldAnswers } from './held-answers.ts'
 import { strictPackets } from './packets.ts'
 import { PresenceFilter } from './presence-filter.ts'
+import { PRESENCE_WINDOW_MS, PresenceWindow } from './presence-window.ts'
 import { persistenceWithPresence } from './retained.ts'
 import { history } from './handlers/history.ts'
 import { read } from './handlers/read.ts'
@@ -50,6 +51,8 @@ type MqClient = Client & {
   mqSubs?: Set<string>
   /** its answers made before it subscribed to its `ack` topic (held-answers.ts) */
   mqHeld?: HeldAnswers
+  /** shortly after a presence SUBSCRIBE: its retained and live presence, compared (presence-window.ts) */
+  mqPresence?: PresenceWindow
 }
 
 /** The most of a refused username the log keeps: a 60 KB one made a 60 KB line. */
@@ -129,6 +132,7 @@ export class Broker implements Service, Notifier {
         if (me !== undefined && canSubscribe(sub.topic, me) && (granted.has(sub.topic) || granted.size < MAX_SUBSCRIPTIONS) &&
           (!sub.topic.includes('+') || this.chat.allow(me.domainId, me.userid, 'subscribe')) && this.mayWatch(me, sub.topic)) {
           granted.add(sub.topic)
+          if (presenceFilter(sub.topic) !== null) this.watchPresenceWindow(c)
           done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 })
         } else {
           this.log.debug({ clientId: client.id, topic: sub.topic }, 'subscription refused')
@@ -139,10 +143,24 @@ export class Broker implements Service, Notifier {
       // SPEC §10.3: a non-friend's presence is dropped on its way to this subscriber (the
       // wildcard's retained presence too). Other domains pay one map look-up per packet.
       authorizeForward: (client, packet) => {
-        const me = (client as MqClient).mq
-        if (me === undefined || !this.contacts.filters(me.domainId)) return packet
-        const other = presenceUserOf(packet.topic, me.domainId)
-        return other === null || this.contacts.allows(me.domainId, me.userid, other) ? packet : null
+        const c = client as MqClient
+        const me = c.mq
+        if (me === undefined) return packet
+        if (this.contacts.filters(me.domainId)) {
+          const other = presenceUserOf(packet.topic, me.domainId)
+          if (other !== null && !this.contacts.allows(me.domainId, me.userid, other)) {
+            c.mqPresence?.forget(packet.topic)
+            return null
+          }
+        }
+        // Just after a presence SUBSCRIBE: one change given once, retained or live (presence-window.ts).
+        const w = c.mqPresence
+        if (w === undefined || presenceUserOf(packet.topic, me.domainId) === null) return packet
+        if (w.over()) {
+          c.mqPresence = undefined
+          return packet
+        }
+        return w.forward(packet.topic, packet.payload.toString(), packet.retain) ? packet : null
       }
     })
     // Presence counts sockets, not aedes's client registry: when a connection takes over a
@@ -226,6 +244,15 @@ export class Broker implements Service, Notifier {
   }
 
   /**
+   * On the sender's `ack`, with no cid (no connection of it asked): every connection of the
+   * sender here that listens to its answers sees the message, as its other tabs see the ack
+   * of an MQTT send. (Not held for a connection yet to subscribe: that one's catch-up has it.)
+   */
+  sentForUser (domainId: string, event: MessageEvent): void {
+    this.publish(ackTopic(domainId, event.from_userid), JSON.stringify({ cid: null, event }), false)
+  }
+
+  /**
    * Resolves once aedes has written the change to every subscriber here, or after
    * PRESENCE_ACK_WAIT_MS: aedes calls back only when the slowest subscriber's socket has
    * drained, and one frozen tab of the domain must not hold every status PUBACK (and so the
@@ -286,6 +313,16 @@ export class Broker implements Service, Notifier {
         c.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, () => {})
       }
     }
+  }
+
+  /**
+   * A presence subscription was granted: for PRESENCE_WINDOW_MS (from the last one) this
+   * connection's retained and live presence are compared, then forgotten.
+   */
+  private watchPresenceWindow (c: MqClient): void {
+    const w = c.mqPresence ?? (c.mqPresence = new PresenceWindow())
+    w.renew()
+    setTimeout(() => { if (c.mqPresence === w && w.over()) c.mqPresence = undefined }, PRESENCE_WINDOW_MS + 10).unref()
   }
 
   /** SPEC §10.3: one user's presence topic, in a friends-only domain, only of a friend (or its own). */

@@ -47,6 +47,7 @@ export class Chat implements Service {
     // commit that wrote an event also tells the outbox.
     const notifier: Notifier = {
       messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
+      sentForUser: (d, e) => this.notifier.sentForUser(d, e),
       presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
       signal: (d, u, b) => this.notifier.signal(d, u, b),
       userErased: (d, u) => this.notifier.userErased(d, u),

@@ -36,8 +36,10 @@ export class Messages {
   /**
    * Input is already validated. Resolves once stored (durably) and handed to the inbox. A
    * sender's messages are stored one after another, so their ids and callbacks keep its order.
+   * `byServer`: the customer's server sent it for the user (REST); the user's own connections
+   * are told too, as its own MQTT send's ack tells its other tabs.
    */
-  async send (domainId: string, fromUserid: number, m: OutgoingMessage): Promise<MessageEvent> {
+  async send (domainId: string, fromUserid: number, m: OutgoingMessage, opts: { byServer?: boolean } = {}): Promise<MessageEvent> {
     // SPEC §3: a type 2-4 message must carry a file of the domain (a lookup). It starts now,
     // but the send takes its place in the sender's queue at once, so that lookups answering
     // out of order (a pool of connections) cannot reorder its messages. Whether the
@@ -68,6 +70,7 @@ export class Messages {
     this.sent++
     const event = messageEvent(row)
     this.notifier.messageStored(domainId, event)
+    if (opts.byServer === true) this.notifier.sentForUser(domainId, event)
     return event
   }
 

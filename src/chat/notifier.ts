@@ -7,6 +7,11 @@ export interface Notifier {
   /** A stored message for `to` (its `inbox`). */
   messageStored(domainId: string, event: MessageEvent): void
   /**
+   * A message the customer's server sent as `from` (REST): for the sender's own connections,
+   * on every node, as the ack of its own MQTT send reaches its other tabs (`ack`, no cid).
+   */
+  sentForUser(domainId: string, event: MessageEvent): void
+  /**
    * A committed presence change (its retained `presence` topic). Resolves once this node's
    * subscribers have been sent it (a status PUBACK waits for that).
    */
@@ -30,6 +35,7 @@ export type EventListener = (domainId: string) => void
 /** Until a transport is attached (and in tests of chat/ alone). */
 export const nullNotifier: Notifier = {
   messageStored () {},
+  sentForUser () {},
   async presenceChanged () {},
   signal () {},
   userErased () {},

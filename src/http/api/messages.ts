@@ -34,7 +34,7 @@ export function messageRoutes (app: FastifyInstance, chat: Chat): void {
   app.post<{ Params: Static<typeof DomainParams>, Body: Static<typeof ApiSend> }>('/domains/:domain/messages', {
     schema: {
       summary: 'Send a message as a user, from your server',
-      description: 'The same path as an MQTT send: stored, delivered to the recipient\'s inbox, and called back. Not rate-limited.',
+      description: 'The same path as an MQTT send: stored, delivered to the recipient\'s inbox, and called back. The sender\'s own open connections (every node) get it on their `ack` topic as `{"cid":null,"event":…}`, as its other tabs get the ack of its own MQTT send. Not rate-limited.',
       tags: ['messages'],
       params: DomainParams,
       body: ApiSend,
@@ -43,6 +43,6 @@ export function messageRoutes (app: FastifyInstance, chat: Chat): void {
   }, async (req, reply) => {
     await chat.domains.get(req.principal!, req.params.domain)
     const { from_userid: from, ...m } = req.body
-    return reply.status(201).send(await chat.messages.send(req.params.domain, from, m))
+    return reply.status(201).send(await chat.messages.send(req.params.domain, from, m, { byServer: true }))
   })
 }
