@@ -17,7 +17,7 @@
 -- each for the other's execution and WAL flush, and grow meanwhile). Different domains never
 -- wait for each other (but two whose names hash alike, which is only more waiting).
 --
--- Lock order (no deadlock): the users' locks (migration 007), then the domains' locks in key
+-- Lock order (no deadlock): the users' locks (migration 010), then the domains' locks in key
 -- order, then rows. The key is the two-int form, so it never meets the users' bigint keys
 -- or the jobs' and migrations' locks.
 
@@ -25,7 +25,7 @@ CREATE FUNCTION mqchat_domain_order_key(d text) RETURNS int LANGUAGE sql IMMUTAB
   SELECT hashtext(d)
 $$;
 
--- The writer's batch (migration 007), the same but for the domains' locks.
+-- The writer's batch (migration 010), the same but for the domains' locks.
 CREATE OR REPLACE FUNCTION mqchat_write_batch(
   p_locks text[],
   m_domain text[], m_from bigint[], m_to bigint[], m_type int[], m_message text[],
@@ -124,7 +124,7 @@ BEGIN
   RETURN ids;
 END $$;
 
--- One event outside a batch (a presence change, migration 005): its domain first.
+-- One event outside a batch (a presence change, migration 009): its domain first.
 CREATE OR REPLACE FUNCTION mqchat_write_event(d text, k text, u bigint, w text, b text, t bigint, ready bigint) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   ev bigint;

@@ -1,4 +1,4 @@
--- Ids commit in id order (issue 20; the PostgreSQL store's 010_commit_order.sql takes a lock
+-- Ids commit in id order (issue 20; the PostgreSQL store's 013_commit_order.sql takes a lock
 -- per domain for it). Nothing to do here: the embedded store has one writer, and writes one
 -- transaction at a time (group-commit.ts), so an id is committed before the next is taken.
 -- This file keeps both dialects' lists of migrations alike.
