@@ -935,4 +935,16 @@ export function storeConformance (name: string, factory: StoreFactory): void {
     assert.deepEqual(await s.listPushSubscriptions('acme', 3), [])
     assert.equal(await s.countPushes(), 0)
   })
+
+  test(`${name}: a store that counts every node's connections queues no push while the user has one open`, async (t) => {
+    const s = await fresh(t)
+    if (s.sharedPresence === undefined) return t.skip('presence is counted in memory on this store')
+    await withDomain(s, 'acme')
+    await s.addPushSubscription(sub(2, 'a', 1), 10)
+    const ev = { webhookId: 'w1', body: '{}' }
+    await s.sharedPresence.connect('acme', 2, 1000, ev)
+    assert.deepEqual(await s.queuePush('acme', 2, '{}', 1000), { subscriptions: 1, queued: 0 })
+    await s.sharedPresence.disconnect('acme', 2, 5000)
+    assert.deepEqual(await s.queuePush('acme', 2, '{}', 1000), { subscriptions: 1, queued: 1 })
+  })
 }

@@ -91,9 +91,18 @@ export class Sender {
       'webhook-signature': signatureHeader(d.secrets, d.webhookId, timestamp, d.body),
       ...d.extraHeaders
     }
+    return this.post(d.pool, d.url, requestHeaders, d.body, nowMs)
+  }
+
+  /**
+   * One POST with these headers, on `pool`'s connections, through the same guard as every
+   * callback (the checked address is the one connected to; no redirects; one time limit).
+   * Web push sends its encrypted bodies here too. Never throws.
+   */
+  async post (pool: string, url: string, requestHeaders: Record<string, string>, body: string | Buffer, nowMs = Date.now()): Promise<SendResult> {
     const started = performance.now()
     const base = { requestHeaders, startedAt: nowMs }
-    const check = checkUrl(d.url, this.opts.allowPrivate)
+    const check = checkUrl(url, this.opts.allowPrivate)
     if (!check.ok) {
       const code = check.code === 'forbidden_target' ? 'FORBIDDEN_TARGET' : 'INVALID_URL'
       return { ...base, status: null, errorCode: code, errorMessage: check.message, retryAfterMs: null, responseBody: null, durationMs: 0 }
@@ -102,13 +111,13 @@ export class Sender {
     // clear, not AbortSignal.timeout: that one fires (and allocates) after every attempt.
     const deadline = new AbortController()
     const timer = setTimeout(() => deadline.abort(), this.opts.timeoutMs)
-    const agent = this.agent(d.pool)
+    const agent = this.agent(pool)
     try {
-      let r = await this.once(agent, check.url, requestHeaders, d.body, deadline.signal)
+      let r = await this.once(agent, check.url, requestHeaders, body, deadline.signal)
       if (r.errorCode !== null && STALE_SOCKET.has(r.errorCode) && !deadline.signal.aborted) {
         // A reused keep-alive socket can be closed by the receiver at the very moment we
         // send: try once more on a fresh connection before calling the receiver unreachable.
-        r = await this.once(agent, check.url, requestHeaders, d.body, deadline.signal)
+        r = await this.once(agent, check.url, requestHeaders, body, deadline.signal)
       }
       return { ...base, ...r, durationMs: Math.round(performance.now() - started) }
     } finally {
@@ -116,7 +125,7 @@ export class Sender {
     }
   }
 
-  private async once (agent: Agent, url: URL, headers: Record<string, string>, body: string, deadline: AbortSignal): Promise<Omit<SendResult, 'requestHeaders' | 'durationMs' | 'startedAt'>> {
+  private async once (agent: Agent, url: URL, headers: Record<string, string>, body: string | Buffer, deadline: AbortSignal): Promise<Omit<SendResult, 'requestHeaders' | 'durationMs' | 'startedAt'>> {
     try {
       const res = await agent.request({
         origin: url.origin,

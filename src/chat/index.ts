@@ -63,6 +63,7 @@ export class Chat implements Service {
   readonly contacts: Contacts
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
+  private readonly messageListeners: Array<(domainId: string, event: MessageEvent) => void> = []
   private pruneTimer: NodeJS.Timeout | null = null
   private sharedTake: ((key: string, perSecond: number, burst: number) => Promise<boolean | null>) | null = null
   private readonly userRate: { perSecond: number, burst: number }
@@ -71,7 +72,11 @@ export class Chat implements Service {
     // The notifier is attached later (the broker is built after chat); forward to it. Every
     // commit that wrote an event also tells the outbox.
     const notifier: Notifier = {
-      messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
+      messageStored: (d, e) => {
+        onEvent(d)
+        this.notifier.messageStored(d, e)
+        for (const fn of this.messageListeners) fn(d, e)
+      },
       presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
       signal: (d, u, b) => this.notifier.signal(d, u, b),
       userErased: (d, u) => this.notifier.userErased(d, u),
@@ -101,6 +106,11 @@ export class Chat implements Service {
   /** What the store keeps of presence, for the transports: the list, one user, who is present. */
   get presenceRows (): Pick<Store, 'listPresence' | 'getPresence' | 'listPresent'> {
     return this.store
+  }
+
+  /** Told of each message once it is stored and handed to its recipient (web push listens). */
+  onMessageStored (fn: (domainId: string, event: MessageEvent) => void): void {
+    this.messageListeners.push(fn)
   }
 
   attach (notifier: Notifier): void {
