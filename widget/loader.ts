@@ -7,6 +7,7 @@ import type * as ClientModule from '../client/index.ts'
 import { backoffMs } from '../client/logic.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
 import { pickLang, STRINGS } from './i18n.ts'
+import { peerOfHash } from './push-target.ts'
 import { LOADER_CSS } from './styles.ts'
 import { unreadCounts } from './unread.ts'
 
@@ -190,7 +191,12 @@ async function main (script: HTMLScriptElement): Promise<void> {
     launcher,
     title: d.title,
     greeting: d.greeting,
-    close: () => { api?.close() }
+    close: () => { api?.close() },
+    // SPEC §10.1: a worker must be of the page's origin: the site's own file (which imports
+    // ours), or ours when the page is on the server's origin.
+    serviceWorker: d.serviceWorker !== undefined && d.serviceWorker !== ''
+      ? d.serviceWorker
+      : new URL(base).origin === location.origin ? `${base}/sw.js` : null
   }
   const loadUi = (): Promise<WidgetUi> => {
     ui ??= import(`${base}/widget-ui.js?v=${__MQCHAT_BUILD__}`).then((m: { mountUi: (c: WidgetContext) => WidgetUi, stale?: true }) =>
@@ -228,8 +234,18 @@ async function main (script: HTMLScriptElement): Promise<void> {
     }
   }
   window.mqchat = api
+  // A notification's click (SPEC §10.1): this page, opened with `#mqchat=<peer>`, or already
+  // open and told by the service worker.
+  const fromPush = peerOfHash(location.hash)
+  if (fromPush !== null) history.replaceState(history.state, '', location.pathname + location.search)
+  navigator.serviceWorker?.addEventListener('message', (e: MessageEvent) => {
+    const m = e.data as { mqchat?: string, domain?: string, peer?: unknown } | null
+    if (m?.mqchat === 'open' && m.domain === domain && typeof m.peer === 'number') void api!.open(m.peer)
+  })
+  navigator.serviceWorker?.startMessages()
   await conversations().catch(() => {})
-  if (layout === 'embedded' || openEarly) await api.open()
+  if (fromPush !== null) await api.open(fromPush)
+  else if (layout === 'embedded' || openEarly) await api.open()
   fire('mqchat:ready', { userid: chat.userid })
 }
 
