@@ -67,4 +67,5 @@ test('VAPID settings: all three or none, keys of one pair, a mailto: or https: s
   assert.equal(defaultSubject('https://chat.example.com'), 'https://chat.example.com')
   assert.equal(defaultSubject('http://localhost:8080'), 'mailto:mqchat@localhost')
   assert.equal(defaultSubject(null), 'mailto:mqchat@localhost')
+  assert.equal(defaultSubject('https://localhost:8443'), 'mailto:mqchat@localhost', 'web-push would warn on every push')
 })

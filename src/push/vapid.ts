@@ -14,7 +14,8 @@ const SETTING = 'vapid'
  * address, or MQCHAT_VAPID_SUBJECT with its keys.
  */
 export function defaultSubject (publicUrl: string | null): string {
-  return publicUrl !== null && publicUrl.startsWith('https://') ? publicUrl : 'mailto:mqchat@localhost'
+  const u = publicUrl === null ? null : new URL(publicUrl)
+  return u !== null && u.protocol === 'https:' && u.hostname !== 'localhost' ? publicUrl! : 'mailto:mqchat@localhost'
 }
 
 export async function loadVapid (store: Store, given: VapidKeys | null, publicUrl: string | null): Promise<{ keys: VapidKeys, generated: boolean }> {

@@ -120,6 +120,11 @@ export class PushWorker implements Service {
 
   private async attempt (job: ClaimedPush, attempt: number, log: Logger): Promise<PushOutcome> {
     if (job.keys === null) return { outcome: 'dropped' } // unsubscribed since it was queued
+    // Left over (no node ran for a day): the push service would have dropped it by now too.
+    if (this.store.now() - job.createdAt > PUSH_TTL_SECONDS * 1000) {
+      log.info('push older than its TTL: dropped')
+      return { outcome: 'dropped' }
+    }
     const draft = JSON.parse(job.payload) as Omit<PushPayload, 'title'>
     const sender = await this.store.getUser(job.domainId, draft.peer)
     const payload = payloadFor(draft, sender?.name ?? null)

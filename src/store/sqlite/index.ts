@@ -405,6 +405,7 @@ export class SqliteStore implements Store {
   }
 
   async claimPushes (nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedPush[]> {
+    if (!this.push.anyDue(nowMs)) return []
     return this.writes.add(() => this.push.claim(nodeId, nowMs, leaseUntil, limit))
   }
 

@@ -23,6 +23,7 @@ export class PushSql {
       listSubs: db.prepare(`SELECT ${SUB_COLS} FROM push_subscriptions INDEXED BY push_subscriptions_user WHERE domain_id = ? AND userid = ? ORDER BY created_at, endpoint`),
       queue: db.prepare(`INSERT INTO push_jobs (domain_id, userid, endpoint, payload, next_at, created_at)
         SELECT domain_id, userid, endpoint, ?, ?, ? FROM push_subscriptions INDEXED BY push_subscriptions_user WHERE domain_id = ? AND userid = ?`),
+      anyDue: db.prepare('SELECT 1 FROM push_jobs WHERE next_at <= ? AND (locked_until IS NULL OR locked_until < ?) LIMIT 1'),
       due: db.prepare(`SELECT id FROM push_jobs WHERE next_at <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY next_at, id LIMIT ?`),
       lease: db.prepare(`UPDATE push_jobs SET locked_by = ?, locked_until = ? WHERE id = ?
         RETURNING id, domain_id AS domainId, userid, endpoint, payload, attempts, created_at AS createdAt`),
@@ -62,6 +63,11 @@ export class PushSql {
   /** Cheap when the user has none: one probe of push_subscriptions_user. */
   queue (domainId: string, userid: number, payload: string, at: number): number {
     return this.q.queue.run(payload, at, at, domainId, userid).changes
+  }
+
+  /** A read, outside the group commit: the worker's poll costs no transaction while nothing is due. */
+  anyDue (nowMs: number): boolean {
+    return this.q.anyDue.get(nowMs, nowMs) !== undefined
   }
 
   claim (nodeId: string, nowMs: number, leaseUntil: number, limit: number): ClaimedPush[] {
