@@ -121,8 +121,19 @@ browserTest('a visitor who opts in and closes the tab is notified of a new messa
   await fresh.getByRole('region', { name: 'Bob', exact: true }).waitFor()
   assert.equal(new URL(fresh.url()).hash, '', 'the hash is the widget\'s, and gone once read')
 
+  // Someone else signs in on this browser: the subscription follows them (nobody is notified
+  // of another's messages), and back.
+  const bob = await context.newPage()
+  bob.setDefaultTimeout(20_000)
+  await bob.goto(site.url(3, tag))
+  await waitFor(async () => (await server.app.store.listPushSubscriptions(domain.id, 3)).length === 1, 'the browser\'s subscription now Bob\'s')
+  assert.deepEqual(await server.app.store.listPushSubscriptions(domain.id, 2), [])
+  await bob.close()
+  await fresh.reload()
+  await waitFor(async () => (await server.app.store.listPushSubscriptions(domain.id, 2)).length === 1, 'Ada\'s again')
+
   // Turned off: the server forgets the subscription, and the browser's goes too.
-  await fresh.getByRole('button', { name: 'Back to contacts' }).click()
+  await fresh.getByRole('button', { name: 'Chat', exact: true }).click()
   const off = notifyButton(fresh)
   await waitFor(async () => await off.getAttribute('aria-pressed') === 'true', 'the button shows the subscription of an earlier visit')
   await off.click()

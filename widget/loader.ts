@@ -243,6 +243,14 @@ async function main (script: HTMLScriptElement): Promise<void> {
     if (m?.mqchat === 'open' && m.domain === domain && typeof m.peer === 'number') void api!.open(m.peer)
   })
   navigator.serviceWorker?.startMessages()
+  // Subscribed on an earlier visit: given to the server again for whoever is signed in now
+  // (on a shared browser the subscription follows the person, not the first one to subscribe).
+  if (ctx.serviceWorker !== null && 'PushManager' in window && Notification.permission === 'granted') {
+    navigator.serviceWorker.getRegistration(new URL('mqchat-push/', new URL(ctx.serviceWorker, location.href)).pathname)
+      .then((r) => r?.pushManager.getSubscription())
+      .then((sub) => sub == null ? undefined : chat.subscribePush(sub.toJSON()))
+      .catch(() => {})
+  }
   await conversations().catch(() => {})
   if (fromPush !== null) await api.open(fromPush)
   else if (layout === 'embedded' || openEarly) await api.open()

@@ -29,14 +29,13 @@ export function pushToggle (ctx: WidgetContext, u: UiStrings, h: typeof H, note:
     const reg = await navigator.serviceWorker.getRegistration(scope)
     return (await reg?.pushManager.getSubscription()) ?? null
   }
-  // On already (an earlier visit): given to the server again, for whoever is signed in now,
-  // unless it was made for a key the server no longer has (then the visitor opts in anew).
+  // On already (an earlier visit; the loader has given it to the server again), unless it was
+  // made for a key the server no longer has: then the visitor opts in anew.
   void current().then(async (sub) => {
     if (sub === null || Notification.permission !== 'granted') return
     const made = sub.options.applicationServerKey
     if (made != null && !sameBytes(new Uint8Array(made), bytes(await ctx.chat.pushKey()))) { await sub.unsubscribe(); return }
     show(true)
-    await ctx.chat.subscribePush(sub.toJSON())
   }).catch(() => {})
 
   let busy = false

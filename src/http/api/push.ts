@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import type { Chat } from '../../chat/index.ts'
 import type { Push } from '../../push/index.ts'
-import { AppError } from '../../errors.ts'
 import { requireSelf } from '../auth.ts'
 import { ErrorBody, PushKey, PushSubscriptionBody, PushSubscriptionView, PushUnsubscribeBody, UserParams, withErrors } from '../schemas.ts'
 
@@ -46,7 +45,7 @@ export function pushRoutes (app: FastifyInstance, chat: Chat, push: Push): void 
     config: { user: true },
     schema: {
       summary: 'Remove a browser\'s push subscription',
-      description: 'Body `{"endpoint"}`: the subscription\'s endpoint. 404 when the user has no such subscription. With a user\'s token: its own only.',
+      description: 'Body `{"endpoint"}`: the subscription\'s endpoint. 204 also when the user had no such subscription (already removed, or registered by another user since). With a user\'s token: its own only.',
       tags: ['push'],
       params: UserParams,
       body: PushUnsubscribeBody,
@@ -55,9 +54,7 @@ export function pushRoutes (app: FastifyInstance, chat: Chat, push: Push): void 
   }, async (req, reply) => {
     await chat.domains.get(req.principal!, req.params.domain)
     requireSelf(req.principal!, req.params.userid)
-    if (!await push.unsubscribe(req.params.domain, req.params.userid, req.body.endpoint)) {
-      throw new AppError('not_found', 'the user has no push subscription with this endpoint')
-    }
+    await push.unsubscribe(req.params.domain, req.params.userid, req.body.endpoint)
     return reply.status(204).send()
   })
 }

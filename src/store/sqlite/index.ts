@@ -400,6 +400,7 @@ export class SqliteStore implements Store {
 
   /** One node: chat knows whether the user has a connection; every subscription gets its push. */
   async queuePush (domainId: string, userid: number, payload: string, at: number): Promise<{ subscriptions: number, queued: number }> {
+    if (!this.push.hasSubscriptions(domainId, userid)) return { subscriptions: 0, queued: 0 }
     const queued = await this.writes.add(() => this.push.queue(domainId, userid, payload, at))
     return { subscriptions: queued, queued }
   }

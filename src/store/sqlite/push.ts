@@ -21,6 +21,7 @@ export class PushSql {
       deleteSubAny: db.prepare('DELETE FROM push_subscriptions WHERE domain_id = ? AND endpoint = ?'),
       deleteJobsOf: db.prepare('DELETE FROM push_jobs WHERE domain_id = ? AND endpoint = ?'),
       listSubs: db.prepare(`SELECT ${SUB_COLS} FROM push_subscriptions INDEXED BY push_subscriptions_user WHERE domain_id = ? AND userid = ? ORDER BY created_at, endpoint`),
+      anySub: db.prepare('SELECT 1 FROM push_subscriptions INDEXED BY push_subscriptions_user WHERE domain_id = ? AND userid = ? LIMIT 1'),
       queue: db.prepare(`INSERT INTO push_jobs (domain_id, userid, endpoint, payload, next_at, created_at)
         SELECT domain_id, userid, endpoint, ?, ?, ? FROM push_subscriptions INDEXED BY push_subscriptions_user WHERE domain_id = ? AND userid = ?`),
       anyDue: db.prepare('SELECT 1 FROM push_jobs WHERE next_at <= ? AND (locked_until IS NULL OR locked_until < ?) LIMIT 1'),
@@ -60,7 +61,11 @@ export class PushSql {
     return this.q.listSubs.all(domainId, userid) as PushSubscriptionRow[]
   }
 
-  /** Cheap when the user has none: one probe of push_subscriptions_user. */
+  /** A read, outside the group commit: a user without subscriptions adds nothing to a batch. */
+  hasSubscriptions (domainId: string, userid: number): boolean {
+    return this.q.anySub.get(domainId, userid) !== undefined
+  }
+
   queue (domainId: string, userid: number, payload: string, at: number): number {
     return this.q.queue.run(payload, at, at, domainId, userid).changes
   }
