@@ -479,6 +479,19 @@ export class Chat {
     await this.rest('POST', `/users/${this.userid}/push`, new Blob([JSON.stringify(subscription)], { type: 'application/json' }))
   }
 
+  /**
+   * The subscription this browser has already, with the service worker at `worker` (its
+   * scope is `mqchat-push/` beside it, as the widget registers it), is given to the server
+   * again for this user: on a shared browser it follows whoever is signed in. Resolves
+   * whether or not there is one.
+   */
+  async renewPush (worker: string): Promise<void> {
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return
+    const reg = await navigator.serviceWorker?.getRegistration(new URL('mqchat-push/', new URL(worker, location.href)).href)
+    const sub = await reg?.pushManager?.getSubscription()
+    if (sub != null) await this.subscribePush(sub.toJSON())
+  }
+
   /** Removes it: the user gets no more pushes on this browser. */
   async unsubscribePush (endpoint: string): Promise<void> {
     await this.rest('DELETE', `/users/${this.userid}/push`, new Blob([JSON.stringify({ endpoint })], { type: 'application/json' }))

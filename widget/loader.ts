@@ -7,7 +7,6 @@ import type * as ClientModule from '../client/index.ts'
 import { backoffMs } from '../client/logic.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
 import { pickLang, STRINGS } from './i18n.ts'
-import { peerOfHash } from './push-target.ts'
 import { LOADER_CSS } from './styles.ts'
 import { unreadCounts } from './unread.ts'
 
@@ -194,9 +193,7 @@ async function main (script: HTMLScriptElement): Promise<void> {
     close: () => { api?.close() },
     // SPEC §10.1: a worker must be of the page's origin: the site's own file (which imports
     // ours), or ours when the page is on the server's origin.
-    serviceWorker: d.serviceWorker !== undefined && d.serviceWorker !== ''
-      ? d.serviceWorker
-      : new URL(base).origin === location.origin ? `${base}/sw.js` : null
+    serviceWorker: d.serviceWorker || (new URL(base).origin === location.origin ? `${base}/sw.js` : null)
   }
   const loadUi = (): Promise<WidgetUi> => {
     ui ??= import(`${base}/widget-ui.js?v=${__MQCHAT_BUILD__}`).then((m: { mountUi: (c: WidgetContext) => WidgetUi, stale?: true }) =>
@@ -236,23 +233,18 @@ async function main (script: HTMLScriptElement): Promise<void> {
   window.mqchat = api
   // A notification's click (SPEC §10.1): this page, opened with `#mqchat=<peer>`, or already
   // open and told by the service worker.
-  const fromPush = peerOfHash(location.hash)
-  if (fromPush !== null) history.replaceState(history.state, '', location.pathname + location.search)
-  navigator.serviceWorker?.addEventListener('message', (e: MessageEvent) => {
-    const m = e.data as { mqchat?: string, domain?: string, peer?: unknown } | null
-    if (m?.mqchat === 'open' && m.domain === domain && typeof m.peer === 'number') void api!.open(m.peer)
+  const fromPush = Number(/^#mqchat=(\d{1,15})$/.exec(location.hash)?.[1])
+  if (fromPush > 0) history.replaceState(history.state, '', location.href.split('#')[0])
+  const sw = navigator.serviceWorker
+  sw?.addEventListener('message', (e) => {
+    const m = e.data
+    if (m?.mqchat === 'open' && m.domain === domain && m.peer > 0) void api!.open(m.peer)
   })
-  navigator.serviceWorker?.startMessages()
-  // Subscribed on an earlier visit: given to the server again for whoever is signed in now
-  // (on a shared browser the subscription follows the person, not the first one to subscribe).
-  if (ctx.serviceWorker !== null && 'PushManager' in window && Notification.permission === 'granted') {
-    navigator.serviceWorker.getRegistration(new URL('mqchat-push/', new URL(ctx.serviceWorker, location.href)).pathname)
-      .then((r) => r?.pushManager.getSubscription())
-      .then((sub) => sub == null ? undefined : chat.subscribePush(sub.toJSON()))
-      .catch(() => {})
-  }
+  sw?.startMessages()
+  // Subscribed on an earlier visit: given to the server again, for whoever is signed in now.
+  if (ctx.serviceWorker !== null) chat.renewPush(ctx.serviceWorker).catch(() => {})
   await conversations().catch(() => {})
-  if (fromPush !== null) await api.open(fromPush)
+  if (fromPush > 0) await api.open(fromPush)
   else if (layout === 'embedded' || openEarly) await api.open()
   fire('mqchat:ready', { userid: chat.userid })
 }
