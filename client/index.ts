@@ -494,6 +494,36 @@ export class Chat {
     return friends
   }
 
+  /** SPEC §10.1: the server's web push key (base64url), for PushManager.subscribe. */
+  async pushKey (): Promise<string> {
+    const res = await fetch(`${this.base}/api/v1/push/key`)
+    if (!res.ok) throw new ChatError(`http_${res.status}`, 'no web push key')
+    return ((await res.json()) as { publicKey: string }).publicKey
+  }
+
+  /** Registers this browser's push subscription (its toJSON()) for the user (SPEC §10.1). */
+  async subscribePush (subscription: { endpoint?: string, keys?: Record<string, string> }): Promise<void> {
+    await this.rest('POST', `/users/${this.userid}/push`, new Blob([JSON.stringify(subscription)], { type: 'application/json' }))
+  }
+
+  /**
+   * The subscription this browser has already, with the service worker at `worker` (its
+   * scope is `mqchat-push/` beside it, as the widget registers it), is given to the server
+   * again for this user: on a shared browser it follows whoever is signed in. Resolves
+   * whether or not there is one.
+   */
+  async renewPush (worker: string): Promise<void> {
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return
+    const reg = await navigator.serviceWorker?.getRegistration(new URL('mqchat-push/', new URL(worker, location.href)).href)
+    const sub = await reg?.pushManager?.getSubscription()
+    if (sub != null) await this.subscribePush(sub.toJSON())
+  }
+
+  /** Removes it: the user gets no more pushes on this browser. */
+  async unsubscribePush (endpoint: string): Promise<void> {
+    await this.rest('DELETE', `/users/${this.userid}/push`, new Blob([JSON.stringify({ endpoint })], { type: 'application/json' }))
+  }
+
   /** Watches one user's presence (one topic each, SPEC §3: the retained event comes at once). */
   watch (userid: number): void {
     if (this.watched.has(userid) || userid === this.userid) return

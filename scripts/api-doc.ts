@@ -125,7 +125,7 @@ function fieldTable (rows: ReturnType<typeof fields>, requiredColumn: boolean): 
     : `| \`${r.name}\` | ${cell(r.type)} | ${cell(r.description)} |`).join('\n') + '\n'
 }
 
-const TAG_TITLES: Record<string, string> = { domains: 'Domains', users: 'Users, profiles and presence', messages: 'Messages', callbacks: 'Callbacks', files: 'Files' }
+const TAG_TITLES: Record<string, string> = { domains: 'Domains', users: 'Users, profiles and presence', messages: 'Messages', callbacks: 'Callbacks', files: 'Files', push: 'Web push' }
 
 function renderRest (ops: Operation[]): string {
   const tags: string[] = []
@@ -171,6 +171,8 @@ function renderRest (ops: Operation[]): string {
 
 function who (o: Operation): string {
   if (/\(operator\)/.test(o.op.summary ?? '')) return 'operator'
+  // `security: []`: a public call (the web push key)
+  if (Array.isArray(o.op.security) && o.op.security.length === 0) return 'anyone, no key'
   return o.user ? 'domain, *user*' : 'domain'
 }
 

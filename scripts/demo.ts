@@ -47,7 +47,7 @@ await api('POST', '/api/v1/domains/demo/messages', { from_userid: 3, to_userid: 
 const TAG_SETTINGS = ['theme', 'lang', 'color', 'position', 'title', 'greeting'] as const
 const esc = (v: string): string => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
 const tag = (query: URLSearchParams): string => {
-  const attrs: Record<string, string> = { 'data-domain': 'demo', 'data-token-url': '/mqchat-token', 'data-title': 'Demo shop', 'data-greeting': 'Hi! Ask us anything, we usually answer within minutes.' }
+  const attrs: Record<string, string> = { 'data-domain': 'demo', 'data-token-url': '/mqchat-token', 'data-service-worker': '/mqchat-sw.js', 'data-title': 'Demo shop', 'data-greeting': 'Hi! Ask us anything, we usually answer within minutes.' }
   for (const k of TAG_SETTINGS) { const v = query.get(k); if (v !== null) attrs[`data-${k}`] = v }
   return `<script src="${server}/widget.js"${Object.entries(attrs).map(([k, v]) => ` ${k}="${esc(v)}"`).join('')} async></script>`
 }
@@ -75,6 +75,11 @@ const site = http.createServer((req, res) => {
     if (user === undefined) { res.writeHead(401).end(); return }
     const token = mqchatToken({ domain: 'demo', userid: user.id, secret: domain.tokenSecret, profile: { name: user.name } })
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ token }))
+    return
+  }
+  if (url.pathname === '/mqchat-sw.js') {
+    // Web push (docs/push.md): the site's one-line service worker, which imports mqchat's.
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(`importScripts(${JSON.stringify(`${server}/sw.js`)})\n`)
     return
   }
   if (url.pathname === '/') {

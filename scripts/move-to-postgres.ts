@@ -37,6 +37,8 @@ interface Table {
   orderBy: string
   /** columns whose value is not copied as it is, and what is written instead */
   reset?: Record<string, null>
+  /** what the target holds already is replaced, not refused: a server started on it once made its own */
+  replace?: true
 }
 
 /** Every table of the embedded store, parents before children (foreign keys to domains). */
@@ -60,10 +62,16 @@ const TABLES: Table[] = [
   { name: 'erased_users', orderBy: 'domain_id, userid' },
   // What is known of uploaded files; their bytes stay where MQCHAT_STORAGE_URL keeps them
   // (the data dir's files/ folder, or S3): the new server must see the same storage.
-  { name: 'files', orderBy: 'domain_id, id' }
+  { name: 'files', orderBy: 'domain_id, id' },
+  // Web push (014_push.sql in both): the server's VAPID key pair, which the browsers'
+  // subscriptions were made for (a server started once on the target generated its own: the
+  // moved one replaces it), the subscriptions, and the pushes still to send.
+  { name: 'server_settings', orderBy: 'key', replace: true },
+  { name: 'push_subscriptions', orderBy: 'domain_id, endpoint' },
+  { name: 'push_jobs', orderBy: 'id', reset: { locked_by: null, locked_until: null } }
 ]
 /** Tables whose id is a bigserial in PostgreSQL: new ids must continue above the old ones. */
-const SERIAL_TABLES = ['messages', 'events', 'callback_logs']
+const SERIAL_TABLES = ['messages', 'events', 'callback_logs', 'push_jobs']
 /** Columns only PostgreSQL has: live state between the nodes that share it, empty after a move. */
 const PG_ONLY_COLUMNS: Record<string, string[]> = { presence: ['offline_due_at'] }
 /** SQLite's own bookkeeping, not data. */
@@ -205,6 +213,7 @@ async function main (): Promise<void> {
     const domains = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM domains')).rows[0]!.n)
     if (domains > 0) throw new Refusal(`${shown(to)} is not empty (it has ${domains} domain${domains === 1 ? '' : 's'}): the move writes only into an empty database`)
     for (const t of TABLES) {
+      if (t.replace === true) { await client.query(`DELETE FROM ${t.name}`); continue }
       const n = (await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${t.name}`)).rows[0]!.n
       if (Number(n) > 0) throw new Refusal(`${shown(to)} is not empty (table ${t.name} has ${n} rows): the move writes only into an empty database`)
     }

@@ -12,6 +12,7 @@ import { createStorage, Files } from './files/index.ts'
 import { Http } from './http/index.ts'
 import type { Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
+import { Push } from './push/index.ts'
 import { loadOperatorKey } from './operator-key.ts'
 import type { Service } from './service.ts'
 import { createStore, type Store } from './store/index.ts'
@@ -26,6 +27,7 @@ export interface App {
   broker: Broker
   http: Http
   files: Files
+  push: Push
   operatorKey: string
   /** the bound ports (useful with port 0) */
   readonly mqttPort: number
@@ -66,9 +68,15 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     userAgent: `mqchat/${VERSION}`
   }, metrics.deliveries, log.child({ module: 'callbacks' }))
   chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId), publicUrl)
+  const push = new Push(store, config, {
+    connectedHere: (d, u) => chat!.presence.connectedHere(d, u),
+    userAgent: `mqchat/${VERSION}`,
+    observer: metrics.pushes
+  }, log.child({ module: 'push' }))
+  chat.onMessageStored((d, e) => push.messageStored(d, e))
   broker = new Broker(config, chat, log.child({ module: 'broker' }), bus)
   const retention = new Retention(store, config.retentionDays, log.child({ module: 'retention' }))
-  http = new Http({ config, chat, callbacks, files, broker, metrics: metrics.registry, ready: () => ready, bus, log, version: VERSION })
+  http = new Http({ config, chat, callbacks, files, push, broker, metrics: metrics.registry, ready: () => ready, bus, log, version: VERSION })
   // A node taken for gone (paused past its liveness limit) had its users sent offline by the
   // others: it lets their sockets go, and they connect again as new.
   store.onReaped = () => {
@@ -88,7 +96,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     },
     stop: async () => {}
   }
-  const services: Service[] = [storeService, files, ...(bus === null ? [] : [bus]), callbacks, chat, retention, broker, attach, http]
+  const services: Service[] = [storeService, files, ...(bus === null ? [] : [bus]), callbacks, push, chat, retention, broker, attach, http]
   const started: Service[] = []
   const stop = async (): Promise<void> => {
     ready = false
@@ -113,7 +121,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   ready = true
   log.info({ mqttPort: broker.port, httpPort: http.port, host: config.host, dataDir: config.dataDir, version: VERSION }, 'mqchat ready')
   return {
-    config, store, chat, retention, callbacks, broker, http: http!, files, operatorKey: operator.key,
+    config, store, chat, retention, callbacks, broker, http: http!, files, push, operatorKey: operator.key,
     get mqttPort () { return broker.port },
     get httpPort () { return http!.port },
     stop

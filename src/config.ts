@@ -1,5 +1,6 @@
 // Every MQCHAT_* setting (SPEC §1): parsed, validated, defaults with units, frozen.
 // This is the only file that reads process.env.
+import { createECDH } from 'node:crypto'
 import path from 'node:path'
 import { SetupError } from './errors.ts'
 import { DEFAULT_RETRY_DELAYS_MS, parseDelays } from './durations.ts'
@@ -43,6 +44,20 @@ export interface Config {
   uploadMaxBytes: number
   /** bytes of files (with their thumbnails) one domain may keep */
   storageQuotaBytes: number
+  /** SPEC §10.1: the three MQCHAT_VAPID_* settings, or null: a pair generated once and kept in the store */
+  vapid: VapidKeys | null
+  /** the waits between a failed push and the next, then it is given up */
+  pushRetryDelaysMs: readonly number[]
+}
+
+/** A VAPID key pair (RFC 8292), base64url as `web-push` writes it, and its contact. */
+export interface VapidKeys {
+  /** the uncompressed P-256 point (65 bytes) */
+  publicKey: string
+  /** the private scalar (32 bytes) */
+  privateKey: string
+  /** `mailto:` or `https:` URL: whom a push service may contact about this server */
+  subject: string
 }
 
 export interface S3Location {
@@ -62,8 +77,12 @@ const KNOWN = new Set([
   'MQCHAT_DATABASE_URL', 'MQCHAT_DATABASE_POOL_SIZE', 'MQCHAT_REDIS_URL', 'MQCHAT_REDIS_PREFIX', 'MQCHAT_NODE_TTL_MS', 'MQCHAT_CALLBACK_ALLOW_PRIVATE',
   'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_CALLBACK_RETRY_DELAYS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL',
   'MQCHAT_RETENTION_DAYS',
-  'MQCHAT_PUBLIC_URL', 'MQCHAT_STORAGE_URL', 'MQCHAT_S3_ENDPOINT', 'MQCHAT_UPLOAD_MAX_BYTES', 'MQCHAT_STORAGE_QUOTA_BYTES'
+  'MQCHAT_PUBLIC_URL', 'MQCHAT_STORAGE_URL', 'MQCHAT_S3_ENDPOINT', 'MQCHAT_UPLOAD_MAX_BYTES', 'MQCHAT_STORAGE_QUOTA_BYTES',
+  'MQCHAT_VAPID_PUBLIC_KEY', 'MQCHAT_VAPID_PRIVATE_KEY', 'MQCHAT_VAPID_SUBJECT', 'MQCHAT_PUSH_RETRY_DELAYS'
 ])
+
+/** A push that failed is tried again after these waits, then given up (a notification late by more is worth little). */
+export const DEFAULT_PUSH_RETRY_DELAYS_MS = [10_000, 60_000, 300_000]
 
 /** SPEC §1: 10 MiB. */
 const UPLOAD_MAX_BYTES_DEFAULT = 10 * 1024 * 1024
@@ -214,6 +233,15 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
   const uploadMaxBytes = int('MQCHAT_UPLOAD_MAX_BYTES', UPLOAD_MAX_BYTES_DEFAULT, 1024, 1024 * 1024 * 1024, 'a number of bytes')
   const storageQuotaBytes = int('MQCHAT_STORAGE_QUOTA_BYTES', STORAGE_QUOTA_BYTES_DEFAULT, 0, Number.MAX_SAFE_INTEGER, 'a number of bytes')
 
+  const vapid = parseVapid(get('MQCHAT_VAPID_PUBLIC_KEY'), get('MQCHAT_VAPID_PRIVATE_KEY'), get('MQCHAT_VAPID_SUBJECT'), problems)
+  let pushRetryDelaysMs: readonly number[] = DEFAULT_PUSH_RETRY_DELAYS_MS
+  const pushDelaysRaw = get('MQCHAT_PUSH_RETRY_DELAYS')
+  if (pushDelaysRaw !== undefined) {
+    const parsed = parseDelays(pushDelaysRaw)
+    if (typeof parsed === 'string') problems.push(`MQCHAT_PUSH_RETRY_DELAYS ${parsed.replace('5s,30s,2m,10m,30m', '10s,1m,5m')}, got "${pushDelaysRaw}"`)
+    else pushRetryDelaysMs = Object.freeze(parsed)
+  }
+
   if (problems.length > 0) throw new SetupError(problems)
   return Object.freeze({
     httpPort,
@@ -237,8 +265,41 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     storage: storage === null ? null : Object.freeze(storage),
     uploadMaxBytes,
     storageQuotaBytes,
+    vapid: vapid === null ? null : Object.freeze(vapid),
+    pushRetryDelaysMs,
     ...overrides
   })
+}
+
+/**
+ * SPEC §10.1: all three VAPID settings or none (none: a pair is generated once and kept in
+ * the store, the same for every node). Keys as `npx web-push generate-vapid-keys` prints them.
+ */
+function parseVapid (publicKey: string | undefined, privateKey: string | undefined, subject: string | undefined, problems: string[]): VapidKeys | null {
+  const given = [publicKey, privateKey, subject].filter((v) => v !== undefined).length
+  if (given === 0) return null
+  if (given < 3) {
+    problems.push('MQCHAT_VAPID_PUBLIC_KEY, MQCHAT_VAPID_PRIVATE_KEY and MQCHAT_VAPID_SUBJECT go together: set all three, or none to have a key pair generated')
+    return null
+  }
+  const before = problems.length
+  const bytes = (v: string): Buffer | null => /^[A-Za-z0-9_-]+={0,2}$/.test(v) ? Buffer.from(v, 'base64url') : null
+  const pub = bytes(publicKey!)
+  if (pub === null || pub.length !== 65 || pub[0] !== 4) problems.push('MQCHAT_VAPID_PUBLIC_KEY must be a P-256 public key in base64url (65 bytes, as `npx web-push generate-vapid-keys` prints it)')
+  const priv = bytes(privateKey!)
+  if (priv === null || priv.length !== 32) problems.push('MQCHAT_VAPID_PRIVATE_KEY must be a P-256 private key in base64url (32 bytes, as `npx web-push generate-vapid-keys` prints it)')
+  if (problems.length === before) {
+    const ecdh = createECDH('prime256v1')
+    let matches = false
+    try {
+      ecdh.setPrivateKey(priv!)
+      matches = ecdh.getPublicKey().equals(pub!)
+    } catch {}
+    if (!matches) problems.push('MQCHAT_VAPID_PRIVATE_KEY is not the private key of MQCHAT_VAPID_PUBLIC_KEY (give the two keys of one pair)')
+  }
+  const u = parseUrl(subject!)
+  if (u === null || (u.protocol !== 'mailto:' && u.protocol !== 'https:')) problems.push(`MQCHAT_VAPID_SUBJECT must be a mailto: or https: URL (mailto:ops@example.com), got "${subject}"`)
+  return problems.length > before ? null : { publicKey: publicKey!, privateKey: privateKey!, subject: subject! }
 }
 
 function parseUrl (text: string): URL | null {

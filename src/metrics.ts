@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { DeliveryObserver } from './callbacks/dispatcher.ts'
 import type { FileStats } from './files/index.ts'
+import type { PushObserver } from './push/worker.ts'
 import type { EventKind } from './store/index.ts'
 
 export interface MetricSources {
@@ -17,6 +18,7 @@ export interface MetricSources {
 export interface Metrics {
   registry: Registry
   deliveries: DeliveryObserver
+  pushes: PushObserver
 }
 
 export function createMetrics (src: MetricSources): Metrics {
@@ -102,8 +104,13 @@ export function createMetrics (src: MetricSources): Metrics {
     registers: [registry]
   })
   for (const kind of ['presence', 'messages']) for (const result of ['ok', 'failed']) deliveries.inc({ kind, result }, 0)
+  // SPEC §10.1: web push attempts by how they ended (sent; gone: the subscription was removed;
+  // retry; dropped: given up, or its subscription removed meanwhile).
+  const pushes = new Counter({ name: 'mqchat_push_attempts_total', help: 'web push attempts by outcome', labelNames: ['result'], registers: [registry] })
+  for (const result of ['sent', 'gone', 'retry', 'dropped']) pushes.inc({ result }, 0)
   return {
     registry,
+    pushes: { attempt: (result) => pushes.inc({ result }) },
     deliveries: {
       attempt (kind, result, durationSec, lagSec) {
         deliveries.inc({ kind, result })

@@ -2,13 +2,14 @@
 // it, on a data dir a real server wrote, and a server on PostgreSQL that carries on from it.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { createECDH, randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import path from 'node:path'
 import { test } from 'node:test'
 import { callbackApi, FAST_ENV } from './helpers/callbacks.ts'
 import { freshDatabase } from './helpers/postgres.ts'
 import { answer, receiver } from './helpers/receiver.ts'
-import { startServer } from './helpers/server.ts'
+import { startServer, type TestServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -48,6 +49,13 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   assert.equal((await old.api('PUT', `/api/v1/domains/${d.id}/users/1/friends/2`, undefined, d.apiKey)).status, 204)
   assert.equal((await old.api('PUT', `/api/v1/domains/${d.id}/users/1`, { name: 'Ada', avatar: 'https://img.test/ada.png' }, d.apiKey)).status, 200)
   assert.equal((await old.api('PUT', `/api/v1/domains/${d.id}/users/1/blocks/3`, undefined, d.apiKey)).status, 204)
+  // web push: the server's key, and a browser's subscription (user 7)
+  const pushKey = async (s: TestServer): Promise<string> => ((await (await fetch(`${s.httpUrl}/api/v1/push/key`)).json()) as { publicKey: string }).publicKey
+  const oldKey = await pushKey(old)
+  const ecdh = createECDH('prime256v1')
+  ecdh.generateKeys()
+  const subscription = { endpoint: 'https://93.184.215.14/push/moved', keys: { p256dh: ecdh.getPublicKey('base64url'), auth: randomBytes(16).toString('base64url') } }
+  assert.equal((await old.api('POST', `/api/v1/domains/${d.id}/users/7/push`, subscription, d.apiKey)).status, 201)
   const one = await cb.send(1, 'one', 2)
   const two = await cb.send(2, 'two', 1)
   await waitFor(async () => (await cb.events()).items.every((e) => e.delivered), 'the first two delivered')
@@ -80,7 +88,8 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   assert.match(moved.stdout, /^moved .*mqchat\.sqlite into postgres:\/\//)
   const counts = copied(moved.stdout)
   assert.deepEqual(Object.keys(counts), ['domains', 'presence', 'messages', 'events', 'callbacks', 'outbox_queues', 'callback_logs',
-    'profiles', 'conversations', 'blocks', 'friends', 'erased_users', 'files'])
+    'profiles', 'conversations', 'blocks', 'friends', 'erased_users', 'files', 'server_settings', 'push_subscriptions', 'push_jobs'])
+  assert.deepEqual([counts.server_settings, counts.push_subscriptions], [1, 1])
   assert.deepEqual([counts.profiles, counts.conversations, counts.blocks, counts.friends, counts.erased_users], [1, 2, 1, 2, 0])
   assert.equal(counts.domains, 1)
   assert.equal(counts.presence, 1)
@@ -96,6 +105,8 @@ test('the move carries an embedded data dir to PostgreSQL: ids, history, logs, a
   const pgs = await startServer(t, {}, { ...env, MQCHAT_DATABASE_URL: url })
   assert.notEqual(pgs.dataDir, old.dataDir)
   assert.equal(pgs.operatorKey, old.operatorKey)
+  assert.equal(await pushKey(pgs), oldKey, 'the browsers\' subscriptions were made for this key')
+  assert.deepEqual((await pgs.app.store.listPushSubscriptions(d.id, 7)).map((x) => [x.endpoint, x.p256dh]), [[subscription.endpoint, subscription.keys.p256dh]])
   const listed = await pgs.api('GET', '/api/v1/domains')
   assert.deepEqual(listed.body.domains.map((x: { id: string }) => x.id), [d.id])
   const mine = await pgs.api('GET', `/api/v1/domains/${d.id}`, undefined, d.apiKey)

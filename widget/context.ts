@@ -27,6 +27,11 @@ export interface WidgetContext {
   /** the launcher, to give focus back on close */
   launcher: HTMLButtonElement | null
   close: () => void
+  /**
+   * SPEC §10.1: the service worker's URL on the page's origin (the tag's data-service-worker,
+   * or the server's /sw.js when the page is on the server's origin); null: no web push here.
+   */
+  serviceWorker: string | null
 }
 
 export interface WidgetUi {

@@ -190,7 +190,10 @@ async function main (script: HTMLScriptElement): Promise<void> {
     launcher,
     title: d.title,
     greeting: d.greeting,
-    close: () => { api?.close() }
+    close: () => { api?.close() },
+    // SPEC §10.1: a worker must be of the page's origin: the site's own file (which imports
+    // ours), or ours when the page is on the server's origin.
+    serviceWorker: d.serviceWorker || (new URL(base).origin === location.origin ? `${base}/sw.js` : null)
   }
   const loadUi = (): Promise<WidgetUi> => {
     ui ??= import(`${base}/widget-ui.js?v=${__MQCHAT_BUILD__}`).then((m: { mountUi: (c: WidgetContext) => WidgetUi, stale?: true }) =>
@@ -228,8 +231,21 @@ async function main (script: HTMLScriptElement): Promise<void> {
     }
   }
   window.mqchat = api
+  // A notification's click (SPEC §10.1): this page, opened with `#mqchat=<peer>`, or already
+  // open and told by the service worker.
+  const fromPush = Number(/^#mqchat=(\d{1,15})$/.exec(location.hash)?.[1])
+  if (fromPush > 0) history.replaceState(history.state, '', location.href.split('#')[0])
+  const sw = navigator.serviceWorker
+  sw?.addEventListener('message', (e) => {
+    const m = e.data
+    if (m?.mqchat === 'open' && m.domain === domain && m.peer > 0) void api!.open(m.peer)
+  })
+  sw?.startMessages()
+  // Subscribed on an earlier visit: given to the server again, for whoever is signed in now.
+  if (ctx.serviceWorker !== null) chat.renewPush(ctx.serviceWorker).catch(() => {})
   await conversations().catch(() => {})
-  if (layout === 'embedded' || openEarly) await api.open()
+  if (fromPush > 0) await api.open(fromPush)
+  else if (layout === 'embedded' || openEarly) await api.open()
   fire('mqchat:ready', { userid: chat.userid })
 }
 

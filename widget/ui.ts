@@ -8,6 +8,7 @@
 import type { Conversation, MessageEvent, Profile } from '../client/index.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
 import { attachTools } from './media.ts'
+import { pushToggle } from './push.ts'
 import { h, safeUrl } from './ui/dom.ts'
 import { icon } from './ui/icons.ts'
 import { bodies, dayOf } from './ui/messages.ts'
@@ -49,12 +50,15 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   const title = h('h2', { id: 'mq-title' }, ctx.title ?? t.chat)
   const greeting = ctx.greeting !== undefined && ctx.greeting !== '' ? h('p', { className: 'greeting' }, ctx.greeting) : null
   const closeBtn = closeButton()
-  const mainHead = h('div', { className: 'head main' }, h('div', { className: 'brand' }, title, greeting), closeBtn)
+  // SPEC §10.1: the visitor's opt-in to notifications while the page is closed, and what became of it
+  const pushNote = h('p', { className: 'note', role: 'status' })
+  const notify = pushToggle(ctx, u, h, (text) => { pushNote.textContent = text })
+  const mainHead = h('div', { className: 'head main' }, h('div', { className: 'brand' }, title, greeting), notify, closeBtn)
   const banner = h('p', { className: 'banner', role: 'status' })
   const list = h('ul', { className: 'contacts', 'aria-label': t.contacts })
   const moreBtn = h('button', { type: 'button', className: 'more', hidden: true }, t.moreOnline)
   const contactsView = h('div', { className: 'view list-view' }, list, moreBtn)
-  const panel = h('div', { className: 'panel', role: 'dialog', 'aria-labelledby': 'mq-title' }, mainHead, banner, contactsView)
+  const panel = h('div', { className: 'panel', role: 'dialog', 'aria-labelledby': 'mq-title' }, mainHead, banner, pushNote, contactsView)
   panel.addEventListener('keydown', (e: KeyboardEvent) => { if (e.key === 'Escape') { e.stopPropagation(); ctx.close() } })
   ctx.mount.append(panel)
 

@@ -149,20 +149,8 @@ export class Callbacks implements Service {
     }
   }
 
-  /** A URL a callback may use: well-formed, and (unless allowed) only public addresses. */
-  private async checkTarget (url: string): Promise<void> {
-    const c = checkUrl(url, this.opts.allowPrivate)
-    if (!c.ok) throw new AppError(c.code, c.message)
-    if (this.opts.allowPrivate || c.ip !== null) return
-    try {
-      await resolvePublic(c.url.hostname)
-    } catch (err) {
-      if (err instanceof TargetError && err.code === 'FORBIDDEN_TARGET') throw new AppError('forbidden_target', err.message)
-      // A name that does not exist is a mistake to point out now. A temporary DNS failure is
-      // not: the address is checked again at every connection anyway.
-      if (err instanceof TargetError && err.code === 'EAI_AGAIN') return
-      throw new AppError('invalid_url', (err as Error).message)
-    }
+  private checkTarget (url: string): Promise<void> {
+    return checkTarget(url, this.opts.allowPrivate)
   }
 
   private async view (cb: CallbackRow): Promise<CallbackView> {
@@ -191,5 +179,24 @@ export class Callbacks implements Service {
     } catch (err) {
       this.log.error({ err }, 'retention failed')
     }
+  }
+}
+
+/**
+ * A URL a callback (or a push subscription's endpoint, SPEC §10.1) may use: well-formed, and
+ * (unless allowed) only public addresses. Checked again at every connection.
+ */
+export async function checkTarget (url: string, allowPrivate: boolean): Promise<void> {
+  const c = checkUrl(url, allowPrivate)
+  if (!c.ok) throw new AppError(c.code, c.message)
+  if (allowPrivate || c.ip !== null) return
+  try {
+    await resolvePublic(c.url.hostname)
+  } catch (err) {
+    if (err instanceof TargetError && err.code === 'FORBIDDEN_TARGET') throw new AppError('forbidden_target', err.message)
+    // A name that does not exist is a mistake to point out now. A temporary DNS failure is
+    // not: the address is checked again at every connection anyway.
+    if (err instanceof TargetError && err.code === 'EAI_AGAIN') return
+    throw new AppError('invalid_url', (err as Error).message)
   }
 }

@@ -91,9 +91,18 @@ export class Sender {
       'webhook-signature': signatureHeader(d.secrets, d.webhookId, timestamp, d.body),
       ...d.extraHeaders
     }
+    return this.post(d.pool, d.url, requestHeaders, d.body, nowMs)
+  }
+
+  /**
+   * One POST with these headers, on `pool`'s connections, through the same guard as every
+   * callback (the checked address is the one connected to; no redirects; one time limit).
+   * Web push sends its encrypted bodies here too. Never throws.
+   */
+  async post (pool: string, url: string, requestHeaders: Record<string, string>, body: string | Buffer, nowMs = Date.now()): Promise<SendResult> {
     const started = performance.now()
     const base = { requestHeaders, startedAt: nowMs }
-    const check = checkUrl(d.url, this.opts.allowPrivate)
+    const check = checkUrl(url, this.opts.allowPrivate)
     if (!check.ok) {
       const code = check.code === 'forbidden_target' ? 'FORBIDDEN_TARGET' : 'INVALID_URL'
       return { ...base, status: null, errorCode: code, errorMessage: check.message, retryAfterMs: null, responseBody: null, durationMs: 0 }
@@ -102,13 +111,13 @@ export class Sender {
     // we clear, which aborts whatever request of the attempt is under way.
     const deadline = new Deadline()
     const timer = setTimeout(() => deadline.expire(), this.opts.timeoutMs)
-    const agent = this.agent(d.pool)
+    const agent = this.agent(pool)
     try {
-      let r = await once(agent, check.url, requestHeaders, d.body, deadline)
+      let r = await once(agent, check.url, requestHeaders, body, deadline)
       if (r.errorCode !== null && STALE_SOCKET.has(r.errorCode) && !deadline.expired) {
         // A reused keep-alive socket can be closed by the receiver at the very moment we
         // send: try once more on a fresh connection before calling the receiver unreachable.
-        r = await once(agent, check.url, requestHeaders, d.body, deadline)
+        r = await once(agent, check.url, requestHeaders, body, deadline)
       }
       return { ...base, ...r, durationMs: Math.round(performance.now() - started) }
     } finally {
@@ -138,7 +147,7 @@ class Deadline {
  * status, Retry-After and the first KiB of the body. The answer is in once the status is: a
  * body cut short, too slow or too long does not change it. Never rejects.
  */
-function once (agent: Agent, url: URL, headers: Record<string, string>, body: string, deadline: Deadline): Promise<Outcome> {
+function once (agent: Agent, url: URL, headers: Record<string, string>, body: string | Buffer, deadline: Deadline): Promise<Outcome> {
   return new Promise<Outcome>((resolve) => {
     let settled = false
     let status: number | null = null

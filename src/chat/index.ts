@@ -8,6 +8,7 @@ import { Contacts } from './contacts.ts'
 import { Conversations } from './conversations.ts'
 import { Domains } from './domains.ts'
 import { Erasure } from './erasure.ts'
+import type { MessageEvent } from './events.ts'
 import { Messages } from './messages.ts'
 import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
 import { Presence, type PresenceTracker } from './presence.ts'
@@ -38,6 +39,7 @@ export class Chat implements Service {
   readonly contacts: Contacts
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
+  private readonly messageListeners: Array<(domainId: string, event: MessageEvent) => void> = []
   private pruneTimer: NodeJS.Timeout | null = null
   private sharedTake: ((key: string, perSecond: number, burst: number) => Promise<boolean | null>) | null = null
   private readonly userRate: { perSecond: number, burst: number }
@@ -46,7 +48,11 @@ export class Chat implements Service {
     // The notifier is attached later (the broker is built after chat); forward to it. Every
     // commit that wrote an event also tells the outbox.
     const notifier: Notifier = {
-      messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
+      messageStored: (d, e) => {
+        onEvent(d)
+        this.notifier.messageStored(d, e)
+        for (const fn of this.messageListeners) fn(d, e)
+      },
       sentForUser: (d, e) => this.notifier.sentForUser(d, e),
       presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
       signal: (d, u, b) => this.notifier.signal(d, u, b),
@@ -77,6 +83,11 @@ export class Chat implements Service {
   /** What the store keeps of presence, for the transports: the list, one user, who is present. */
   get presenceRows (): Pick<Store, 'listPresence' | 'getPresence' | 'listPresent'> {
     return this.store
+  }
+
+  /** Told of each message once it is stored and handed to its recipient (web push listens). */
+  onMessageStored (fn: (domainId: string, event: MessageEvent) => void): void {
+    this.messageListeners.push(fn)
   }
 
   attach (notifier: Notifier): void {

@@ -34,6 +34,8 @@ export interface PresenceTracker {
   stop(): Promise<void>
   /** This node was taken for gone: forget its sockets (they are being closed). */
   forget(): void
+  /** Has the user a connection open to this node now (not counting its grace time)? */
+  connectedHere(domainId: string, userid: number): boolean
   readonly size: number
 }
 
@@ -112,6 +114,10 @@ export class Presence implements PresenceTracker {
   }
 
   forget (): void {}
+
+  connectedHere (domainId: string, userid: number): boolean {
+    return (this.users.get(key(domainId, userid))?.connections ?? 0) > 0
+  }
 
   /** How many users are online (any status but offline) here. */
   get size (): number {

@@ -93,6 +93,10 @@ export class SharedPresence implements PresenceTracker {
     this.sockets.clear()
   }
 
+  connectedHere (domainId: string, userid: number): boolean {
+    return this.sockets.has(key(domainId, userid))
+  }
+
   get size (): number {
     return this.sockets.size
   }

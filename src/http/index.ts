@@ -14,6 +14,7 @@ import { parseUserid, type Chat } from '../chat/index.ts'
 import { strictAjv } from '../chat/schemas.ts'
 import type { Config } from '../config.ts'
 import type { Files } from '../files/index.ts'
+import type { Push } from '../push/index.ts'
 import { AppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { listen } from '../net.ts'
@@ -28,6 +29,7 @@ import { domainRoutes } from './api/domains.ts'
 import { fileUploadRoutes } from './api/files.ts'
 import { messageRoutes } from './api/messages.ts'
 import { userRoutes } from './api/users.ts'
+import { PUBLIC_PUSH_PATHS, pushRoutes } from './api/push.ts'
 import { widgetRoutes } from './widget.ts'
 import { clientErrorHandler, errorHandler, forbiddenKey, notFoundHandler } from './errors.ts'
 import { fileServeRoutes } from './files.ts'
@@ -48,6 +50,7 @@ export interface HttpDeps {
   chat: Chat
   callbacks: Callbacks
   files: Files
+  push: Push
   broker: Broker
   metrics: Registry
   /** true once every service has started, false again when stopping */
@@ -141,7 +144,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
-      if (req.routeOptions.url === '/api/v1/openapi.json') return
+      if (req.routeOptions.url === '/api/v1/openapi.json' || PUBLIC_PUSH_PATHS.has(req.routeOptions.url ?? '')) return
       req.principal = await authenticate(chat.domains, req)
     })
     // Paths and queries are coerced for their schemas, which would read "0x10", "1e3", "02"
@@ -161,6 +164,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     userRoutes(api, chat)
     conversationRoutes(api, chat)
     friendRoutes(api, chat)
+    pushRoutes(api, chat, deps.push)
     messageRoutes(api, chat)
     callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })

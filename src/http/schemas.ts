@@ -131,3 +131,18 @@ export const ConversationList = Type.Object({
 export const BlockParams = Type.Object({ domain: DomainId, userid: UserId, peer: UserId })
 export const FriendParams = BlockParams
 export const FriendList = Type.Object({ friends: Type.Array(UserSchema, { description: 'by userid' }) })
+
+/** SPEC §10.1: a browser's `PushSubscription.toJSON()`, as it gives it. */
+export const PushSubscriptionBody = Type.Object({
+  endpoint: Type.String({ minLength: 1, maxLength: 2048, description: 'the push service\'s URL for this browser: https (http to a loopback host only with MQCHAT_CALLBACK_ALLOW_PRIVATE), checked as a callback URL is' }),
+  expirationTime: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'as the browser gives it; not used' })),
+  keys: Type.Object({
+    p256dh: Type.String({ maxLength: 200, description: 'the browser\'s P-256 public key, base64url' }),
+    auth: Type.String({ maxLength: 100, description: 'its 16-byte auth secret, base64url' })
+  }, { additionalProperties: false })
+}, { additionalProperties: false })
+export const PushUnsubscribeBody = Type.Object({
+  endpoint: Type.String({ minLength: 1, maxLength: 2048 })
+}, { additionalProperties: false })
+export const PushSubscriptionView = Type.Object({ endpoint: Type.String(), createdAt: UnixSeconds })
+export const PushKey = Type.Object({ publicKey: Type.String({ description: 'the server\'s VAPID public key, base64url: PushManager.subscribe\'s applicationServerKey' }) })

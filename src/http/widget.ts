@@ -1,7 +1,8 @@
 // The browser side of SPEC §9, served by the server itself: /client.js (the browser client),
 // /widget.js (the loader a site's tag loads), /widget-ui.js (the conversation interface, loaded
-// on first open) and /stickers/*. Bundled with esbuild from client/ and widget/ once per process,
-// in memory, on first need: nothing built is committed, and a fresh clone's `npm start` serves it.
+// on first open), /sw.js (the service worker of web push, SPEC §10.1) and /stickers/*. Bundled
+// with esbuild from client/ and widget/ once per process, in memory, on first need: nothing
+// built is committed, and a fresh clone's `npm start` serves it.
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import { build } from 'esbuild'
@@ -11,7 +12,9 @@ const ROOT = new URL('../../', import.meta.url)
 const ENTRIES = {
   'client.js': 'client/index.ts',
   'widget.js': 'widget/loader.ts',
-  'widget-ui.js': 'widget/ui.ts'
+  'widget-ui.js': 'widget/ui.ts',
+  // SPEC §10.1: the service worker that shows pushes (a classic script, as workers are)
+  'sw.js': 'widget/sw.ts'
 } as const
 export type BundleName = keyof typeof ENTRIES
 
@@ -46,8 +49,9 @@ async function bundle (name: string, entry: string, define: Record<string, strin
     entryPoints: [new URL(entry, ROOT).pathname],
     bundle: true,
     minify: true,
-    // widget.js is a classic script (the tag has no type=module); the others are modules.
-    format: name === 'widget.js' ? 'iife' : 'esm',
+    // widget.js is a classic script (the tag has no type=module), and so is the service
+    // worker (importScripts takes classic scripts); the others are modules.
+    format: name === 'widget.js' || name === 'sw.js' ? 'iife' : 'esm',
     platform: 'browser',
     target: 'es2020',
     write: false,
@@ -64,8 +68,8 @@ export function bundleAll (): Promise<Bundles> {
   bundles ??= (async () => {
     const [client, ui] = await Promise.all([bundle('client.js', ENTRIES['client.js']), bundle('widget-ui.js', ENTRIES['widget-ui.js'])])
     const build = hash(Buffer.concat([client.body, ui.body]), 12)
-    const loader = await bundle('widget.js', ENTRIES['widget.js'], { __MQCHAT_BUILD__: JSON.stringify(build) })
-    return { files: new Map([['client.js', client], ['widget-ui.js', ui], ['widget.js', loader]]), build }
+    const [loader, sw] = await Promise.all([bundle('widget.js', ENTRIES['widget.js'], { __MQCHAT_BUILD__: JSON.stringify(build) }), bundle('sw.js', ENTRIES['sw.js'])])
+    return { files: new Map([['client.js', client], ['widget-ui.js', ui], ['widget.js', loader], ['sw.js', sw]]), build }
   })()
   bundles.catch(() => { bundles = null })
   return bundles
@@ -92,7 +96,7 @@ export function widgetRoutes (app: FastifyInstance): void {
     app.get<{ Querystring: { v?: string } }>(`/${name}`, { schema: { hide: true } }, async (req, reply) => {
       const { files, build } = await bundleAll()
       const f = files.get(name)!
-      const v = name === 'widget.js' ? undefined : req.query.v
+      const v = name === 'widget.js' || name === 'sw.js' ? undefined : req.query.v
       if (v === undefined) return sendBuilt(req, reply, f, JS)
       if (v === build) return sendBuilt(req, reply, f, JS, IMMUTABLE)
       return sendBuilt(req, reply, { body: Buffer.from(STALE_MODULE), etag: '"stale"' }, JS, 'no-store')

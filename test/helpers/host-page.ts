@@ -40,6 +40,11 @@ export async function hostPage (t: TestContext, serverUrl: string, mint: (userid
 <script src="${serverUrl}/widget.js"${attrs} async></script></body></html>`)
       return
     }
+    if (url.pathname === '/mqchat-sw.js') {
+      // SPEC §10.1: the site's one-line service worker, which imports mqchat's (docs/push.md)
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(`importScripts(${JSON.stringify(`${serverUrl}/sw.js`)})\n`)
+      return
+    }
     if (url.pathname === '/blank') {
       // a page of the site without the widget: for a site that draws its own chat with /client.js
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>A customer\'s site</title>')

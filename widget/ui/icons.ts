@@ -18,7 +18,8 @@ const PATHS = {
   checks: 'M2 12.5l4.5 4.5L17 6.5M11 16l1 1L22.5 6.5',
   clock: 'M3 12a9 9 0 1018 0a9 9 0 10-18 0M12 7v5l3 2',
   alert: 'M3 12a9 9 0 1018 0a9 9 0 10-18 0M12 7.5v5M12 16.5h.01',
-  chat: 'M4 5h16a1 1 0 011 1v10a1 1 0 01-1 1H9l-5 4V6a1 1 0 011-1z'
+  chat: 'M4 5h16a1 1 0 011 1v10a1 1 0 01-1 1H9l-5 4V6a1 1 0 011-1z',
+  bell: 'M6 16.5V11a6 6 0 0112 0v5.5l1.5 1.5h-15zM10 20.5a2 2 0 004 0'
 } as const
 export type IconName = keyof typeof PATHS
 

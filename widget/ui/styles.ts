@@ -30,6 +30,9 @@ ${dark('--bg:var(--mqchat-bg,#1b1d21);--muted:var(--mqchat-muted,#b4bac2);--thei
 .actions:empty{display:none}
 .banner{margin:0;padding:8px 14px;background:var(--warn-bg);color:var(--warn);font-size:14px;flex:none}
 .banner:empty{display:none}
+.note{margin:0;padding:8px 14px;background:var(--hover);font-size:14px;flex:none}
+.note:empty{display:none}
+.head.main .notify[aria-pressed=true] svg{fill:currentColor}
 .view{display:flex;flex-direction:column;flex:1;min-height:0}
 .contacts{list-style:none;margin:0;padding:6px;overflow:auto;flex:1}
 .contacts li button{display:flex;width:100%;align-items:center;gap:12px;text-align:start;padding:10px;border-radius:12px}

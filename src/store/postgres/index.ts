@@ -9,12 +9,14 @@ import { CALLBACK_PATCH_COLUMNS } from '../rows.ts'
 import { claimedEvent } from '../claimed.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
-  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow
+  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow,
+  ClaimedPush, PushOutcome, PushSubscriptionRow
 } from '../types.ts'
 import { PeoplePg } from './people.ts'
 import { isUnavailable, unavailable } from './errors.ts'
 import { migrate } from './migrate.ts'
 import { PgPresence } from './presence.ts'
+import { PushPg } from './push.ts'
 import { transaction } from './tx.ts'
 import { Writer } from './writer.ts'
 
@@ -75,6 +77,7 @@ export class PostgresStore implements Store {
   private heartbeat: NodeJS.Timeout | null = null
   private rebuilt = false
   private readonly people = new PeoplePg((sql, params) => this.q(sql, params), (fn) => this.tx(fn))
+  private readonly push = new PushPg((sql, params) => this.q(sql, params), (fn) => this.tx(fn))
   readonly sharedPresence: PgPresence
   onReaped?: () => void
 
@@ -307,8 +310,10 @@ export class PostgresStore implements Store {
     return this.people.pruneMessages(domainId, olderThanMs, MESSAGE_BATCH)
   }
 
-  eraseUser (domainId: string, userid: number, at: number): Promise<number> {
-    return this.people.eraseUser(domainId, userid, at, MESSAGE_BATCH)
+  async eraseUser (domainId: string, userid: number, at: number): Promise<number> {
+    const deleted = await this.people.eraseUser(domainId, userid, at, MESSAGE_BATCH)
+    await this.push.eraseUser(domainId, userid)
+    return deleted
   }
 
   erasedAt (domainId: string, userid: number): Promise<number | null> {
@@ -529,6 +534,38 @@ export class PostgresStore implements Store {
       await c.query('UPDATE callbacks SET paused_until = NULL WHERE domain_id = $1 AND kind = $2', [domainId, kind])
       return Number((await c.query("SELECT count(*) AS n FROM events WHERE domain_id = $1 AND kind = $2 AND created_at >= $3 AND state = 'pending'", [domainId, kind, sinceMs])).rows[0].n)
     })
+  }
+
+  initSetting (key: string, value: string): Promise<string> {
+    return this.push.initSetting(key, value)
+  }
+
+  addPushSubscription (s: PushSubscriptionRow, max: number): Promise<void> {
+    return this.push.addSubscription(s, max)
+  }
+
+  removePushSubscription (domainId: string, userid: number, endpoint: string): Promise<boolean> {
+    return this.push.removeSubscription(domainId, userid, endpoint)
+  }
+
+  listPushSubscriptions (domainId: string, userid: number): Promise<PushSubscriptionRow[]> {
+    return this.push.listSubscriptions(domainId, userid)
+  }
+
+  queuePush (domainId: string, userid: number, payload: string, at: number): Promise<{ subscriptions: number, queued: number }> {
+    return this.push.queue(domainId, userid, payload, at)
+  }
+
+  claimPushes (nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedPush[]> {
+    return this.push.claim(nodeId, nowMs, leaseUntil, limit)
+  }
+
+  finishPush (id: number, nodeId: string, o: PushOutcome): Promise<void> {
+    return this.push.finish(id, nodeId, o)
+  }
+
+  countPushes (): Promise<number> {
+    return this.push.count()
   }
 
   async listLogs (domainId: string, kind: EventKind, q: { limit: number, result?: 'ok' | 'failed', before?: number }): Promise<LogRow[]> {

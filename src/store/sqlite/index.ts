@@ -6,12 +6,14 @@ import { AppError, blockedError, notFriendError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type {
   CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
-  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow
+  MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow,
+  ClaimedPush, PushOutcome, PushSubscriptionRow
 } from '../types.ts'
 import { PeopleSql } from './people.ts'
 import { GroupCommit } from './group-commit.ts'
 import { migrate } from './migrate.ts'
 import { OutboxSql } from './outbox.ts'
+import { PushSql } from './push.ts'
 import { REPLAY_BATCH } from '../outbox-rules.ts'
 
 /** Events removed in one retention batch. */
@@ -53,6 +55,7 @@ export class SqliteStore implements Store {
   private q!: ReturnType<typeof prepare>
   private outbox!: OutboxSql
   private people!: PeopleSql
+  private push!: PushSql
   readonly file: string
   private rebuilt = false
 
@@ -78,6 +81,7 @@ export class SqliteStore implements Store {
     this.q = prepare(this.db)
     this.outbox = new OutboxSql(this.db)
     this.people = new PeopleSql(this.db)
+    this.push = new PushSql(this.db)
     this.writes = new GroupCommit(this.db, `${this.file}-wal`, () => this.outbox.newBatch())
   }
 
@@ -254,7 +258,7 @@ export class SqliteStore implements Store {
       if (n === 0) break
       await yieldToOthers()
     }
-    await this.writes.add(() => this.people.eraseRest(domainId, userid))
+    await this.writes.add(() => { this.people.eraseRest(domainId, userid); this.push.eraseUser(domainId, userid) })
     return deleted
   }
 
@@ -374,6 +378,44 @@ export class SqliteStore implements Store {
       await yieldToOthers()
     }
     return this.outbox.finishReplay(domainId, kind, sinceMs, nowMs)
+  }
+
+  async initSetting (key: string, value: string): Promise<string> {
+    return this.writes.add(() => this.push.initSetting(key, value))
+  }
+
+  async addPushSubscription (s: PushSubscriptionRow, max: number): Promise<void> {
+    await this.writes.add(() => this.push.addSubscription(s, max))
+  }
+
+  async removePushSubscription (domainId: string, userid: number, endpoint: string): Promise<boolean> {
+    return this.writes.add(() => this.push.removeSubscription(domainId, userid, endpoint))
+  }
+
+  async listPushSubscriptions (domainId: string, userid: number): Promise<PushSubscriptionRow[]> {
+    const rows = this.push.listSubscriptions(domainId, userid)
+    await this.writes.barrier()
+    return rows
+  }
+
+  /** One node: chat knows whether the user has a connection; every subscription gets its push. */
+  async queuePush (domainId: string, userid: number, payload: string, at: number): Promise<{ subscriptions: number, queued: number }> {
+    if (!this.push.hasSubscriptions(domainId, userid)) return { subscriptions: 0, queued: 0 }
+    const queued = await this.writes.add(() => this.push.queue(domainId, userid, payload, at))
+    return { subscriptions: queued, queued }
+  }
+
+  async claimPushes (nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedPush[]> {
+    if (!this.push.anyDue(nowMs)) return []
+    return this.writes.add(() => this.push.claim(nodeId, nowMs, leaseUntil, limit))
+  }
+
+  async finishPush (id: number, nodeId: string, o: PushOutcome): Promise<void> {
+    await this.writes.add(() => this.push.finish(id, nodeId, o))
+  }
+
+  async countPushes (): Promise<number> {
+    return this.push.count()
   }
 
   async listLogs (domainId: string, kind: EventKind, q: { limit: number, result?: 'ok' | 'failed', before?: number }): Promise<LogRow[]> {
