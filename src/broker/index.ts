@@ -4,7 +4,7 @@ import net from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
-import type { Ack, Chat, MessageEvent, Notifier } from '../chat/index.ts'
+import type { Ack, CallSignal, Chat, MessageEvent, Notifier } from '../chat/index.ts'
 import { presenceEvent } from '../chat/events.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
@@ -224,6 +224,8 @@ export class Broker implements Service, Notifier {
    * setter's next packets) for aedes's 60 s drain timeout. The others were written already.
    */
   async presenceChanged (domainId: string, userid: number, body: string): Promise<void> {
+    // SPEC §10.2: a side gone offline ends its calls (on the node that keeps them).
+    this.chat.calls.presenceChanged(domainId, userid, body)
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, PRESENCE_ACK_WAIT_MS)
       timer.unref()
@@ -247,6 +249,12 @@ export class Broker implements Service, Notifier {
 
   signal (domainId: string, userid: number, body: string): void {
     this.publish(signalTopic(domainId, userid), body, false)
+  }
+
+  /** SPEC §10.2: to the user's connections here; and the node that keeps the call hears it. */
+  callSignal (domainId: string, userid: number, signal: CallSignal): void {
+    this.publish(signalTopic(domainId, userid), JSON.stringify(signal), false)
+    this.chat.calls.heard(domainId, userid, signal)
   }
 
   async friendsChanged (domainId: string, userids: number[]): Promise<void> {
@@ -388,6 +396,7 @@ export class Broker implements Service, Notifier {
         return
       case 'typing':
       case 'read':
+      case 'call':
         handleSignalRequest(this.chat, this.log, me, action, payload, (a) => this.ack(client, me, a), () => done(null))
     }
   }

@@ -6,6 +6,7 @@ import { isAppError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { Store } from '../store/index.ts'
+import { Calls } from './calls.ts'
 import { Contacts } from './contacts.ts'
 import { Conversations, readRefusal } from './conversations.ts'
 import { Domains } from './domains.ts'
@@ -19,12 +20,13 @@ import { SharedPresence } from './shared-presence.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { KeyedSerial } from './serial.ts'
 import {
-  compile, describeValidationError, HISTORY_DEFAULT_LIMIT, MqttHistory, MqttRead, MqttSend, MqttStatus, MqttTyping
+  compile, describeValidationError, HISTORY_DEFAULT_LIMIT, MqttCall, MqttHistory, MqttRead, MqttSend, MqttStatus, MqttTyping
 } from './schemas.ts'
 
 export { Domains, parseUserid, parseUsername, type Principal } from './domains.ts'
 export type { MessageEvent, PresenceEvent } from './events.ts'
 export type { Notifier } from './notifier.ts'
+export type { CallSignal } from './calls.ts'
 export type { ConversationView } from './conversations.ts'
 export { userView, type UserView } from './profiles.ts'
 
@@ -39,6 +41,7 @@ const validStatus = compile(MqttStatus)
 const validHistory = compile(MqttHistory)
 const validTyping = compile(MqttTyping)
 const validRead = compile(MqttRead)
+const validCall = compile(MqttCall)
 
 /** How often idle rate-limit buckets are forgotten. */
 const RATE_PRUNE_INTERVAL_MS = 60_000
@@ -61,6 +64,7 @@ export class Chat implements Service {
   readonly conversations: Conversations
   readonly erasure: Erasure
   readonly contacts: Contacts
+  readonly calls: Calls
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
   private pruneTimer: NodeJS.Timeout | null = null
@@ -74,6 +78,7 @@ export class Chat implements Service {
       messageStored: (d, e) => { onEvent(d); this.notifier.messageStored(d, e) },
       presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
       signal: (d, u, b) => this.notifier.signal(d, u, b),
+      callSignal: (d, u, s) => this.notifier.callSignal(d, u, s),
       userErased: (d, u) => this.notifier.userErased(d, u),
       friendsChanged: (d, us) => this.notifier.friendsChanged(d, us),
       contactsChanged: (d, c) => this.notifier.contactsChanged(d, c)
@@ -89,6 +94,7 @@ export class Chat implements Service {
     this.profiles = new Profiles(store)
     this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
     this.conversations = new Conversations(store, notifier, this.contacts)
+    this.calls = new Calls(store, notifier, this.contacts, this.messages, config.callRingMs, log.child({ module: 'calls' }))
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
     this.userRate = config.userRate
   }
@@ -115,17 +121,20 @@ export class Chat implements Service {
   shareLimits (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
     this.sharedTake = take
     this.conversations.shareTypingLimit(take)
+    this.calls.shareLimit(take)
   }
 
   async start (): Promise<void> {
     const recovered = await this.presence.recover()
     if (recovered > 0) this.log.info({ users: recovered }, 'users left present by an unclean stop are now offline')
-    this.pruneTimer = setInterval(() => { this.rate.prune(); this.conversations.prune() }, RATE_PRUNE_INTERVAL_MS).unref()
+    this.pruneTimer = setInterval(() => { this.rate.prune(); this.conversations.prune(); this.calls.prune() }, RATE_PRUNE_INTERVAL_MS).unref()
   }
 
   async stop (): Promise<void> {
     if (this.pruneTimer !== null) clearInterval(this.pruneTimer)
     await this.presence.stop()
+    // (after presence: the offline changes of the last users end their calls, with records)
+    await this.calls.stop()
   }
 
   /**
@@ -193,6 +202,28 @@ export class Chat implements Service {
     if (!validTyping(input)) return { cid: cidOf(input), error: { code: 'invalid_request', message: describeValidationError(validTyping.errors) } }
     await this.conversations.typing(domainId, userid, input.to_userid)
     return null
+  }
+
+  /**
+   * `chat/D/U/call` (SPEC §10.2): relayed to the peer on its `signal` topic; null unless
+   * refused (`rate_limited`, `invalid_request`, `blocked`, `forbidden`), with the signal's cid.
+   */
+  async callFromUser (domainId: string, userid: number, payload: Buffer): Promise<Ack | null> {
+    const input = parse(payload)
+    const cid = cidOf(input)
+    // Counted before validation: a flood of garbage is limited like a flood of signals.
+    const limited = await this.calls.allow(domainId, userid)
+    if (limited !== null) return { cid, error: limited }
+    if (!isUtf8(payload)) return { cid, error: notUtf8 }
+    if (input === NOT_JSON) return { cid, error: notJson }
+    if (!validCall(input)) return { cid, error: { code: 'invalid_request', message: describeValidationError(validCall.errors) } }
+    try {
+      const refused = await this.calls.fromUser(domainId, userid, input)
+      return refused === null ? null : { cid, error: refused }
+    } catch (err) {
+      this.log.warn({ err, domainId, userid }, 'call signal not relayed')
+      return { cid, error: { code: isAppError(err) && err.code === 'unavailable' ? 'unavailable' : 'internal', message: 'the call signal was not relayed; send it again' } }
+    }
   }
 
   /** `chat/D/U/read`: the read marker, stored and signalled; null when applied. */

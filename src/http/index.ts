@@ -22,6 +22,7 @@ import { adminRoutes } from './admin.ts'
 import { authenticate } from './auth.ts'
 import { corsRoutes } from './cors.ts'
 import { callbackRoutes } from './api/callbacks.ts'
+import { callRoutes } from './api/calls.ts'
 import { conversationRoutes } from './api/conversations.ts'
 import { friendRoutes } from './api/friends.ts'
 import { domainRoutes } from './api/domains.ts'
@@ -161,6 +162,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     userRoutes(api, chat)
     conversationRoutes(api, chat)
     friendRoutes(api, chat)
+    callRoutes(api, chat, deps.config)
     messageRoutes(api, chat)
     callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })
