@@ -1,0 +1,96 @@
+// Calls in the browser (SPEC §10.2): two chromium pages with fake cameras and microphones call
+// each other over loopback, through /client.js alone and through the widget, see the remote
+// video play, and hang up; the type 5 records are right. Signals and refusals as mqtt.js sees
+// them are test/calls.test.ts.
+import assert from 'node:assert/strict'
+import { test, type TestContext } from 'node:test'
+import type { Browser, Page } from 'playwright-core'
+import { mediaBrowser, screenshot } from './helpers/browser.ts'
+import { hostPage, type HostPage } from './helpers/host-page.ts'
+import { expectStatus } from './helpers/rest.ts'
+import { startServer, type TestServer } from './helpers/server.ts'
+import { waitFor } from './helpers/wait.ts'
+
+type Domain = { id: string, apiKey: string }
+
+async function setUp (t: TestContext, env: Record<string, string> = {}): Promise<{ server: TestServer, domain: Domain, site: HostPage, media: Browser }> {
+  const media = await mediaBrowser(t)
+  const server = await startServer(t, {}, env)
+  const domain = await server.domain()
+  for (const [id, name] of [[2, 'Ada'], [3, 'Bob']] as const) {
+    await expectStatus('profile', server.api('PUT', `/api/v1/domains/${domain.id}/users/${id}`, { name }, domain.apiKey), 200)
+  }
+  const site = await hostPage(t, server.httpUrl, (uid) => server.token(domain, uid))
+  return { server, domain, site, media }
+}
+
+async function page (t: TestContext, media: Browser, url: string, viewport = { width: 1100, height: 800 }): Promise<Page> {
+  const context = await media.newContext({ viewport })
+  t.after(() => context.close().catch(() => {}))
+  const p = await context.newPage()
+  // generous: in CI the browser shares two cores with the other suites
+  p.setDefaultTimeout(30_000)
+  const errors: string[] = []
+  p.on('pageerror', (e) => errors.push(e.message))
+  ;(p as unknown as { errors: string[] }).errors = errors
+  await p.goto(url)
+  return p
+}
+
+/** The type 5 records between Ada (2) and Bob (3), oldest first. */
+async function records (s: TestServer, d: Domain): Promise<any[]> {
+  const r = await s.api('GET', `/api/v1/domains/${d.id}/messages?userid=2&peer=3`, undefined, d.apiKey)
+  return (r.body.messages as any[]).filter((m) => m.message.type === 5).reverse()
+}
+
+test('client.js: a video call on loopback, the remote track live with frames on both sides, then hung up', async (t) => {
+  const { server, domain, site, media } = await setUp(t)
+  const connectAs = async (userid: number): Promise<Page> => {
+    const p = await page(t, media, `${site.origin}/blank`)
+    const token = await server.token(domain, userid)
+    await p.evaluate(`(async () => {
+      const { connect } = await import(${JSON.stringify(`${server.httpUrl}/client.js`)})
+      window.chat = await connect({ url: ${JSON.stringify(server.httpUrl)}, domain: ${JSON.stringify(domain.id)}, getToken: () => ${JSON.stringify(token)} })
+      window.states = []
+      window.watch = (call) => {
+        window.theCall = call
+        call.on('state', (s) => states.push(s))
+        call.on('track', ({ stream }) => { window.remote = stream })
+      }
+      chat.on('call', (call) => { states.push('incoming ' + call.peer + ' ' + call.video); watch(call) })
+    })()`)
+    return p
+  }
+  const ada = await connectAs(2)
+  const bob = await connectAs(3)
+  try {
+    await ada.evaluate('watch(chat.call(3, { video: true }))')
+    await waitFor(() => bob.evaluate('states.includes("incoming 2 true")'), 'Bob\'s page rings', 20_000)
+    await bob.evaluate('theCall.accept()')
+    for (const p of [ada, bob]) await waitFor(() => p.evaluate('states.includes("active")'), 'the call active', 30_000)
+    // What each side shows: the peer's video, playing, with frames of the fake camera.
+    const plays = `(async () => {
+      const v = document.createElement('video'); v.muted = true; v.autoplay = true; v.playsInline = true
+      document.body.append(v); v.srcObject = window.remote; await v.play()
+      await new Promise((resolve) => v.requestVideoFrameCallback(resolve))
+      return { width: v.videoWidth, kinds: window.remote.getTracks().map((t) => t.kind + ':' + t.readyState).sort() }
+    })()`
+    for (const p of [ada, bob]) {
+      const seen = await p.evaluate(plays) as { width: number, kinds: string[] }
+      assert.ok(seen.width > 0, `a frame ${seen.width} px wide`)
+      assert.deepEqual(seen.kinds, ['audio:live', 'video:live'])
+    }
+    await ada.evaluate('theCall.hangup()')
+    await waitFor(() => bob.evaluate('theCall.state === "ended" && theCall.endReason === "hangup"'), 'Bob\'s side ended by her hang-up', 20_000)
+    // the camera and microphone are off on both sides
+    for (const p of [ada, bob]) assert.deepEqual(await p.evaluate('theCall.localStream.getTracks().map((t) => t.readyState)'), ['ended', 'ended'])
+    const rows = await waitFor(async () => { const r = await records(server, domain); return r.length === 2 ? r : null }, 'started and ended', 10_000)
+    assert.deepEqual(rows.map((m) => [m.from_userid, m.to_userid, m.message.message, m.message.p2]), [[2, 3, 'started', 'video'], [2, 3, 'ended', 'video']])
+    assert.equal(rows[0].message.p1, await ada.evaluate('theCall.id'))
+    for (const p of [ada, bob]) assert.deepEqual((p as unknown as { errors: string[] }).errors, [])
+  } catch (err) {
+    await screenshot(ada, 'calls-client-ada')
+    await screenshot(bob, 'calls-client-bob')
+    throw err
+  }
+})
