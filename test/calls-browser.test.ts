@@ -94,3 +94,73 @@ test('client.js: a video call on loopback, the remote track live with frames on 
     throw err
   }
 })
+
+test('the widget: Ada video-calls Bob, his panel rings with Accept and Decline, both see each other, mute, hang up; a declined call; a blocked caller is told', async (t) => {
+  const { server, domain, site, media } = await setUp(t, { MQCHAT_CALL_RING_MS: '20000' })
+  const ada = await page(t, media, site.url(2, { 'data-domain': domain.id }))
+  const bob = await page(t, media, site.url(3, { 'data-domain': domain.id }))
+  const frames = (p: Page): Promise<number> => p.evaluate(`(async () => {
+    const v = document.querySelector('[data-mqchat]').shadowRoot.querySelector('.callview video.remote')
+    if (v === null || v.videoWidth === 0) return 0
+    await new Promise((resolve) => v.requestVideoFrameCallback(resolve))
+    return v.videoWidth
+  })()`) as Promise<number>
+  try {
+    for (const p of [ada, bob]) await p.waitForFunction('window.mqchat !== undefined')
+    await ada.evaluate('window.mqchat.open(3)')
+    const conv = ada.getByRole('region', { name: 'Bob' })
+    await conv.getByRole('button', { name: 'Video call', exact: true }).click()
+    const adaCall = ada.getByRole('dialog', { name: 'Call with Bob' })
+    await adaCall.getByRole('status').filter({ hasText: 'Calling…' }).waitFor()
+
+    // Bob's panel was closed: it opens on Ada's conversation, and rings.
+    const ringing = bob.getByRole('dialog', { name: 'Incoming call' })
+    await ringing.waitFor()
+    assert.equal(await ringing.getByRole('status').innerText(), 'Ada is video calling you')
+    await ringing.getByRole('button', { name: 'Accept' }).click()
+    const bobCall = bob.getByRole('dialog', { name: 'Call with Ada' })
+    await bobCall.waitFor()
+    // Each sees the other: the remote video plays frames of the fake camera; the timer runs.
+    for (const p of [ada, bob]) await waitFor(async () => await frames(p) > 0, 'the peer\'s video playing', 30_000)
+    await adaCall.getByRole('status').filter({ hasText: /^\d+:\d\d$/ }).waitFor()
+    // Mute and Camera are toggles; the call goes on.
+    const mute = bobCall.getByRole('button', { name: 'Mute' })
+    await mute.click()
+    assert.equal(await mute.getAttribute('aria-pressed'), 'true')
+    assert.equal(await bob.evaluate('window.mqchat && document.querySelector("[data-mqchat]") !== null'), true)
+    const camera = adaCall.getByRole('button', { name: 'Camera' })
+    assert.equal(await camera.getAttribute('aria-pressed'), 'true')
+    await camera.click()
+    assert.equal(await camera.getAttribute('aria-pressed'), 'false')
+    await camera.click()
+
+    // Ada hangs up: both views say so, then give the conversation back.
+    await adaCall.getByRole('button', { name: 'Hang up' }).click()
+    await bobCall.getByRole('status').filter({ hasText: 'Call ended' }).waitFor()
+    for (const p of [ada, bob]) await p.locator('.callview').waitFor({ state: 'detached' })
+    const rows = await waitFor(async () => { const r = await records(server, domain); return r.length === 2 ? r : null }, 'started and ended', 10_000)
+    assert.deepEqual(rows.map((m) => [m.message.message, m.message.p2]), [['started', 'video'], ['ended', 'video']])
+    // The records are call lines in both conversations.
+    await bob.getByRole('region', { name: 'Ada' }).getByText('Video call started').waitFor()
+    await conv.getByText(/^Video call · \d+:\d\d$/).waitFor()
+
+    // A call Bob declines: Ada hears it, and the record says missed.
+    await conv.getByRole('button', { name: 'Call', exact: true }).click()
+    await bob.getByRole('dialog', { name: 'Incoming call' }).getByRole('button', { name: 'Decline' }).click()
+    await adaCall.getByRole('status').filter({ hasText: 'Call declined' }).waitFor()
+    await waitFor(async () => (await records(server, domain)).at(-1)?.message.message === 'missed', 'missed')
+    await bob.getByRole('region', { name: 'Ada' }).getByText('Missed call').waitFor()
+    await ada.locator('.callview').waitFor({ state: 'detached' })
+
+    // Bob blocks Ada: her call is refused, and she is told.
+    await expectStatus('block', server.api('PUT', `/api/v1/domains/${domain.id}/users/3/blocks/2`, undefined, domain.apiKey), 204)
+    await conv.getByRole('button', { name: 'Call', exact: true }).click()
+    await adaCall.getByRole('status').filter({ hasText: 'This person cannot be called' }).waitFor()
+    assert.equal(await bob.getByRole('dialog', { name: 'Incoming call' }).count(), 0)
+    for (const p of [ada, bob]) assert.deepEqual((p as unknown as { errors: string[] }).errors, [])
+  } catch (err) {
+    await screenshot(ada, 'calls-widget-ada')
+    await screenshot(bob, 'calls-widget-bob')
+    throw err
+  }
+})

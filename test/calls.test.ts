@@ -73,6 +73,9 @@ test('a video call: offer, candidates, answer and hang-up reach the peer; starte
   assert.deepEqual(got.map((r) => r.json), rows)
   // no signal was stored or called back: only the two records
   assert.equal(rx.requests.length, 2)
+  // the caller's own inbox has them too (each of its tabs draws the call lines)
+  await waitFor(() => ada.inbox.on(`chat/${d.id}/2/inbox`).length === 2, 'the records in the caller\'s inbox')
+  assert.deepEqual(ada.inbox.on(`chat/${d.id}/2/inbox`).map((m) => m.payload), rows)
   // nothing refused along the way
   assert.deepEqual(ada.inbox.on(`chat/${d.id}/2/ack`).concat(bob.inbox.on(`chat/${d.id}/3/ack`)), [])
   assert.equal(s.app.chat.calls.size, 0, 'the call is forgotten')

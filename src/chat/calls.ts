@@ -196,7 +196,7 @@ export class Calls {
   private record (call: LiveCall, message: 'started' | 'missed' | 'ended', p3: string): void {
     const written = this.messages.send(call.domainId, call.caller, {
       to_userid: call.callee, type: 5, message, p1: call.id, p2: call.video ? 'video' : 'audio', p3
-    }).then(() => {}, (err: unknown) => {
+    }).then((event) => { this.notifier.callRecorded(call.domainId, call.caller, event) }, (err: unknown) => {
       // (a block or an unfriending during the call: the store refuses the record like any message)
       this.log.warn({ err, domainId: call.domainId, call: call.id, record: message }, 'call record not stored')
     })
