@@ -142,7 +142,7 @@ test('the widget: Ada video-calls Bob, his panel rings with Accept and Decline, 
     assert.deepEqual(rows.map((m) => [m.message.message, m.message.p2]), [['started', 'video'], ['ended', 'video']])
     // The records are call lines in both conversations.
     await bob.getByRole('region', { name: 'Ada' }).getByText('Video call started').waitFor()
-    await conv.getByText(/^Video call · \d+:\d\d$/).waitFor()
+    await conv.getByText(/^Video call ended · \d+:\d\d$/).waitFor()
 
     // A call Bob declines: Ada hears it, and the record says missed.
     await conv.getByRole('button', { name: 'Call', exact: true }).click()

@@ -18,7 +18,7 @@ const CALL_CSS = `
 .call-stage{position:relative;flex:1;min-height:0;display:flex;align-items:center;justify-content:center;overflow:hidden}
 .call-stage .remote{position:absolute;inset:0;width:100%;height:100%;object-fit:cover;background:#000;visibility:hidden}
 .call-stage .remote.shown{visibility:visible}
-.call-face .avatar{width:104px;height:104px}
+.call-face .avatar{display:block;width:104px;height:104px;border-radius:50%}
 .call-face .face{font-size:40px;background:#2c3037;color:#fff}
 .callview:not(.live) .call-face .avatar{animation:mq-ring 1.6s ease-in-out infinite}
 @keyframes mq-ring{0%,100%{box-shadow:0 0 0 0 rgba(255,255,255,.35);border-radius:50%}50%{box-shadow:0 0 0 16px rgba(255,255,255,0);border-radius:50%}}

@@ -46,7 +46,7 @@ const en = {
   callLine: (message: string, video: boolean, seconds: number | null) =>
     message === 'started' ? (video ? 'Video call started' : 'Call started')
       : message === 'missed' ? (video ? 'Missed video call' : 'Missed call')
-        : message === 'ended' ? `${video ? 'Video call' : 'Call'}${seconds === null ? '' : ` · ${clock(seconds)}`}`
+        : message === 'ended' ? `${video ? 'Video call ended' : 'Call ended'}${seconds === null ? '' : ` · ${clock(seconds)}`}`
           : (video ? 'Video call' : 'Call')
 }
 export type UiStrings = typeof en
@@ -85,7 +85,7 @@ export const UI_STRINGS: Record<Lang, UiStrings> = {
     callLine: (message, video, seconds) =>
       message === 'started' ? (video ? 'Appel vidéo commencé' : 'Appel commencé')
         : message === 'missed' ? (video ? 'Appel vidéo manqué' : 'Appel manqué')
-          : message === 'ended' ? `${video ? 'Appel vidéo' : 'Appel'}${seconds === null ? '' : ` · ${clock(seconds)}`}`
+          : message === 'ended' ? `${video ? 'Appel vidéo terminé' : 'Appel terminé'}${seconds === null ? '' : ` · ${clock(seconds)}`}`
             : (video ? 'Appel vidéo' : 'Appel')
   },
   ar: {
@@ -120,7 +120,7 @@ export const UI_STRINGS: Record<Lang, UiStrings> = {
     callLine: (message, video, seconds) =>
       message === 'started' ? (video ? 'بدأت مكالمة فيديو' : 'بدأت مكالمة')
         : message === 'missed' ? (video ? 'مكالمة فيديو فائتة' : 'مكالمة فائتة')
-          : message === 'ended' ? `${video ? 'مكالمة فيديو' : 'مكالمة'}${seconds === null ? '' : ` · ${clock(seconds)}`}`
+          : message === 'ended' ? `${video ? 'انتهت مكالمة الفيديو' : 'انتهت المكالمة'}${seconds === null ? '' : ` · ${clock(seconds)}`}`
             : (video ? 'مكالمة فيديو' : 'مكالمة')
   }
 }
