@@ -3,6 +3,7 @@
 // video play, and hang up; the type 5 records are right. Signals and refusals as mqtt.js sees
 // them are test/calls.test.ts.
 import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
 import { test, type TestContext } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { mediaBrowser, screenshot } from './helpers/browser.ts'
@@ -12,6 +13,15 @@ import { startServer, type TestServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
 
 type Domain = { id: string, apiKey: string }
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
+
+/** axe-core's serious and critical findings in the widget of `p`. */
+async function axe (p: Page): Promise<string[]> {
+  if (!await p.evaluate('typeof window.axe !== "undefined"')) await p.addScriptTag({ path: AXE })
+  return await p.evaluate(`axe.run({ include: [['[data-mqchat]']] }, { resultTypes: ['violations'] }).then((r) =>
+    r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`) as string[]
+}
 
 async function setUp (t: TestContext, env: Record<string, string> = {}): Promise<{ server: TestServer, domain: Domain, site: HostPage, media: Browser }> {
   const media = await mediaBrowser(t)
@@ -117,12 +127,16 @@ test('the widget: Ada video-calls Bob, his panel rings with Accept and Decline, 
     const ringing = bob.getByRole('dialog', { name: 'Incoming call' })
     await ringing.waitFor()
     assert.equal(await ringing.getByRole('status').innerText(), 'Ada is video calling you')
+    // focus is on Accept, and an accessibility checker finds nothing serious
+    assert.equal(await bob.evaluate('document.querySelector("[data-mqchat]").shadowRoot.activeElement?.getAttribute("aria-label")'), 'Accept')
+    assert.deepEqual(await axe(bob), [], 'the ringing dialog')
     await ringing.getByRole('button', { name: 'Accept' }).click()
     const bobCall = bob.getByRole('dialog', { name: 'Call with Ada' })
     await bobCall.waitFor()
     // Each sees the other: the remote video plays frames of the fake camera; the timer runs.
     for (const p of [ada, bob]) await waitFor(async () => await frames(p) > 0, 'the peer\'s video playing', 30_000)
     await adaCall.getByRole('status').filter({ hasText: /^\d+:\d\d$/ }).waitFor()
+    assert.deepEqual(await axe(ada), [], 'the call going')
     // Mute and Camera are toggles; the call goes on.
     const mute = bobCall.getByRole('button', { name: 'Mute' })
     await mute.click()
