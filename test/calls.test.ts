@@ -3,6 +3,9 @@
 // go, never stored; each call's type 5 records stored, delivered and called back like any
 // message; and GET …/ice. The browser side is test/calls-browser.test.ts.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { test } from 'node:test'
 import { FAST_ENV, withCallback } from './helpers/callbacks.ts'
 import { expectStatus } from './helpers/rest.ts'
@@ -122,6 +125,21 @@ test('a side whose last connection is lost ends the call: the other side is hung
   await back.client.publishAsync(`chat/${d.id}/3/history`, JSON.stringify({ peer: 2, cid: 'h' }), { qos: 1 })
   const page = (await ackOf(d, back, 'h')).messages
   assert.deepEqual(page.filter((m: any) => m.message.type === 5).map((m: any) => m.message.message), ['ended', 'started'])
+})
+
+test('a server that stops cleanly during a call ends it: the record says ended', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqchat-calls-'))
+  t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+  const s = await startServer(t, {}, { MQCHAT_DATA_DIR: dataDir })
+  const d = await s.domain()
+  const [ada, bob] = await pair(s, d)
+  await signal(d, ada, { to_userid: 3, call: 'stopped', kind: 'offer', sdp: SDP })
+  await nextSignal(d, bob, 'offer', 'stopped')
+  await signal(d, bob, { to_userid: 2, call: 'stopped', kind: 'answer', sdp: SDP })
+  await nextSignal(d, ada, 'answer', 'stopped')
+  await s.app.stop() // (SIGTERM's path: its users go offline, their calls end)
+  const again = await startServer(t, {}, { MQCHAT_DATA_DIR: dataDir })
+  assert.deepEqual((await records(again, d)).map((m) => [m.message.message, m.message.p1]), [['started', 'stopped'], ['ended', 'stopped']])
 })
 
 test('refused signals: a blocked caller, a non-friend in a friends-only domain, bad input, a flood; an ack error each, nothing relayed', async (t) => {

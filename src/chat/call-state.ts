@@ -13,6 +13,8 @@ export type CallEvent =
   | { type: 'timeout' }
   /** a side's last connection is lost (its presence went offline) */
   | { type: 'lost', by: Side }
+  /** the node that keeps the call stops (SIGTERM): it ends its calls while it can still write */
+  | { type: 'stop' }
 
 export interface CallStep {
   phase: CallPhase
@@ -36,6 +38,7 @@ export function callStep (phase: CallPhase, e: CallEvent): CallStep {
       case 'hangup': return { phase: 'missed', record: 'missed', hangUp: null }
       case 'timeout': return { phase: 'missed', record: 'missed', hangUp: 'both' }
       case 'lost': return { phase: 'missed', record: 'missed', hangUp: other(e.by) }
+      case 'stop': return { phase: 'missed', record: 'missed', hangUp: 'both' }
       default: return stay(phase)
     }
   }
@@ -44,6 +47,7 @@ export function callStep (phase: CallPhase, e: CallEvent): CallStep {
     case 'decline':
     case 'hangup': return { phase: 'ended', record: 'ended', hangUp: null }
     case 'lost': return { phase: 'ended', record: 'ended', hangUp: other(e.by) }
+    case 'stop': return { phase: 'ended', record: 'ended', hangUp: 'both' }
     default: return stay(phase) // a renegotiating offer or answer, candidates, a late timer
   }
 }

@@ -9,7 +9,8 @@
 // (the broker does): the keeper sees the callee's answer, decline and hang-up as relays to the
 // caller, and the caller's own signals. Presence changes reach every node the same way, so the
 // keeper also sees a side go offline. So each record is written once, by one node. A keeper
-// that dies takes its calls with it: they leave no further record (docs/calls.md).
+// that dies takes its calls with it: they leave no further record (docs/calls.md); one that
+// stops cleanly ends them first.
 import type { Logger } from '../log.ts'
 import type { Store } from '../store/index.ts'
 import { callStep, type CallEvent, type CallPhase, type Side } from './call-state.ts'
@@ -221,9 +222,12 @@ export class Calls {
     this.rate.prune()
   }
 
-  /** Stops the ring timers; waits for the records being written. */
+  /**
+   * This node stops: the calls it keeps end now (their records written, both sides hung up,
+   * while the store and the bus are still there); waits for the records being written.
+   */
   async stop (): Promise<void> {
-    for (const call of this.live.values()) if (call.timer !== null) clearTimeout(call.timer)
+    for (const call of [...this.live.values()]) this.apply(call, { type: 'stop' })
     await Promise.all([...this.writing])
   }
 }
