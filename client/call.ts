@@ -289,13 +289,18 @@ export class CallDesk {
     }
     if (s.type !== 'offer' || typeof s.sdp !== 'string') return
     const call = new Call(this.link, s.call, s.from_userid, s.video === true, 'incoming', (c) => this.calls.delete(c.id), s.sdp)
-    // Already in a call: this one is turned down at once.
-    if (this.current !== null) {
+    // Already in a call (or ringing for another): this one is turned down at once.
+    if (this.calls.size > 0) {
       this.link.publish({ to_userid: s.from_userid, call: s.call, kind: 'decline', cid: call.cid() })
       return
     }
     this.calls.set(call.id, call)
     this.link.incoming(call)
+  }
+
+  /** The chat is closed: every call hangs up (while the connection can still say so). */
+  hangUpAll (): void {
+    for (const c of [...this.calls.values()]) c.hangup()
   }
 
   /** A type 5 message: the server's record of a call. */

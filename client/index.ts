@@ -592,6 +592,7 @@ export class Chat {
       window.removeEventListener('online', this.wake)
       document.removeEventListener('visibilitychange', this.wake)
     }
+    this.desk?.hangUpAll()
     const client = this.client
     this.client = null
     client?.close()

@@ -192,6 +192,22 @@ test('refused signals: a blocked caller, a non-friend in a friends-only domain, 
   await nextSignal(d, ada, 'hangup', 'after')
 })
 
+test('each call counts as a message towards MQCHAT_USER_RATE (it leaves a record); a renegotiating offer does not', async (t) => {
+  const s = await startServer(t, {}, { MQCHAT_USER_RATE: '2/1m,burst=2' })
+  const d = await s.domain()
+  const [ada, bob] = await pair(s, d)
+  for (const call of ['r1', 'r2']) {
+    await signal(d, ada, { to_userid: 3, call, kind: 'offer', sdp: SDP })
+    await nextSignal(d, bob, 'offer', call)
+  }
+  // the same call again (an ICE restart, say) is not a new call
+  await signal(d, ada, { to_userid: 3, call: 'r1', kind: 'offer', sdp: SDP, cid: 'again' })
+  await signal(d, ada, { to_userid: 3, call: 'r3', kind: 'offer', sdp: SDP, cid: 'third' })
+  assert.equal((await ackOf(d, ada, 'third')).error.code, 'rate_limited')
+  assert.deepEqual(callSignals(d, bob).map((p) => `${p.type} ${p.call}`), ['offer r1', 'offer r2', 'offer r1'])
+  assert.equal(ada.inbox.received.some((m) => m.payload?.cid === 'again'), false)
+})
+
 test('GET …/ice: the setting as given, TURN credentials made for the user and valid an hour; a user asks for its own only', async (t) => {
   const s = await startServer(t, {}, {
     ...FAST_ENV,

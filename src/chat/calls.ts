@@ -71,6 +71,11 @@ export class Calls {
     private readonly messages: Messages,
     private readonly ringMs: number,
     private readonly log: Logger,
+    /**
+     * May the user start a call now? Each call leaves a stored record: an offer takes a token
+     * of the user's sends (MQCHAT_USER_RATE), so calls cannot flood the store past that limit.
+     */
+    private readonly mayOffer: (domainId: string, userid: number) => Promise<boolean> = async () => true,
     private readonly now: () => number = Date.now
   ) {}
 
@@ -103,6 +108,9 @@ export class Calls {
     // SPEC §10.2: only between users who may message each other.
     if (await this.store.isBlocked(domainId, to, userid)) return { code: 'blocked', message: `user ${to} has blocked you` }
     if (!await this.contacts.mayReach(domainId, userid, to)) return { code: 'forbidden', message: `in this domain you may call only your friends, and ${to} is not one` }
+    if (s.kind === 'offer' && !this.live.has(`${domainId}/${s.call}`) && !await this.mayOffer(domainId, userid)) {
+      return { code: 'rate_limited', message: 'too many calls: each one counts as a message towards your send limit' }
+    }
     if (s.kind === 'offer') {
       const refused = this.begin(domainId, userid, s)
       if (refused !== null) return refused

@@ -95,7 +95,8 @@ export class Chat implements Service {
     this.profiles = new Profiles(store)
     this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
     this.conversations = new Conversations(store, notifier, this.contacts)
-    this.calls = new Calls(store, notifier, this.contacts, this.messages, config.callRingMs, log.child({ module: 'calls' }))
+    this.calls = new Calls(store, notifier, this.contacts, this.messages, config.callRingMs, log.child({ module: 'calls' }),
+      async (d, u) => this.allow(d, u, 'send') && await this.sharedTake?.(`${d}/${u}`, this.userRate.perSecond, this.userRate.burst) !== false)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
     this.userRate = config.userRate
   }

@@ -121,7 +121,9 @@ export function mountCalls (ctx: WidgetContext, panel: HTMLElement, u: UiStrings
         timer ??= setInterval(tick, 1000)
         drawControls()
       } else {
-        status.textContent = u.callEnded(call.endReason ?? 'hangup')
+        // (the callee of a call the caller gave up on missed it; the caller got no answer)
+        const reason = call.endReason ?? 'hangup'
+        status.textContent = u.callEnded(reason === 'missed' && call.direction === 'incoming' ? 'missed-incoming' : reason)
         controls.replaceChildren()
         ctx.announce(status.textContent)
         setTimeout(close, ENDED_SHOWN_MS)
