@@ -97,6 +97,20 @@ test('client.js: a video call on loopback, the remote track live with frames on 
     const rows = await waitFor(async () => { const r = await records(server, domain); return r.length === 2 ? r : null }, 'started and ended', 10_000)
     assert.deepEqual(rows.map((m) => [m.from_userid, m.to_userid, m.message.message, m.message.p2]), [[2, 3, 'started', 'video'], [2, 3, 'ended', 'video']])
     assert.equal(rows[0].message.p1, await ada.evaluate('theCall.id'))
+
+    // Sound only: Bob calls back; the tracks each side gets are audio, live.
+    await bob.evaluate('states.length = 0; watch(chat.call(2))')
+    await waitFor(() => ada.evaluate('states.includes("incoming 3 false")'), 'Ada\'s page rings', 20_000)
+    await ada.evaluate('theCall.accept()')
+    for (const p of [ada, bob]) await waitFor(() => p.evaluate('theCall.state === "active"'), 'the audio call active', 30_000)
+    for (const p of [ada, bob]) {
+      assert.deepEqual(await p.evaluate('window.remote.getTracks().map((t) => t.kind + ":" + t.readyState)'), ['audio:live'])
+      assert.deepEqual(await p.evaluate('theCall.localStream.getTracks().map((t) => t.kind)'), ['audio'])
+    }
+    await bob.evaluate('theCall.hangup()')
+    await waitFor(() => ada.evaluate('theCall.state === "ended"'), 'Ada\'s side ended', 20_000)
+    const audio = await waitFor(async () => { const r = await records(server, domain); return r.length === 4 ? r : null }, 'the audio call\'s records', 10_000)
+    assert.deepEqual(audio.slice(2).map((m) => [m.from_userid, m.to_userid, m.message.message, m.message.p2]), [[3, 2, 'started', 'audio'], [3, 2, 'ended', 'audio']])
     for (const p of [ada, bob]) assert.deepEqual((p as unknown as { errors: string[] }).errors, [])
   } catch (err) {
     await screenshot(ada, 'calls-client-ada')
@@ -130,6 +144,12 @@ test('the widget: Ada video-calls Bob, his panel rings with Accept and Decline, 
     // focus is on Accept, and an accessibility checker finds nothing serious
     assert.equal(await bob.evaluate('document.querySelector("[data-mqchat]").shadowRoot.activeElement?.getAttribute("aria-label")'), 'Accept')
     assert.deepEqual(await axe(bob), [], 'the ringing dialog')
+    // a modal dialog: Tab goes round its two buttons
+    const focused = (): Promise<unknown> => bob.evaluate('document.querySelector("[data-mqchat]").shadowRoot.activeElement?.getAttribute("aria-label")')
+    await bob.keyboard.press('Tab')
+    assert.equal(await focused(), 'Decline')
+    await bob.keyboard.press('Tab')
+    assert.equal(await focused(), 'Accept')
     await ringing.getByRole('button', { name: 'Accept' }).click()
     const bobCall = bob.getByRole('dialog', { name: 'Call with Ada' })
     await bobCall.waitFor()

@@ -162,6 +162,16 @@ export function mountCalls (ctx: WidgetContext, panel: HTMLElement, u: UiStrings
     // Inside the dialog, Escape declines a ringing call and does nothing else (a call is not
     // hung up by a stray key); the panel behind it does not close either.
     box.addEventListener('keydown', (e: KeyboardEvent) => {
+      if (e.key === 'Tab') {
+        // A modal dialog: Tab goes round its buttons, never to the panel beneath it.
+        const all = [...controls.querySelectorAll<HTMLButtonElement>('button')]
+        if (all.length === 0) return
+        const at = all.indexOf(ctx.root.activeElement as HTMLButtonElement)
+        const next = all[(at + (e.shiftKey ? all.length - 1 : 1) + (at < 0 ? 1 : 0)) % all.length]
+        e.preventDefault()
+        next?.focus()
+        return
+      }
       if (e.key !== 'Escape') return
       e.stopPropagation()
       if (call.state === 'ringing') call.decline()
