@@ -10,7 +10,7 @@ import { test } from 'node:test'
 import { FAST_ENV, withCallback } from './helpers/callbacks.ts'
 import { expectStatus } from './helpers/rest.ts'
 import { startServer, type TestServer } from './helpers/server.ts'
-import { user, type User } from './helpers/users.ts'
+import { send, user, type User } from './helpers/users.ts'
 import { waitFor } from './helpers/wait.ts'
 
 type Domain = { id: string, apiKey: string }
@@ -125,6 +125,25 @@ test('a side whose last connection is lost ends the call: the other side is hung
   await back.client.publishAsync(`chat/${d.id}/3/history`, JSON.stringify({ peer: 2, cid: 'h' }), { qos: 1 })
   const page = (await ackOf(d, back, 'h')).messages
   assert.deepEqual(page.filter((m: any) => m.message.type === 5).map((m: any) => m.message.message), ['ended', 'started'])
+})
+
+test('an erased user\'s call ends without a record; the peer is hung up', async (t) => {
+  const { s, d, rx } = await withCallback(t)
+  const [ada, bob] = await pair(s, d)
+  await signal(d, ada, { to_userid: 3, call: 'erased', kind: 'offer', sdp: SDP })
+  await nextSignal(d, bob, 'offer', 'erased')
+  await signal(d, bob, { to_userid: 2, call: 'erased', kind: 'answer', sdp: SDP })
+  await nextSignal(d, ada, 'answer', 'erased')
+  await waitFor(async () => (await records(s, d)).length === 1, 'started')
+  await expectStatus('erase', s.api('DELETE', `/api/v1/domains/${d.id}/users/3`, undefined, d.apiKey), 204)
+  await nextSignal(d, ada, 'hangup', 'erased')
+  assert.deepEqual(await records(s, d), [], 'nothing of Bob is left')
+  assert.equal(s.app.chat.calls.size, 0)
+  // No `ended` was written for the erased call: a message Ada sends now is called back after
+  // anything of hers written before it (in order per sender), and only `started` came.
+  await send(d, ada, 4, 'after the erasure')
+  await waitFor(() => rx.requests.some((r) => r.json?.message?.message === 'after the erasure'), 'the message after the erasure')
+  assert.deepEqual(rx.requests.filter((r) => r.json?.message?.type === 5).map((r) => r.json.message.message), ['started'])
 })
 
 test('a server that stops cleanly during a call ends it: the record says ended', async (t) => {

@@ -234,6 +234,8 @@ export class Broker implements Service, Notifier {
   }
 
   userErased (domainId: string, userid: number): number {
+    // SPEC §10.2: its calls end, unrecorded (on the node that keeps them), before its connections close
+    this.chat.calls.userErased(domainId, userid)
     const clients = this.clientsOf(domainId, userid)
     for (const client of clients) client.close()
     return clients.length

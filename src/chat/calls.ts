@@ -175,6 +175,20 @@ export class Calls {
     }
   }
 
+  /**
+   * The user was erased (every node hears it): its calls end here without a record (its
+   * messages are being deleted; a record now would outlive the erasure); the peer is hung up.
+   */
+  userErased (domainId: string, userid: number): void {
+    for (const key of [...this.byUser.get(`${domainId}/${userid}`) ?? []]) {
+      const call = this.live.get(key)
+      if (call === undefined) continue
+      this.forget(call)
+      const other = call.caller === userid ? call.callee : call.caller
+      this.hangUpFor(call, other, userid)
+    }
+  }
+
   private apply (call: LiveCall, e: CallEvent): void {
     const step = callStep(call.phase, e)
     if (step.phase === call.phase && step.record === null) return
