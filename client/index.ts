@@ -6,6 +6,7 @@
 // MQTT is client/link.ts over our own few packets (client/mqtt-codec.ts says why). This file
 // reconnects with growing, jittered waits: a restarting server must not be hit by every client
 // at the same instant.
+import { Call, CallDesk, type CallSignal } from './call.ts'
 import { LinkError, openLink, type Link } from './link.ts'
 import { backoffMs, claimsOf, matchPending, type Claims } from './logic.ts'
 
@@ -20,6 +21,7 @@ export interface Conversation { peer: Profile, last: MessageEvent | null, unread
 export interface ReadEvent { userid: number, peer: number, up_to: number, timestamp: number }
 export interface UploadedFile { id: string, url: string, contentType: string, size: number, width: number | null, height: number | null, durationMs: number | null, thumbnailUrl: string | null }
 export type ConnectionState = 'connecting' | 'online' | 'offline'
+export { Call, type CallEnd, type CallState } from './call.ts'
 
 export interface ConnectOptions {
   /** the mqchat server, e.g. `https://chat.example.com` */
@@ -35,6 +37,8 @@ type Events = {
   typing: { from_userid: number }
   read: ReadEvent
   connection: ConnectionState
+  /** an incoming call (SPEC §10.2), ringing: `accept()` or `decline()` it */
+  call: Call
 }
 type Listener<K extends keyof Events> = (value: Events[K]) => void
 
@@ -92,6 +96,7 @@ export class Chat {
   private readonly watched = new Set<number>()
   private watchingAll = false
   private catchingUp: Promise<void> | null = null
+  private desk: CallDesk | null = null
 
   constructor (private readonly opts: ConnectOptions, private token: string, private claims: Claims) {
     this.userid = Number(claims.sub)
@@ -339,6 +344,8 @@ export class Chat {
     const id = m.message.id
     if (this.seen.has(id)) return
     this.seen.add(id)
+    // SPEC §10.2: the server's record of a call this tab may be ringing for
+    if (m.message.type === 5) this.desk?.record(m.message.p1, m.message.message)
     this.emit('message', m)
   }
 
@@ -352,10 +359,12 @@ export class Chat {
     else if (leaf === 'signal') {
       if (body.kind === 'typing') this.emit('typing', { from_userid: body.from_userid })
       else if (body.kind === 'read') this.emit('read', { userid: body.userid, peer: body.peer, up_to: body.up_to, timestamp: body.timestamp })
+      else if (body.kind === 'call') this.calls().signal(body as CallSignal)
     } else if (leaf === 'ack') {
       const w = this.waiting.get(String(body.cid))
       if (w === undefined) {
         if (body.event !== undefined) this.othersAck(body.cid, body.event)
+        if (body.error !== undefined && typeof body.cid === 'string') this.desk?.ack(body.cid, body.error.code)
         return
       }
       this.waiting.delete(String(body.cid))
@@ -560,6 +569,33 @@ export class Chat {
     }
   }
 
+  /**
+   * Calls `peer` (SPEC §10.2), with sound, and video with `{video: true}`: the call at once,
+   * `calling` until answered; `on('state')` and `on('track')` follow it, `hangup()` ends it.
+   */
+  call (peer: number, opts: { video?: boolean } = {}): Call {
+    return this.calls().place(peer, opts)
+  }
+
+  /** The call not yet ended, if any (one at a time: another incoming one is declined). */
+  get currentCall (): Call | null {
+    return this.desk?.current ?? null
+  }
+
+  private calls (): CallDesk {
+    this.desk ??= new CallDesk({
+      userid: this.userid,
+      publish: (body) => {
+        if (this.state !== 'online' || this.client === null) return false
+        this.client.publish(this.topic('call'), JSON.stringify(body))
+        return true
+      },
+      iceServers: async () => (await this.rest<{ iceServers: RTCIceServer[] }>('GET', `/users/${this.userid}/ice`)).iceServers,
+      incoming: (call) => this.emit('call', call)
+    })
+    return this.desk
+  }
+
   setStatus (status: 'online' | 'away' | 'busy'): void {
     this.client?.publish(this.topic('status'), JSON.stringify({ status }))
   }
@@ -611,6 +647,7 @@ export class Chat {
       window.removeEventListener('online', this.wake)
       document.removeEventListener('visibilitychange', this.wake)
     }
+    this.desk?.hangUpAll()
     const client = this.client
     this.client = null
     client?.close()

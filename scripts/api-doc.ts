@@ -12,7 +12,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startApp } from '../src/app.ts'
 import { canSubscribe, clientAction } from '../src/broker/topics.ts'
-import { MqttHistory, MqttRead, MqttSend, MqttStatus, MqttTyping } from '../src/chat/schemas.ts'
+import { MqttCall, MqttHistory, MqttRead, MqttSend, MqttStatus, MqttTyping } from '../src/chat/schemas.ts'
 import { loadConfig } from '../src/config.ts'
 import { createLogger } from '../src/log.ts'
 
@@ -195,7 +195,8 @@ const TOPICS: TopicRow[] = [
   { leaf: 'ack', direction: 'server', payload: '`{"cid","event"}` (a send), `{"cid","messages"}` (history) or `{"cid","error":{"code","message"}}`' },
   { leaf: 'typing', direction: 'client', payload: '`{"to_userid":3601}` while U types (again every few seconds)', schema: MqttTyping },
   { leaf: 'read', direction: 'client', payload: '`{"peer":3601,"up_to":ID}`: U has read 3601\'s messages up to that id', schema: MqttRead },
-  { leaf: 'signal', direction: 'server', payload: '`{"kind":"typing","from_userid":2}` (let it lapse after 5 s without another) or `{"kind":"read","userid":3601,"peer":2,"up_to":ID,"timestamp":…}` (userid has read peer\'s messages up to that id)' }
+  { leaf: 'call', direction: 'client', payload: 'a call\'s signal, relayed to the peer: `{"to_userid":3601,"call":"c-uuid","kind":"offer","sdp":"…","video":true,"cid":"…"}`; `kind` `offer`, `answer` (with `sdp`), `ice` (with `candidate`), `hangup` or `decline`; answered on `ack` only when refused ([Calls](calls.md))', schema: MqttCall },
+  { leaf: 'signal', direction: 'server', payload: '`{"kind":"typing","from_userid":2}` (let it lapse after 5 s without another), `{"kind":"read","userid":3601,"peer":2,"up_to":ID,"timestamp":…}` (userid has read peer\'s messages up to that id) or `{"kind":"call","from_userid":2,"call":"c-uuid","type":"offer","sdp":"…","video":true}` (a call\'s signal: the sender\'s `kind` is `type` here)' }
 ]
 
 /** Checks the table against the broker's rules, so a topic added there cannot go undocumented. */

@@ -48,6 +48,12 @@ export interface Config {
   vapid: VapidKeys | null
   /** the waits between a failed push and the next, then it is given up */
   pushRetryDelaysMs: readonly number[]
+  /** SPEC §10.2: the STUN/TURN servers handed to browsers for RTCPeerConnection */
+  iceServers: readonly IceServer[]
+  /** coturn's `static-auth-secret`: TURN entries get short-lived credentials made with it */
+  turnSecret: string | null
+  /** an unanswered call is `missed` after this long (SPEC §10.2: 45 s) */
+  callRingMs: number
 }
 
 /** A VAPID key pair (RFC 8292), base64url as `web-push` writes it, and its contact. */
@@ -58,6 +64,13 @@ export interface VapidKeys {
   privateKey: string
   /** `mailto:` or `https:` URL: whom a push service may contact about this server */
   subject: string
+}
+
+/** One entry of RTCConfiguration.iceServers, as MQCHAT_ICE_SERVERS gives it. */
+export interface IceServer {
+  urls: string | string[]
+  username?: string
+  credential?: string
 }
 
 export interface S3Location {
@@ -78,7 +91,8 @@ const KNOWN = new Set([
   'MQCHAT_CALLBACK_TIMEOUT_MS', 'MQCHAT_CALLBACK_RETRY_DELAYS', 'MQCHAT_PRESENCE_GRACE_MS', 'MQCHAT_USER_RATE', 'MQCHAT_LOG_LEVEL',
   'MQCHAT_RETENTION_DAYS',
   'MQCHAT_PUBLIC_URL', 'MQCHAT_STORAGE_URL', 'MQCHAT_S3_ENDPOINT', 'MQCHAT_UPLOAD_MAX_BYTES', 'MQCHAT_STORAGE_QUOTA_BYTES',
-  'MQCHAT_VAPID_PUBLIC_KEY', 'MQCHAT_VAPID_PRIVATE_KEY', 'MQCHAT_VAPID_SUBJECT', 'MQCHAT_PUSH_RETRY_DELAYS'
+  'MQCHAT_VAPID_PUBLIC_KEY', 'MQCHAT_VAPID_PRIVATE_KEY', 'MQCHAT_VAPID_SUBJECT', 'MQCHAT_PUSH_RETRY_DELAYS',
+  'MQCHAT_ICE_SERVERS', 'MQCHAT_TURN_SECRET', 'MQCHAT_CALL_RING_MS'
 ])
 
 /** A push that failed is tried again after these waits, then given up (a notification late by more is worth little). */
@@ -242,6 +256,20 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     else pushRetryDelaysMs = Object.freeze(parsed)
   }
 
+  // SPEC §10.2: calls
+  let iceServers: readonly IceServer[] = []
+  const iceRaw = get('MQCHAT_ICE_SERVERS')
+  const turnSecret = get('MQCHAT_TURN_SECRET') ?? null
+  let iceBad = false
+  if (iceRaw !== undefined) {
+    const parsed = parseIceServers(iceRaw, turnSecret !== null)
+    if (typeof parsed === 'string') { problems.push(`MQCHAT_ICE_SERVERS ${parsed}`); iceBad = true } else iceServers = parsed
+  }
+  if (turnSecret !== null && !iceBad && !iceServers.some((s) => urlsOf(s).some((u) => /^turns?:/.test(u)))) {
+    problems.push('MQCHAT_TURN_SECRET is set but MQCHAT_ICE_SERVERS has no turn: or turns: entry to make credentials for')
+  }
+  const callRingMs = int('MQCHAT_CALL_RING_MS', 45_000, 1000, 600_000, 'milliseconds')
+
   if (problems.length > 0) throw new SetupError(problems)
   return Object.freeze({
     httpPort,
@@ -267,6 +295,9 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     storageQuotaBytes,
     vapid: vapid === null ? null : Object.freeze(vapid),
     pushRetryDelaysMs,
+    iceServers,
+    turnSecret,
+    callRingMs,
     ...overrides
   })
 }
@@ -300,6 +331,51 @@ function parseVapid (publicKey: string | undefined, privateKey: string | undefin
   const u = parseUrl(subject!)
   if (u === null || (u.protocol !== 'mailto:' && u.protocol !== 'https:')) problems.push(`MQCHAT_VAPID_SUBJECT must be a mailto: or https: URL (mailto:ops@example.com), got "${subject}"`)
   return problems.length > before ? null : { publicKey: publicKey!, privateKey: privateKey!, subject: subject! }
+}
+
+const urlsOf = (s: IceServer): string[] => typeof s.urls === 'string' ? [s.urls] : s.urls
+/** A STUN or TURN URL of RFC 7064 / RFC 7065: scheme, host, optional port and transport. */
+const ICE_URL = /^(stuns?|turns?):[^\s/?#]+(\?transport=(udp|tcp))?$/
+
+/**
+ * MQCHAT_ICE_SERVERS: a JSON array of RTCIceServer entries
+ * (`[{"urls":"stun:stun.example.com:3478"},{"urls":["turn:turn.example.com:3478"]}]`).
+ * With a TURN secret, TURN entries carry no username or credential of their own: they are
+ * made per user (src/chat/ice.ts). Returns what is wrong instead, naming the entry.
+ */
+export function parseIceServers (text: string, turnSecret: boolean): IceServer[] | string {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    return `must be JSON (an array of {"urls": …}), got ${JSON.stringify(text.slice(0, 80))}: ${(err as Error).message}`
+  }
+  if (!Array.isArray(value)) return 'must be a JSON array of {"urls": …} entries'
+  const out: IceServer[] = []
+  for (const [i, e] of value.entries()) {
+    const where = `entry ${i}`
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) return `${where} must be an object with "urls"`
+    const { urls, username, credential, ...rest } = e as Record<string, unknown>
+    const extra = Object.keys(rest)[0]
+    if (extra !== undefined) return `${where} has an unknown field "${extra}" (allowed: urls, username, credential)`
+    const list = typeof urls === 'string' ? [urls] : urls
+    if (!Array.isArray(list) || list.length === 0 || !list.every((u) => typeof u === 'string')) return `${where}: "urls" must be a URL or a non-empty array of URLs`
+    const bad = (list as string[]).find((u) => !ICE_URL.test(u))
+    if (bad !== undefined) return `${where}: ${JSON.stringify(bad)} is not a stun:, stuns:, turn: or turns: URL (turn:host:3478?transport=udp)`
+    for (const [k, v] of [['username', username], ['credential', credential]] as const) {
+      if (v !== undefined && typeof v !== 'string') return `${where}: "${k}" must be a string`
+    }
+    const turn = (list as string[]).some((u) => u.startsWith('turn'))
+    if (turn && turnSecret && (username !== undefined || credential !== undefined)) {
+      return `${where}: leave out username and credential, MQCHAT_TURN_SECRET makes them for each user`
+    }
+    // (a browser refuses a TURN server without both: RTCPeerConnection throws InvalidAccessError)
+    if (turn && !turnSecret && (username === undefined || credential === undefined)) {
+      return `${where}: a TURN server needs "username" and "credential", or set MQCHAT_TURN_SECRET to make them for each user`
+    }
+    out.push(Object.freeze({ urls: typeof urls === 'string' ? urls : Object.freeze([...(urls as string[])]) as string[], ...(username === undefined ? {} : { username: username as string }), ...(credential === undefined ? {} : { credential: credential as string }) }))
+  }
+  return Object.freeze(out) as IceServer[]
 }
 
 function parseUrl (text: string): URL | null {

@@ -7,7 +7,9 @@ export type { Logger }
 const REDACT = [
   'apiKey', '*.apiKey', 'tokenSecret', '*.tokenSecret', 'token', '*.token', 'password', '*.password',
   'signingSecret', '*.signingSecret', 'adminKey', '*.adminKey',
-  'req.headers.authorization', 'headers.authorization', 'authorization'
+  'req.headers.authorization', 'headers.authorization', 'authorization',
+  // calls: the TURN server's shared secret, and the credentials made with it
+  'turnSecret', '*.turnSecret', 'credential', '*.credential'
 ]
 
 export function createLogger (level: string, destination?: pino.DestinationStream): Logger {

@@ -119,6 +119,7 @@ test('the OpenAPI document describes every call of the API', async (t) => {
     'get /api/v1/domains/{domain}/users/{userid}/friends', 'put /api/v1/domains/{domain}/users/{userid}/friends/{peer}',
     'delete /api/v1/domains/{domain}/users/{userid}/friends/{peer}',
     'get /api/v1/push/key', 'post /api/v1/domains/{domain}/users/{userid}/push', 'delete /api/v1/domains/{domain}/users/{userid}/push',
+    'get /api/v1/domains/{domain}/users/{userid}/ice',
     'get /api/v1/domains/{domain}/callbacks/{kind}', 'put /api/v1/domains/{domain}/callbacks/{kind}',
     'post /api/v1/domains/{domain}/callbacks/{kind}/rotate-secret', 'post /api/v1/domains/{domain}/callbacks/{kind}/test',
     'get /api/v1/domains/{domain}/callbacks/{kind}/logs', 'post /api/v1/domains/{domain}/callbacks/{kind}/replay',

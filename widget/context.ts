@@ -1,5 +1,5 @@
 // What the loader (widget.js) hands the interface (widget-ui.js) on first open. Types only.
-import type { Chat, Conversation } from '../client/index.ts'
+import type { Call, Chat, Conversation } from '../client/index.ts'
 import type { Lang, Strings } from './i18n.ts'
 
 export interface WidgetContext {
@@ -37,4 +37,6 @@ export interface WidgetContext {
 export interface WidgetUi {
   open: (userid?: number) => Promise<void>
   hide: () => void
+  /** SPEC §10.2: an incoming call rings (the panel is open on the caller's conversation) */
+  ring: (call: Call) => void
 }

@@ -215,6 +215,10 @@ async function main (script: HTMLScriptElement): Promise<void> {
     pending = setTimeout(() => { pending = null; void conversations().catch(() => {}) }, 200)
   })
   chat.on('connection', (s) => { wrap.classList.toggle('offline', s === 'offline') })
+  // SPEC §10.2: an incoming call opens the panel on the caller's conversation, and rings there.
+  chat.on('call', (call) => {
+    void api?.open(call.peer).then(() => loadUi()).then((u) => u.ring(call)).catch(() => call.decline())
+  })
 
   api = {
     open: async (userid?: number): Promise<void> => {

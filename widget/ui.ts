@@ -9,6 +9,7 @@ import type { Conversation, MessageEvent, Profile } from '../client/index.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
 import { attachTools } from './media.ts'
 import { pushToggle } from './push.ts'
+import { mountCalls } from './ui/calls.ts'
 import { h, safeUrl } from './ui/dom.ts'
 import { icon } from './ui/icons.ts'
 import { bodies, dayOf } from './ui/messages.ts'
@@ -78,6 +79,11 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     shut.focus()
   }
   const { body, preview, time, day } = bodies(ctx, u, viewer)
+  // SPEC §10.2: calls, over the panel (ui/calls.ts)
+  const calls = mountCalls(ctx, panel, u, (peer) => {
+    const c = contacts.get(peer) ?? { userid: peer, name: t.user(peer), avatar: null, status: 'online', peerReadUpTo: 0, readUpTo: 0, lastId: 0, last: null }
+    return { name: c.name, face: () => avatarEl(c, false) }
+  })
 
   // --- contacts ---
   const nameOf = (id: number): string => contacts.get(id)?.name ?? t.user(id)
@@ -350,7 +356,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
       h('label', { for: 'mq-message', className: 'sr' }, t.message), input,
       h('button', { type: 'submit', className: 'primary send' }, icon('send', 18), h('span', {}, t.send)))
     // The header's own actions (issue 16 puts its call and notification buttons here), before Close.
-    const actions = h('div', { className: 'actions', 'data-slot': 'actions' })
+    const actions = h('div', { className: 'actions', 'data-slot': 'actions' }, ...calls.buttons(peer))
     const region = h('section', { className: 'view conv', 'aria-label': c.name },
       h('div', { className: 'head' }, back, avatar, h('span', { className: 'who' }, h('span', { className: 'name' }, c.name), status), actions, closeButton()),
       older, log, typing, form)
@@ -462,6 +468,7 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
   })
 
   return {
+    ring: (call) => calls.ring(call),
     async open (userid?: number) {
       contactsLoaded ??= loadContacts().catch(() => { contactsLoaded = null })
       if (userid !== undefined) { await openConversation(userid); return }

@@ -4,7 +4,7 @@ import net from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
-import type { Chat, MessageEvent, Notifier } from '../chat/index.ts'
+import type { CallSignal, Chat, MessageEvent, Notifier } from '../chat/index.ts'
 import { presenceEvent } from '../chat/events.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
@@ -15,6 +15,7 @@ import { strictPackets } from './packets.ts'
 import { PresenceFilter } from './presence-filter.ts'
 import { PRESENCE_WINDOW_MS, PresenceWindow } from './presence-window.ts'
 import { persistenceWithPresence } from './retained.ts'
+import { call } from './handlers/call.ts'
 import { history } from './handlers/history.ts'
 import { read } from './handlers/read.ts'
 import type { Ack, RequestContext } from './handlers/request.ts'
@@ -26,7 +27,7 @@ import type { ContactsMode } from '../store/index.ts'
 import { listen } from '../net.ts'
 
 /** The requests answered only when refused; what they do is their answer. */
-const ANSWERED_WHEN_REFUSED = { status, typing, read } as const
+const ANSWERED_WHEN_REFUSED = { status, typing, read, call } as const
 
 /** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
 const DROP_TOPIC = '$mqchat/dropped'
@@ -259,6 +260,8 @@ export class Broker implements Service, Notifier {
    * setter's next packets) for aedes's 60 s drain timeout. The others were written already.
    */
   async presenceChanged (domainId: string, userid: number, body: string): Promise<void> {
+    // SPEC §10.2: a side gone offline ends its calls (on the node that keeps them).
+    this.chat.calls.presenceChanged(domainId, userid, body)
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, PRESENCE_ACK_WAIT_MS)
       timer.unref()
@@ -267,6 +270,8 @@ export class Broker implements Service, Notifier {
   }
 
   userErased (domainId: string, userid: number): number {
+    // SPEC §10.2: its calls end, unrecorded (on the node that keeps them), before its connections close
+    this.chat.calls.userErased(domainId, userid)
     const clients = this.clientsOf(domainId, userid)
     for (const client of clients) client.close()
     return clients.length
@@ -282,6 +287,16 @@ export class Broker implements Service, Notifier {
 
   signal (domainId: string, userid: number, body: string): void {
     this.publish(signalTopic(domainId, userid), body, false)
+  }
+
+  callRecorded (domainId: string, caller: number, event: MessageEvent): void {
+    this.publish(inboxTopic(domainId, caller), JSON.stringify(event), false)
+  }
+
+  /** SPEC §10.2: to the user's connections here; and the node that keeps the call hears it. */
+  callSignal (domainId: string, userid: number, signal: CallSignal): void {
+    this.publish(signalTopic(domainId, userid), JSON.stringify(signal), false)
+    this.chat.calls.heard(domainId, userid, signal)
   }
 
   async friendsChanged (domainId: string, userids: number[]): Promise<void> {
@@ -427,9 +442,10 @@ export class Broker implements Service, Notifier {
       case 'status':
       case 'typing':
       case 'read':
+      case 'call':
         // Answered only when refused. A status change's PUBACK follows its publication: once
         // a client has it, its own subscription to the presence topics (and everyone else's)
-        // has been sent the change. Typing and read markers reach the peer as signals.
+        // has been sent the change. Typing, read markers and call signals reach the peer as signals.
         ANSWERED_WHEN_REFUSED[action](ctx, payload).then((ack) => {
           if (ack !== null) this.ack(client, me, ack)
           done(null)

@@ -5,6 +5,7 @@
 //   chat/D/U/history   client → server
 //   chat/D/U/typing    client → server        chat/D/U/signal server → U
 //   chat/D/U/read      client → server
+//   chat/D/U/call      client → server (SPEC §10.2: relayed on the peer's signal)
 import { parseUserid } from '../chat/index.ts'
 
 export interface Me {
@@ -12,7 +13,7 @@ export interface Me {
   userid: number
 }
 
-export type ClientAction = 'send' | 'status' | 'history' | 'typing' | 'read'
+export type ClientAction = 'send' | 'status' | 'history' | 'typing' | 'read' | 'call'
 
 export const inboxTopic = (d: string, u: number): string => `chat/${d}/${u}/inbox`
 export const ackTopic = (d: string, u: number): string => `chat/${d}/${u}/ack`
@@ -35,7 +36,7 @@ export function canSubscribe (filter: string, me: Me): boolean {
   return false
 }
 
-const CLIENT_ACTIONS = new Set<string>(['send', 'status', 'history', 'typing', 'read'])
+const CLIENT_ACTIONS = new Set<string>(['send', 'status', 'history', 'typing', 'read', 'call'])
 
 /** What a publish by `me` to `topic` asks for; null when it is not allowed. */
 export function clientAction (topic: string, me: Me): ClientAction | null {

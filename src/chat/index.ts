@@ -4,6 +4,7 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { Store } from '../store/index.ts'
+import { Calls } from './calls.ts'
 import { Contacts } from './contacts.ts'
 import { Conversations } from './conversations.ts'
 import { Domains } from './domains.ts'
@@ -20,6 +21,7 @@ import { KeyedSerial } from './serial.ts'
 export { Domains, parseUserid, parseUsername, type Principal } from './domains.ts'
 export type { MessageEvent, PresenceEvent } from './events.ts'
 export type { Notifier } from './notifier.ts'
+export type { CallSignal } from './calls.ts'
 export type { ConversationView } from './conversations.ts'
 export { userView, type UserView } from './profiles.ts'
 
@@ -37,6 +39,7 @@ export class Chat implements Service {
   readonly conversations: Conversations
   readonly erasure: Erasure
   readonly contacts: Contacts
+  readonly calls: Calls
   private readonly rate: RateLimiter
   private notifier: Notifier = nullNotifier
   private readonly messageListeners: Array<(domainId: string, event: MessageEvent) => void> = []
@@ -56,6 +59,8 @@ export class Chat implements Service {
       sentForUser: (d, e) => this.notifier.sentForUser(d, e),
       presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
       signal: (d, u, b) => this.notifier.signal(d, u, b),
+      callSignal: (d, u, s) => this.notifier.callSignal(d, u, s),
+      callRecorded: (d, u, e) => this.notifier.callRecorded(d, u, e),
       userErased: (d, u) => this.notifier.userErased(d, u),
       friendsChanged: (d, us) => this.notifier.friendsChanged(d, us),
       contactsChanged: (d, c) => this.notifier.contactsChanged(d, c)
@@ -71,6 +76,8 @@ export class Chat implements Service {
     this.profiles = new Profiles(store)
     this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
     this.conversations = new Conversations(store, notifier, this.contacts)
+    this.calls = new Calls(store, notifier, this.contacts, this.messages, config.callRingMs, log.child({ module: 'calls' }),
+      async (d, u) => this.allow(d, u, 'send') && await this.sharedTake?.(`${d}/${u}`, this.userRate.perSecond, this.userRate.burst) !== false)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
     this.userRate = config.userRate
   }
@@ -102,17 +109,20 @@ export class Chat implements Service {
   shareLimits (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
     this.sharedTake = take
     this.conversations.shareTypingLimit(take)
+    this.calls.shareLimit(take)
   }
 
   async start (): Promise<void> {
     const recovered = await this.presence.recover()
     if (recovered > 0) this.log.info({ users: recovered }, 'users left present by an unclean stop are now offline')
-    this.pruneTimer = setInterval(() => { this.rate.prune(); this.conversations.prune() }, RATE_PRUNE_INTERVAL_MS).unref()
+    this.pruneTimer = setInterval(() => { this.rate.prune(); this.conversations.prune(); this.calls.prune() }, RATE_PRUNE_INTERVAL_MS).unref()
   }
 
   async stop (): Promise<void> {
     if (this.pruneTimer !== null) clearInterval(this.pruneTimer)
     await this.presence.stop()
+    // (after presence: the offline changes of the last users end their calls, with records)
+    await this.calls.stop()
   }
 
   /**

@@ -1,6 +1,7 @@
 // What chat/ needs from a transport: it never imports broker/ (STYLE: data flows one way);
 // the broker implements this and is handed to the chat service.
 import type { ContactsMode } from '../store/index.ts'
+import type { CallSignal } from './calls.ts'
 import type { MessageEvent } from './events.ts'
 
 export interface Notifier {
@@ -18,6 +19,17 @@ export interface Notifier {
   presenceChanged(domainId: string, userid: number, body: string): Promise<void>
   /** A signal for `userid` (its `signal` topic, every connection): typing, read markers. */
   signal(domainId: string, userid: number, body: string): void
+  /**
+   * SPEC §10.2: a call signal for `userid` (its `signal` topic, every connection). Every node
+   * that serves the domain also hands it to `chat.calls.heard`: the node that keeps the call
+   * moves it on (calls.ts).
+   */
+  callSignal(domainId: string, userid: number, signal: CallSignal): void
+  /**
+   * SPEC §10.2: a call's record (from the caller, stored and in the callee's inbox already) on
+   * the caller's own `inbox` too: each of its tabs shows the call line, as the callee's do.
+   */
+  callRecorded(domainId: string, caller: number, event: MessageEvent): void
   /** The user was erased: close its connections (on every node). */
   userErased(domainId: string, userid: number): void
   /**
@@ -38,6 +50,8 @@ export const nullNotifier: Notifier = {
   sentForUser () {},
   async presenceChanged () {},
   signal () {},
+  callSignal () {},
+  callRecorded () {},
   userErased () {},
   async friendsChanged () {},
   async contactsChanged () {}

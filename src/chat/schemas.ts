@@ -69,6 +69,31 @@ export type MqttTyping = Static<typeof MqttTyping>
 export const MqttRead = Type.Object({ peer: UserId, up_to: MessageId, cid: Type.Optional(Cid) }, { additionalProperties: false })
 export type MqttRead = Static<typeof MqttRead>
 
+/** SPEC §10.2: an SDP offer or answer is at most 16 KB. */
+export const SDP_MAX_CHARS = 16 * 1024
+/** A call id: the caller's (a UUID, say); it becomes the type 5 record's `p1`. */
+export const CALL_ID_MAX_CHARS = 64
+
+/** `RTCIceCandidate.toJSON()`: what a browser's `icecandidate` event gives. */
+const IceCandidate = Type.Object({
+  candidate: Type.String({ maxLength: 1024 }),
+  sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()])),
+  usernameFragment: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()]))
+}, { additionalProperties: false })
+
+/** `chat/D/U/call` (SPEC §10.2): one signal of a call, relayed to `to_userid`. */
+export const MqttCall = Type.Object({
+  to_userid: UserId,
+  call: Type.String({ minLength: 1, maxLength: CALL_ID_MAX_CHARS, pattern: '^[A-Za-z0-9_.:-]+$', description: 'the call id the caller chose (letters, digits, _ . : -)' }),
+  kind: StringEnum(['offer', 'answer', 'ice', 'hangup', 'decline']),
+  sdp: Type.Optional(Type.String({ maxLength: SDP_MAX_CHARS })),
+  candidate: Type.Optional(IceCandidate),
+  video: Type.Optional(Type.Boolean()),
+  cid: Type.Optional(Cid)
+}, { additionalProperties: false })
+export type MqttCall = Static<typeof MqttCall>
+
 /** Strict: a wrong type is an error, never coerced ("1" is not 1). */
 export const strictAjv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false })
 strictAjv.addKeyword({

@@ -23,6 +23,7 @@ import { adminRoutes } from './admin.ts'
 import { authenticate } from './auth.ts'
 import { corsRoutes } from './cors.ts'
 import { callbackRoutes } from './api/callbacks.ts'
+import { callRoutes } from './api/calls.ts'
 import { conversationRoutes } from './api/conversations.ts'
 import { friendRoutes } from './api/friends.ts'
 import { domainRoutes } from './api/domains.ts'
@@ -165,6 +166,7 @@ export async function buildApp (deps: HttpDeps): Promise<FastifyInstance> {
     conversationRoutes(api, chat)
     friendRoutes(api, chat)
     pushRoutes(api, chat, deps.push)
+    callRoutes(api, chat, deps.config)
     messageRoutes(api, chat)
     callbackRoutes(api, chat, deps.callbacks)
   }, { prefix: '/api/v1' })

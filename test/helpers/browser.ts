@@ -69,3 +69,18 @@ export async function screenshot (page: Page, name: string): Promise<void> {
     await page.screenshot({ path: path.join(ARTIFACTS, `${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`), fullPage: true })
   } catch {}
 }
+
+/**
+ * Flags for WebRTC between two pages of one headless chromium: Chromium's fake camera and
+ * microphone (a test pattern and a beep), allowed without a prompt; peer connections over
+ * loopback, with host candidates as addresses (not mDNS names, which nothing here resolves).
+ */
+export const MEDIA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']
+
+/** A browser of the test's own with MEDIA_FLAGS; closed after the test. */
+export async function mediaBrowser (t: TestContext): Promise<Browser> {
+  const b = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...MEDIA_FLAGS] })
+  t.after(() => b.close())
+  return b
+}

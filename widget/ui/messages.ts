@@ -65,12 +65,17 @@ export function bodies (ctx: WidgetContext, u: UiStrings, viewer: (src: string, 
       case 1: return url !== null && url.startsWith(`${ctx.base}/stickers/`) ? h('img', { className: 'sticker', src: url, alt: t.sticker }) : document.createTextNode(t.sticker)
       case 2: case 4: return url !== null ? picture(url) : document.createTextNode(t.picture)
       case 3: return url !== null ? voice(url) : document.createTextNode(t.voice)
-      case 5: return h('span', { className: 'call' }, icon('phone', 16), `${t.call}${m.message !== '' ? ` · ${m.message}` : ''}`)
+      case 5: return h('span', { className: `call ${m.message === 'missed' ? 'missed' : ''}` }, icon(m.p2 === 'video' ? 'video' : 'phone', 16), callLine(m))
       default: return h('span', { className: 'text', dir: 'auto' }, m.message)
     }
   }
+  /** SPEC §10.2: a call's record, `started`, `missed` or `ended` (p3: its length in seconds), audio or video (p2) */
+  const callLine = (m: Message): string => {
+    const seconds = /^\d+$/.test(m.p3) ? Number(m.p3) : null
+    return u.callLine(m.message, m.p2 === 'video', seconds)
+  }
   const preview = (m: Message): string =>
-    m.type === 0 ? m.message : m.type === 1 ? t.sticker : m.type === 3 ? t.voice : m.type === 5 ? t.call : t.picture
+    m.type === 0 ? m.message : m.type === 1 ? t.sticker : m.type === 3 ? t.voice : m.type === 5 ? callLine(m) : t.picture
   const time = (sec: number): string => new Date(sec * 1000).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' })
   const dayKey = (d: Date): number => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime()
   const rel = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' })

@@ -1,0 +1,82 @@
+// `npm run screenshots:calls`: the call's pictures in docs/images/, made from the demo (`npm run
+// demo`, on free ports) in Debian's chromium with its fake camera and microphone (a test
+// pattern): call-incoming.png (Alan's panel rings, light), call-video.png (the call going,
+// dark), call-arabic.png (the incoming dialog, right to left), call-phone.png (375 × 700), and
+// call-lines.png (the conversation afterwards on a phone: its Call and Video call buttons, the calls' lines).
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+
+const ROOT = path.join(import.meta.dirname, '..')
+const OUT = path.join(ROOT, 'docs/images')
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']
+const TIMEOUT_MS = 30_000
+
+async function until<T> (check: () => T | null | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + TIMEOUT_MS
+  for (;;) {
+    const v = check()
+    if (v !== null && v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`screenshots: timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+const demo = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], {
+  cwd: ROOT, env: { ...process.env, MQCHAT_HTTP_PORT: '0', DEMO_SITE_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe']
+})
+let out = ''
+demo.stdout.on('data', (b) => { out += b })
+demo.stderr.on('data', (b) => { out += b })
+let browser: Browser | null = null
+try {
+  const site = await until(() => /Ada Lovelace: (http:\/\/localhost:\d+)\//.exec(out)?.[1], `the demo's links (${out})`)
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
+  const as = async (user: number, query: string, viewport = { width: 1200, height: 900 }): Promise<Page> => {
+    const context = await browser!.newContext({ viewport, deviceScaleFactor: 1 })
+    const page = await context.newPage()
+    page.setDefaultTimeout(TIMEOUT_MS)
+    await page.goto(`${site}/?as=${user}${query}`)
+    await page.waitForFunction('window.mqchat !== undefined')
+    return page
+  }
+  const save = async (page: Page, name: string): Promise<void> => {
+    fs.mkdirSync(OUT, { recursive: true })
+    await page.screenshot({ path: path.join(OUT, `${name}.png`) })
+    console.log(`screenshots: docs/images/${name}.png`)
+  }
+  /** Ada video-calls Alan; `shoot` takes its pictures; then she hangs up. */
+  const call = async (query: string, viewport: { width: number, height: number } | undefined, shoot: (ada: Page, alan: Page) => Promise<void>): Promise<void> => {
+    const ada = await as(1, query, viewport)
+    const alan = await as(2, query, viewport)
+    await ada.evaluate('window.mqchat.open(2)')
+    await ada.locator('section.conv').locator('.actions button').nth(1).click() // Video call, in any language
+    await alan.locator('.callview').waitFor()
+    await shoot(ada, alan)
+    await ada.locator('.callview .call-btn.end').click().catch(() => {})
+    await ada.context().close()
+    await alan.context().close()
+  }
+  const accepted = async (ada: Page, alan: Page): Promise<void> => {
+    await alan.locator('.callview .call-btn.accept').click()
+    for (const p of [ada, alan]) {
+      await p.waitForFunction(`(document.querySelector('[data-mqchat]').shadowRoot.querySelector('.callview video.remote')?.videoWidth ?? 0) > 0`)
+    }
+    await ada.waitForFunction(`/^\\d+:\\d\\d$/.test(document.querySelector('[data-mqchat]').shadowRoot.querySelector('.call-status').textContent)`)
+  }
+  await call('', undefined, async (_ada, alan) => { await save(alan, 'call-incoming') })
+  await call('&theme=dark', undefined, async (ada, alan) => { await accepted(ada, alan); await save(ada, 'call-video') })
+  await call('&lang=ar', undefined, async (_ada, alan) => { await save(alan, 'call-arabic') })
+  await call('', { width: 375, height: 700 }, async (ada, alan) => { await accepted(ada, alan); await save(alan, 'call-phone') })
+  const ada = await as(1, '', { width: 375, height: 700 })
+  await ada.evaluate('window.mqchat.open(2)')
+  await ada.locator('section.conv li.msg.notice').nth(3).waitFor()
+  await save(ada, 'call-lines')
+} finally {
+  await browser?.close()
+  demo.kill('SIGTERM')
+}
