@@ -289,10 +289,6 @@ export class Broker implements Service, Notifier {
     this.publish(signalTopic(domainId, userid), body, false)
   }
 
-  callRecorded (domainId: string, caller: number, event: MessageEvent): void {
-    this.publish(inboxTopic(domainId, caller), JSON.stringify(event), false)
-  }
-
   /** SPEC §10.2: to the user's connections here; and the node that keeps the call hears it. */
   callSignal (domainId: string, userid: number, signal: CallSignal): void {
     this.publish(signalTopic(domainId, userid), JSON.stringify(signal), false)

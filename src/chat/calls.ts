@@ -218,9 +218,11 @@ export class Calls {
 
   /** SPEC §10.2: the type 5 record, from the caller to the callee, by the chat's send path. */
   private record (call: LiveCall, message: 'started' | 'missed' | 'ended', p3: string): void {
+    // Written by the server for the caller: like a message the site sends for a user (SPEC §2),
+    // it reaches the caller's own connections on its `ack` with no cid (each tab draws the line).
     const written = this.messages.send(call.domainId, call.caller, {
       to_userid: call.callee, type: 5, message, p1: call.id, p2: call.video ? 'video' : 'audio', p3
-    }).then((event) => { this.notifier.callRecorded(call.domainId, call.caller, event) }, (err: unknown) => {
+    }, { byServer: true }).then(() => {}, (err: unknown) => {
       // (a block or an unfriending during the call: the store refuses the record like any message)
       this.log.warn({ err, domainId: call.domainId, call: call.id, record: message }, 'call record not stored')
     })

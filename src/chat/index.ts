@@ -60,7 +60,6 @@ export class Chat implements Service {
       presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
       signal: (d, u, b) => this.notifier.signal(d, u, b),
       callSignal: (d, u, s) => this.notifier.callSignal(d, u, s),
-      callRecorded: (d, u, e) => this.notifier.callRecorded(d, u, e),
       userErased: (d, u) => this.notifier.userErased(d, u),
       friendsChanged: (d, us) => this.notifier.friendsChanged(d, us),
       contactsChanged: (d, c) => this.notifier.contactsChanged(d, c)

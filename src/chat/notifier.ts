@@ -25,11 +25,6 @@ export interface Notifier {
    * moves it on (calls.ts).
    */
   callSignal(domainId: string, userid: number, signal: CallSignal): void
-  /**
-   * SPEC §10.2: a call's record (from the caller, stored and in the callee's inbox already) on
-   * the caller's own `inbox` too: each of its tabs shows the call line, as the callee's do.
-   */
-  callRecorded(domainId: string, caller: number, event: MessageEvent): void
   /** The user was erased: close its connections (on every node). */
   userErased(domainId: string, userid: number): void
   /**
@@ -51,7 +46,6 @@ export const nullNotifier: Notifier = {
   async presenceChanged () {},
   signal () {},
   callSignal () {},
-  callRecorded () {},
   userErased () {},
   async friendsChanged () {},
   async contactsChanged () {}
