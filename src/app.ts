@@ -5,7 +5,7 @@ import { Broker } from './broker/index.ts'
 import { Callbacks } from './callbacks/index.ts'
 import { RedisBus } from './cluster/bus.ts'
 import { clusterNotifier } from './cluster/fanout.ts'
-import { Chat } from './chat/index.ts'
+import { Chat, Notifications } from './chat/index.ts'
 import { Retention } from './chat/retention.ts'
 import type { Config } from './config.ts'
 import { createStorage, Files } from './files/index.ts'
@@ -44,9 +44,12 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   let ready = false
   // One id for this process: it holds outbox leases and writes presence under it.
   const nodeId = randomUUID()
-  const store = createStore(config, nodeId, log)
-  let broker: Broker | null = null
-  let chat: Chat | null = null
+  // A node taken for gone (paused past its liveness limit) had its users sent offline by the
+  // others: it lets their sockets go, and they connect again as new.
+  const store = createStore(config, nodeId, log, () => {
+    chat.presence.forget()
+    broker.dropAll()
+  })
   let http: Http | null = null
   // SPEC §1: file URLs start with MQCHAT_PUBLIC_URL; unset, with the port the HTTP side bound.
   const publicUrl = (): string => config.publicUrl ?? `http://localhost:${http?.port ?? config.httpPort}`
@@ -55,8 +58,8 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   const bus = config.redisUrl === null ? null : new RedisBus(config.redisUrl, config.redisPrefix, nodeId, log.child({ module: 'bus' }))
   const shared = store.sharedPresence
   const metrics = createMetrics({
-    connections: () => broker?.connections ?? 0,
-    messages: () => chat?.messages.sent ?? 0,
+    connections: () => broker.connections,
+    messages: () => chat.messages.sent,
     pendingByKind: () => store.countPendingByKind(),
     cluster: bus === null || shared === undefined ? undefined : { nodes: () => shared.countNodes(), busUp: () => bus.healthy },
     files: () => files.stats
@@ -67,36 +70,35 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     allowPrivate: config.callbackAllowPrivate,
     userAgent: `mqchat/${VERSION}`
   }, metrics.deliveries, log.child({ module: 'callbacks' }))
-  chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), (domainId) => callbacks.wake(domainId), publicUrl)
+  // What the chat does, told to whoever hears it (the listeners are added below, once built).
+  const notifications = new Notifications()
+  const chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), notifications, {
+    publicUrl,
+    sharedTake: bus === null ? undefined : (key, perSecond, burst) => bus.take(key, perSecond, burst)
+  })
   const push = new Push(store, config, {
-    connectedHere: (d, u) => chat!.presence.connectedHere(d, u),
+    connectedHere: (d, u) => chat.presence.connectedHere(d, u),
     userAgent: `mqchat/${VERSION}`,
     observer: metrics.pushes
   }, log.child({ module: 'push' }))
-  chat.onMessageStored((d, e) => push.messageStored(d, e))
-  broker = new Broker(config, chat, log.child({ module: 'broker' }), bus)
+  const broker = new Broker(config, chat, log.child({ module: 'broker' }), bus)
+  // This node's own hearers: its calls (before the broker: a user's calls end before its
+  // connections close), then its broker. With several nodes the bus carries what this node
+  // says to the others' and what theirs say to these.
+  const here = new Notifications().add(chat.calls.listener, broker)
+  notifications.add(
+    // every commit that wrote an event wakes the outbox, at once
+    { messageStored: (d) => callbacks.wake(d), presenceChanged: async (d) => { callbacks.wake(d) } },
+    { messageStored: (d, e) => push.messageStored(d, e) },
+    bus === null ? here : clusterNotifier(here, bus)
+  )
   const retention = new Retention(store, config.retentionDays, log.child({ module: 'retention' }))
   http = new Http({ config, chat, callbacks, files, push, broker, metrics: metrics.registry, ready: () => ready, bus, log, version: VERSION })
-  // A node taken for gone (paused past its liveness limit) had its users sent offline by the
-  // others: it lets their sockets go, and they connect again as new.
-  store.onReaped = () => {
-    chat!.presence.forget()
-    broker!.dropAll()
-  }
 
   const storeService: Service = { name: 'store', start: () => store.open(), stop: () => store.close() }
   // Callbacks stop after chat, so the offline events of the users it disconnects go out too.
   // The HTTP side carries MQTT over WebSocket, so it starts after the broker and stops first.
-  const attach: Service = {
-    name: 'cluster',
-    start: async () => {
-      if (bus === null) return
-      chat!.attach(clusterNotifier(broker!, bus))
-      chat!.shareLimits((key, perSecond, burst) => bus.take(key, perSecond, burst))
-    },
-    stop: async () => {}
-  }
-  const services: Service[] = [storeService, files, ...(bus === null ? [] : [bus]), callbacks, push, chat, retention, broker, attach, http]
+  const services: Service[] = [storeService, files, ...(bus === null ? [] : [bus]), callbacks, push, chat, retention, broker, http]
   const started: Service[] = []
   const stop = async (): Promise<void> => {
     ready = false

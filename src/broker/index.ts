@@ -197,7 +197,6 @@ export class Broker implements Service, Notifier {
     })
     this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'))
     this.aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'))
-    this.chat.attach(this)
 
     this.tcp = net.createServer((socket) => {
       socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
@@ -260,8 +259,6 @@ export class Broker implements Service, Notifier {
    * setter's next packets) for aedes's 60 s drain timeout. The others were written already.
    */
   async presenceChanged (domainId: string, userid: number, body: string): Promise<void> {
-    // SPEC §10.2: a side gone offline ends its calls (on the node that keeps them).
-    this.chat.calls.presenceChanged(domainId, userid, body)
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, PRESENCE_ACK_WAIT_MS)
       timer.unref()
@@ -269,12 +266,8 @@ export class Broker implements Service, Notifier {
     })
   }
 
-  userErased (domainId: string, userid: number): number {
-    // SPEC §10.2: its calls end, unrecorded (on the node that keeps them), before its connections close
-    this.chat.calls.userErased(domainId, userid)
-    const clients = this.clientsOf(domainId, userid)
-    for (const client of clients) client.close()
-    return clients.length
+  userErased (domainId: string, userid: number): void {
+    for (const client of this.clientsOf(domainId, userid)) client.close()
   }
 
   /** The user's connections on this node. */
@@ -282,6 +275,7 @@ export class Broker implements Service, Notifier {
     // Client ids are namespaced `<domain>/<userid>/…` (see authenticate); aedes keeps its
     // connected clients by id (not in its types).
     const prefix = `${domainId}/${userid}/`
+    if (this.aedes === undefined) return []
     return Object.values((this.aedes as unknown as { clients: Record<string, MqClient> }).clients).filter((c) => c.id.startsWith(prefix))
   }
 
@@ -289,10 +283,9 @@ export class Broker implements Service, Notifier {
     this.publish(signalTopic(domainId, userid), body, false)
   }
 
-  /** SPEC §10.2: to the user's connections here; and the node that keeps the call hears it. */
+  /** SPEC §10.2: to the user's connections here. */
   callSignal (domainId: string, userid: number, signal: CallSignal): void {
     this.publish(signalTopic(domainId, userid), JSON.stringify(signal), false)
-    this.chat.calls.heard(domainId, userid, signal)
   }
 
   async friendsChanged (domainId: string, userids: number[]): Promise<void> {
@@ -354,7 +347,9 @@ export class Broker implements Service, Notifier {
   private publish (topic: string, body: string, retain: boolean, sent?: () => void): void {
     // While stopping, the last presence changes are stored (and called back) but nobody is
     // left to hear them.
-    if (this.aedes.closed) return sent?.()
+    // Before the broker has started (the chat's recovery of presence at start), nobody is
+    // connected to hear it either.
+    if (this.aedes === undefined || this.aedes.closed) return sent?.()
     this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, retain, dup: false }, (err?: Error) => {
       if (err) this.log.warn({ err, topic }, 'publish failed')
       sent?.()

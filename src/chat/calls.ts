@@ -17,7 +17,7 @@ import type { Store } from '../store/index.ts'
 import { callStep, type CallEvent, type CallPhase, type Side } from './call-state.ts'
 import type { Contacts } from './contacts.ts'
 import type { Messages } from './messages.ts'
-import type { Notifier } from './notifier.ts'
+import type { Listener, Notifier } from './notifier.ts'
 import { RateLimiter } from './rate-limit.ts'
 import type { MqttCall } from './schemas.ts'
 
@@ -79,6 +79,16 @@ export class Calls {
     private readonly mayOffer: (domainId: string, userid: number) => Promise<boolean> = async () => true,
     private readonly now: () => number = Date.now
   ) {}
+
+  /** What this node's calls hear of the notifications (app.ts adds it before the broker's). */
+  readonly listener: Listener = {
+    // a side gone offline ends its calls (on the node that keeps them)
+    presenceChanged: (d, u, body) => { this.presenceChanged(d, u, body) },
+    // the node that keeps the call moves it on
+    callSignal: (d, to, s) => { this.heard(d, to, s) },
+    // its calls end, unrecorded, before its connections close
+    userErased: (d, u) => { this.userErased(d, u) }
+  }
 
   shareLimit (take: Take): void {
     this.sharedTake = take

@@ -9,9 +9,8 @@ import { Contacts } from './contacts.ts'
 import { Conversations } from './conversations.ts'
 import { Domains } from './domains.ts'
 import { Erasure } from './erasure.ts'
-import type { MessageEvent } from './events.ts'
 import { Messages } from './messages.ts'
-import { nullNotifier, type EventListener, type Notifier } from './notifier.ts'
+import type { Notifier } from './notifier.ts'
 import { Presence, type PresenceTracker } from './presence.ts'
 import { Profiles } from './profiles.ts'
 import { SharedPresence } from './shared-presence.ts'
@@ -20,13 +19,16 @@ import { KeyedSerial } from './serial.ts'
 
 export { Domains, parseUserid, parseUsername, type Principal } from './domains.ts'
 export type { MessageEvent, PresenceEvent } from './events.ts'
-export type { Notifier } from './notifier.ts'
+export { Notifications, type Listener, type Notifier } from './notifier.ts'
 export type { CallSignal } from './calls.ts'
 export type { ConversationView } from './conversations.ts'
 export { userView, type UserView } from './profiles.ts'
 
 /** How often idle rate-limit buckets are forgotten. */
 const RATE_PRUNE_INTERVAL_MS = 60_000
+/** A token from a bucket all nodes share: true taken, false empty, null unreachable. */
+export type SharedTake = (key: string, perSecond: number, burst: number) => Promise<boolean | null>
+
 /** What a user asks of the server over MQTT; each has its own bucket at MQCHAT_USER_RATE. */
 export type UserRequest = 'send' | 'status' | 'history' | 'subscribe' | 'typing' | 'read'
 
@@ -41,29 +43,20 @@ export class Chat implements Service {
   readonly contacts: Contacts
   readonly calls: Calls
   private readonly rate: RateLimiter
-  private notifier: Notifier = nullNotifier
-  private readonly messageListeners: Array<(domainId: string, event: MessageEvent) => void> = []
   private pruneTimer: NodeJS.Timeout | null = null
-  private sharedTake: ((key: string, perSecond: number, burst: number) => Promise<boolean | null>) | null = null
+  private readonly sharedTake: SharedTake | null
   private readonly userRate: { perSecond: number, burst: number }
 
-  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, onEvent: EventListener = () => {}, publicUrl: () => string = () => config.publicUrl ?? `http://localhost:${config.httpPort}`) {
-    // The notifier is attached later (the broker is built after chat); forward to it. Every
-    // commit that wrote an event also tells the outbox.
-    const notifier: Notifier = {
-      messageStored: (d, e) => {
-        onEvent(d)
-        this.notifier.messageStored(d, e)
-        for (const fn of this.messageListeners) fn(d, e)
-      },
-      sentForUser: (d, e) => this.notifier.sentForUser(d, e),
-      presenceChanged: async (d, u, b) => { onEvent(d); await this.notifier.presenceChanged(d, u, b) },
-      signal: (d, u, b) => this.notifier.signal(d, u, b),
-      callSignal: (d, u, s) => this.notifier.callSignal(d, u, s),
-      userErased: (d, u) => this.notifier.userErased(d, u),
-      friendsChanged: (d, us) => this.notifier.friendsChanged(d, us),
-      contactsChanged: (d, c) => this.notifier.contactsChanged(d, c)
-    }
+  /**
+   * `notifier` hears what the chat does (app.ts: the outbox, web push, the calls and the
+   * broker). With several nodes, `opts.sharedTake` is a token bucket all nodes share: a
+   * user's sends, call offers and a pair's typing notices take from it too (null: it cannot
+   * be reached now, and this node's own limit holds meanwhile).
+   */
+  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, notifier: Notifier,
+    opts: { publicUrl?: () => string, sharedTake?: SharedTake } = {}) {
+    const publicUrl = opts.publicUrl ?? (() => config.publicUrl ?? `http://localhost:${config.httpPort}`)
+    this.sharedTake = opts.sharedTake ?? null
     this.contacts = new Contacts(store, notifier)
     this.domains = new Domains(store, operatorKey, (d, c) => this.contacts.modeChanged(d, c))
     const userWrites = new KeyedSerial()
@@ -79,6 +72,10 @@ export class Chat implements Service {
       async (d, u) => this.allow(d, u, 'send') && await this.sharedTake?.(`${d}/${u}`, this.userRate.perSecond, this.userRate.burst) !== false)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
     this.userRate = config.userRate
+    if (this.sharedTake !== null) {
+      this.conversations.shareTypingLimit(this.sharedTake)
+      this.calls.shareLimit(this.sharedTake)
+    }
   }
 
   /** Throws when the database cannot answer (/healthz). */
@@ -89,26 +86,6 @@ export class Chat implements Service {
   /** What the store keeps of presence, for the transports: the list, one user, who is present. */
   get presenceRows (): Pick<Store, 'listPresence' | 'getPresence' | 'listPresent'> {
     return this.store
-  }
-
-  /** Told of each message once it is stored and handed to its recipient (web push listens). */
-  onMessageStored (fn: (domainId: string, event: MessageEvent) => void): void {
-    this.messageListeners.push(fn)
-  }
-
-  attach (notifier: Notifier): void {
-    this.notifier = notifier
-  }
-
-  /**
-   * With several nodes, a user's sends, and typing notices of a pair, also take a token from a
-   * bucket all nodes share (null: that bucket cannot be reached now, and this node's own limit
-   * holds meanwhile).
-   */
-  shareLimits (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
-    this.sharedTake = take
-    this.conversations.shareTypingLimit(take)
-    this.calls.shareLimit(take)
   }
 
   async start (): Promise<void> {

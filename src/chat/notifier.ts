@@ -1,5 +1,6 @@
-// What chat/ needs from a transport: it never imports broker/ (STYLE: data flows one way);
-// the broker implements this and is handed to the chat service.
+// What chat/ tells the rest of the process: it never imports broker/ (STYLE: data flows one
+// way). app.ts builds one Notifications, hands it to the chat, and adds who hears it: the
+// outbox, web push, this node's calls and its broker (and through the bus, the other nodes').
 import type { ContactsMode } from '../store/index.ts'
 import type { CallSignal } from './calls.ts'
 import type { MessageEvent } from './events.ts'
@@ -36,10 +37,57 @@ export interface Notifier {
   contactsChanged(domainId: string, contacts: ContactsMode): Promise<void>
 }
 
-/** Told after every commit that wrote an event, so the outbox is delivered at once. */
-export type EventListener = (domainId: string) => void
+/** A hearer of some of the notifications (it need not make the chat wait for it). */
+export type Listener = { [K in keyof Notifier]?: (...args: Parameters<Notifier[K]>) => void | Promise<void> }
 
-/** Until a transport is attached (and in tests of chat/ alone). */
+/**
+ * The notifications of one process: each goes to every listener, in the order they were
+ * added; one that resolves (presenceChanged, friendsChanged, contactsChanged) resolves once
+ * every listener's has. A listener that throws is logged by its caller's path, as before: the
+ * others still hear it.
+ */
+export class Notifications implements Notifier {
+  private readonly listeners: Listener[] = []
+
+  add (...listeners: Listener[]): this {
+    this.listeners.push(...listeners)
+    return this
+  }
+
+  messageStored (domainId: string, event: MessageEvent): void {
+    for (const l of this.listeners) l.messageStored?.(domainId, event)
+  }
+
+  sentForUser (domainId: string, event: MessageEvent): void {
+    for (const l of this.listeners) l.sentForUser?.(domainId, event)
+  }
+
+  async presenceChanged (domainId: string, userid: number, body: string): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.presenceChanged?.(domainId, userid, body)))
+  }
+
+  signal (domainId: string, userid: number, body: string): void {
+    for (const l of this.listeners) l.signal?.(domainId, userid, body)
+  }
+
+  callSignal (domainId: string, userid: number, signal: CallSignal): void {
+    for (const l of this.listeners) l.callSignal?.(domainId, userid, signal)
+  }
+
+  userErased (domainId: string, userid: number): void {
+    for (const l of this.listeners) l.userErased?.(domainId, userid)
+  }
+
+  async friendsChanged (domainId: string, userids: number[]): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.friendsChanged?.(domainId, userids)))
+  }
+
+  async contactsChanged (domainId: string, contacts: ContactsMode): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.contactsChanged?.(domainId, contacts)))
+  }
+}
+
+/** Hears nothing (the Notifier's list of methods, for the bus; tests of chat/ alone). */
 export const nullNotifier: Notifier = {
   messageStored () {},
   sentForUser () {},

@@ -9,9 +9,13 @@ import type { Store } from './types.ts'
 export * from './types.ts'
 export { activeSecrets } from './secrets.ts'
 
-export function createStore (config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databasePoolSize' | 'nodeTtlMs'>, nodeId: string, log: Logger): Store {
+/**
+ * `onReaped`: this node finds it was taken for gone (paused past its liveness limit, on a
+ * database several nodes share): the others have sent its users offline.
+ */
+export function createStore (config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databasePoolSize' | 'nodeTtlMs'>, nodeId: string, log: Logger, onReaped: () => void = () => {}): Store {
   const storeLog = log.child({ module: 'store' })
   return config.databaseUrl === null
     ? new SqliteStore(config.dataDir, nodeId, storeLog)
-    : new PostgresStore(config.databaseUrl, config.databasePoolSize, nodeId, storeLog, config.nodeTtlMs)
+    : new PostgresStore(config.databaseUrl, config.databasePoolSize, nodeId, storeLog, config.nodeTtlMs, onReaped)
 }

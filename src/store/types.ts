@@ -304,8 +304,6 @@ export interface Store {
   now(): number
   /** Present when several nodes may share this store: their one presence (else chat counts in memory). */
   readonly sharedPresence?: SharedPresenceStore
-  /** Called when this node finds it was taken for gone (paused past its liveness limit). */
-  onReaped?: () => void
   /** Throws when the database cannot answer. */
   ping(): Promise<void>
   /**

@@ -79,9 +79,10 @@ export class PostgresStore implements Store {
   private readonly people = new PeoplePg((sql, params) => this.q(sql, params), (fn) => this.tx(fn))
   private readonly push = new PushPg((sql, params) => this.q(sql, params), (fn) => this.tx(fn))
   readonly sharedPresence: PgPresence
-  onReaped?: () => void
 
-  constructor (url: string, poolSize: number, readonly nodeId: string, private readonly log: Logger, private readonly nodeTtlMs = DEFAULT_NODE_TTL_MS) {
+  constructor (url: string, poolSize: number, readonly nodeId: string, private readonly log: Logger, private readonly nodeTtlMs = DEFAULT_NODE_TTL_MS,
+    /** this node finds it was taken for gone (see createStore) */
+    private readonly onReaped: () => void = () => {}) {
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
@@ -169,7 +170,7 @@ export class PostgresStore implements Store {
         this.log.warn('this node was taken for gone (paused past its liveness limit); joining again')
         await this.q('INSERT INTO nodes (id, started_at, alive_until) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until', [this.nodeId, this.now(), this.now() + this.nodeTtlMs])
         // Its sockets were counted gone and its users sent offline: they connect again.
-        this.onReaped?.()
+        this.onReaped()
       }
       await this.q('DELETE FROM nodes WHERE alive_until < $1', [this.now() - NODE_ROW_KEEP_MS])
     } catch (err) {
