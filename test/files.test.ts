@@ -271,6 +271,12 @@ test('uploads need the domain\'s own key or a valid token of its user', async (t
     assert.equal(r.body.error.code, code, what)
   }
   assert.equal((await upload(s, d.id, s.operatorKey, bytes, 'image/png')).status, 201, 'the operator key may do everything')
+  // a token minted before its user was erased uploads nothing, as it does nothing else
+  const before = signToken(d.tokenSecret, { sub: '5', aud: d.id, iat: Math.floor(Date.now() / 1000) - 5, exp: Math.floor(Date.now() / 1000) + 60 })
+  assert.equal((await upload(s, d.id, before, bytes, 'image/png')).status, 201, 'the token works while its user is there')
+  assert.equal((await s.api('DELETE', `/api/v1/domains/${d.id}/users/5`, undefined, d.apiKey)).status, 204)
+  const r = await upload(s, d.id, before, bytes, 'image/png')
+  assert.equal(r.status, 401, `an erased user's token: ${JSON.stringify(r.body)}`)
 })
 
 test('a message of type 2-4 must carry the URL of a file of its own domain: invalid_attachment otherwise, nothing stored', async (t) => {

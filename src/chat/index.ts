@@ -53,7 +53,7 @@ export class Chat implements Service {
    * user's sends, call offers and a pair's typing notices take from it too (null: it cannot
    * be reached now, and this node's own limit holds meanwhile).
    */
-  constructor (readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, notifier: Notifier,
+  constructor (private readonly store: Store, config: Config, operatorKey: string, private readonly log: Logger, notifier: Notifier,
     opts: { publicUrl?: () => string, sharedTake?: SharedTake } = {}) {
     const publicUrl = opts.publicUrl ?? (() => config.publicUrl ?? `http://localhost:${config.httpPort}`)
     this.sharedTake = opts.sharedTake ?? null
