@@ -1,8 +1,9 @@
 // Every MQCHAT_* setting (SPEC §1): parsed, validated, defaults with units, frozen.
 // This is the only file that reads process.env.
-import { createECDH } from 'node:crypto'
 import path from 'node:path'
 import { SetupError } from './errors.ts'
+import { parseIceServers, urlsOf, type IceServer } from './config/ice.ts'
+import { parseVapid, type VapidKeys } from './config/vapid.ts'
 import { DEFAULT_RETRY_DELAYS_MS, parseDelays } from './durations.ts'
 
 export interface RateLimit {
@@ -56,22 +57,9 @@ export interface Config {
   callRingMs: number
 }
 
-/** A VAPID key pair (RFC 8292), base64url as `web-push` writes it, and its contact. */
-export interface VapidKeys {
-  /** the uncompressed P-256 point (65 bytes) */
-  publicKey: string
-  /** the private scalar (32 bytes) */
-  privateKey: string
-  /** `mailto:` or `https:` URL: whom a push service may contact about this server */
-  subject: string
-}
-
-/** One entry of RTCConfiguration.iceServers, as MQCHAT_ICE_SERVERS gives it. */
-export interface IceServer {
-  urls: string | string[]
-  username?: string
-  credential?: string
-}
+export type { IceServer } from './config/ice.ts'
+export type { VapidKeys } from './config/vapid.ts'
+export { parseIceServers } from './config/ice.ts'
 
 export interface S3Location {
   bucket: string
@@ -300,82 +288,6 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     callRingMs,
     ...overrides
   })
-}
-
-/**
- * SPEC §10.1: all three VAPID settings or none (none: a pair is generated once and kept in
- * the store, the same for every node). Keys as `npx web-push generate-vapid-keys` prints them.
- */
-function parseVapid (publicKey: string | undefined, privateKey: string | undefined, subject: string | undefined, problems: string[]): VapidKeys | null {
-  const given = [publicKey, privateKey, subject].filter((v) => v !== undefined).length
-  if (given === 0) return null
-  if (given < 3) {
-    problems.push('MQCHAT_VAPID_PUBLIC_KEY, MQCHAT_VAPID_PRIVATE_KEY and MQCHAT_VAPID_SUBJECT go together: set all three, or none to have a key pair generated')
-    return null
-  }
-  const before = problems.length
-  const bytes = (v: string): Buffer | null => /^[A-Za-z0-9_-]+={0,2}$/.test(v) ? Buffer.from(v, 'base64url') : null
-  const pub = bytes(publicKey!)
-  if (pub === null || pub.length !== 65 || pub[0] !== 4) problems.push('MQCHAT_VAPID_PUBLIC_KEY must be a P-256 public key in base64url (65 bytes, as `npx web-push generate-vapid-keys` prints it)')
-  const priv = bytes(privateKey!)
-  if (priv === null || priv.length !== 32) problems.push('MQCHAT_VAPID_PRIVATE_KEY must be a P-256 private key in base64url (32 bytes, as `npx web-push generate-vapid-keys` prints it)')
-  if (problems.length === before) {
-    const ecdh = createECDH('prime256v1')
-    let matches = false
-    try {
-      ecdh.setPrivateKey(priv!)
-      matches = ecdh.getPublicKey().equals(pub!)
-    } catch {}
-    if (!matches) problems.push('MQCHAT_VAPID_PRIVATE_KEY is not the private key of MQCHAT_VAPID_PUBLIC_KEY (give the two keys of one pair)')
-  }
-  const u = parseUrl(subject!)
-  if (u === null || (u.protocol !== 'mailto:' && u.protocol !== 'https:')) problems.push(`MQCHAT_VAPID_SUBJECT must be a mailto: or https: URL (mailto:ops@example.com), got "${subject}"`)
-  return problems.length > before ? null : { publicKey: publicKey!, privateKey: privateKey!, subject: subject! }
-}
-
-const urlsOf = (s: IceServer): string[] => typeof s.urls === 'string' ? [s.urls] : s.urls
-/** A STUN or TURN URL of RFC 7064 / RFC 7065: scheme, host, optional port and transport. */
-const ICE_URL = /^(stuns?|turns?):[^\s/?#]+(\?transport=(udp|tcp))?$/
-
-/**
- * MQCHAT_ICE_SERVERS: a JSON array of RTCIceServer entries
- * (`[{"urls":"stun:stun.example.com:3478"},{"urls":["turn:turn.example.com:3478"]}]`).
- * With a TURN secret, TURN entries carry no username or credential of their own: they are
- * made per user (src/chat/ice.ts). Returns what is wrong instead, naming the entry.
- */
-export function parseIceServers (text: string, turnSecret: boolean): IceServer[] | string {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (err) {
-    return `must be JSON (an array of {"urls": …}), got ${JSON.stringify(text.slice(0, 80))}: ${(err as Error).message}`
-  }
-  if (!Array.isArray(value)) return 'must be a JSON array of {"urls": …} entries'
-  const out: IceServer[] = []
-  for (const [i, e] of value.entries()) {
-    const where = `entry ${i}`
-    if (typeof e !== 'object' || e === null || Array.isArray(e)) return `${where} must be an object with "urls"`
-    const { urls, username, credential, ...rest } = e as Record<string, unknown>
-    const extra = Object.keys(rest)[0]
-    if (extra !== undefined) return `${where} has an unknown field "${extra}" (allowed: urls, username, credential)`
-    const list = typeof urls === 'string' ? [urls] : urls
-    if (!Array.isArray(list) || list.length === 0 || !list.every((u) => typeof u === 'string')) return `${where}: "urls" must be a URL or a non-empty array of URLs`
-    const bad = (list as string[]).find((u) => !ICE_URL.test(u))
-    if (bad !== undefined) return `${where}: ${JSON.stringify(bad)} is not a stun:, stuns:, turn: or turns: URL (turn:host:3478?transport=udp)`
-    for (const [k, v] of [['username', username], ['credential', credential]] as const) {
-      if (v !== undefined && typeof v !== 'string') return `${where}: "${k}" must be a string`
-    }
-    const turn = (list as string[]).some((u) => u.startsWith('turn'))
-    if (turn && turnSecret && (username !== undefined || credential !== undefined)) {
-      return `${where}: leave out username and credential, MQCHAT_TURN_SECRET makes them for each user`
-    }
-    // (a browser refuses a TURN server without both: RTCPeerConnection throws InvalidAccessError)
-    if (turn && !turnSecret && (username === undefined || credential === undefined)) {
-      return `${where}: a TURN server needs "username" and "credential", or set MQCHAT_TURN_SECRET to make them for each user`
-    }
-    out.push(Object.freeze({ urls: typeof urls === 'string' ? urls : Object.freeze([...(urls as string[])]) as string[], ...(username === undefined ? {} : { username: username as string }), ...(credential === undefined ? {} : { credential: credential as string }) }))
-  }
-  return Object.freeze(out) as IceServer[]
 }
 
 function parseUrl (text: string): URL | null {
