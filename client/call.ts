@@ -8,19 +8,13 @@
 // the other side's last connection was lost), another tab of this user answering it, or the
 // media link failing (ICE `failed`, or `disconnected` for longer than LINK_LOST_MS).
 
+import type { CallSignal } from '../protocol/wire.ts'
+export type { CallSignal }
+
 export type CallState = 'calling' | 'ringing' | 'connecting' | 'active' | 'ended'
 /** Why a call ended: the peer's or this side's doing, or what the server said. */
 export type CallEnd = 'hangup' | 'declined' | 'missed' | 'answered-elsewhere' | 'busy' | 'failed' | 'media' | string
 
-export interface CallSignal {
-  kind: 'call'
-  from_userid: number
-  call: string
-  type: 'offer' | 'answer' | 'ice' | 'hangup' | 'decline'
-  sdp?: string
-  candidate?: RTCIceCandidateInit
-  video?: boolean
-}
 
 /** What a call needs of the chat client (client/index.ts). */
 export interface CallLink {

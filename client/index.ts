@@ -6,19 +6,16 @@
 // MQTT is client/link.ts over our own few packets (client/mqtt-codec.ts says why). This file
 // reconnects with growing, jittered waits: a restarting server must not be hit by every client
 // at the same instant.
-import { Call, CallDesk, type CallSignal } from './call.ts'
+import type { CallSignal, MessageEvent, PresenceEvent, ReadSignal } from '../protocol/wire.ts'
+import { Call, CallDesk } from './call.ts'
 import { LinkError, openLink, type Link } from './link.ts'
 import { backoffMs, claimsOf, matchPending, type Claims } from './logic.ts'
 
-export interface MessageEvent {
-  from_userid: number
-  to_userid: number
-  message: { id: number, message: string, type: number, p1: string, p2: string, p3: string, timestamp: number }
-}
-export interface PresenceEvent { userid: number, status: 'online' | 'away' | 'busy' | 'offline', timestamp: number }
+export type { MessageEvent, PresenceEvent } from '../protocol/wire.ts'
 export interface Profile { userid: number, name: string | null, avatar: string | null, link: string | null, status: string, timestamp: number | null }
 export interface Conversation { peer: Profile, last: MessageEvent | null, unread: number, readUpTo: number, peerReadUpTo: number }
-export interface ReadEvent { userid: number, peer: number, up_to: number, timestamp: number }
+/** A read marker that moved (the wire's read signal, without its kind). */
+export type ReadEvent = Omit<ReadSignal, 'kind'>
 export interface UploadedFile { id: string, url: string, contentType: string, size: number, width: number | null, height: number | null, durationMs: number | null, thumbnailUrl: string | null }
 export type ConnectionState = 'connecting' | 'online' | 'offline'
 export { Call, type CallEnd, type CallState } from './call.ts'

@@ -11,6 +11,7 @@
 // keeper also sees a side go offline. So each record is written once, by one node. A keeper
 // that dies takes its calls with it: they leave no further record (docs/calls.md); one that
 // stops cleanly ends them first.
+import type { CallSignal } from '../../protocol/wire.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Store } from '../store/index.ts'
@@ -30,15 +31,7 @@ export const CALL_SIGNALS_PER_S = 50
 export const MAX_CALLS_PER_USER = 4
 
 /** What the peer gets on its `signal` topic (the client's `kind` becomes `type`). */
-export interface CallSignal {
-  kind: 'call'
-  from_userid: number
-  call: string
-  type: MqttCall['kind']
-  sdp?: string
-  candidate?: MqttCall['candidate']
-  video?: boolean
-}
+export type { CallSignal }
 
 export type CallRefusal = { code: ErrorCode, message: string }
 

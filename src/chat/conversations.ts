@@ -3,6 +3,7 @@
 // ticks and unread counts agree across tabs) and changes no callback body (§4 is fixed).
 // Typing is relayed, never stored or called back, at most once a second per pair, and not
 // to a user who blocked the typist, nor to a non-friend in a friends-only domain (SPEC §10.3).
+import type { ReadSignal, TypingSignal } from '../../protocol/wire.ts'
 import type { ReadResult, Store } from '../store/index.ts'
 import type { Contacts } from './contacts.ts'
 import { messageEvent, unixSeconds, type MessageEvent } from './events.ts'
@@ -20,8 +21,7 @@ export interface ConversationView {
 /** SPEC §3: at most one typing signal a second for a pair of users. */
 export const TYPING_MIN_INTERVAL_MS = 1000
 
-export type ReadSignal = { kind: 'read', userid: number, peer: number, up_to: number, timestamp: number }
-export type TypingSignal = { kind: 'typing', from_userid: number }
+export type { ReadSignal, TypingSignal }
 
 /** The error a refused read marker gets, in words a client developer can act on. */
 export function readRefusal (r: Extract<ReadResult, { ok: false }>, peer: number, upTo: number): string {

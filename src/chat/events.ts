@@ -1,18 +1,10 @@
 // The bodies of the events (SPEC §4.1, §4.2, fixed): the exact JSON a callback carries and
 // that MQTT clients receive. Keys are written in the documented order.
-import type { MessageRow, PresenceStatus } from '../store/index.ts'
+// Their types are the wire's (protocol/wire.ts), which the browser client shares.
+import type { MessageEvent, PresenceEvent, PresenceStatus } from '../../protocol/wire.ts'
+import type { MessageRow } from '../store/index.ts'
 
-export interface MessageEvent {
-  from_userid: number
-  message: { id: number, message: string, p1: string, p2: string, p3: string, timestamp: number, type: number }
-  to_userid: number
-}
-
-export interface PresenceEvent {
-  userid: number
-  status: PresenceStatus
-  timestamp: number
-}
+export type { MessageEvent, PresenceEvent }
 
 export const unixSeconds = (ms: number): number => Math.floor(ms / 1000)
 

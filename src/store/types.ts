@@ -2,7 +2,9 @@
 // behind it; the conformance suite (test/store.conformance.ts) is what every implementation
 // must pass. Implementations import their types from here, never from the factory.
 
-export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline'
+import type { PresenceStatus } from '../../protocol/wire.ts'
+
+export type { PresenceStatus }
 export type EventKind = 'presence' | 'messages'
 /** SPEC §10.3: who a domain's users may reach: anyone in it, or only their friends. */
 export type ContactsMode = 'everyone' | 'friends'

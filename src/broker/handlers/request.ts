@@ -2,7 +2,7 @@
 // as a JSON object, the client's `cid` found even in a refused one, and the answer's shape on
 // `chat/D/U/ack`. Each request is a file of this folder: parse, check, ask the chat, answer.
 import { isUtf8 } from 'node:buffer'
-import type { MessageEvent } from '../../chat/events.ts'
+import type { Ack as WireAck } from '../../../protocol/wire.ts'
 import type { Chat } from '../../chat/index.ts'
 import type { ErrorCode } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
@@ -10,11 +10,8 @@ import type { Me } from '../topics.ts'
 
 export interface AckError { code: ErrorCode, message: string }
 
-/** What the server answers on `chat/D/U/ack` (SPEC §3). */
-export type Ack =
-  | { cid: unknown, event: MessageEvent }
-  | { cid: unknown, messages: MessageEvent[] }
-  | { cid: unknown, error: AckError }
+/** What the server answers on `chat/D/U/ack` (SPEC §3), with its own error codes. */
+export type Ack = WireAck<ErrorCode>
 
 /** A request's handler: null when there is nothing to answer (applied, and the request's
  *  effect is the answer: a presence change, a signal). */
