@@ -4,19 +4,24 @@
 // conversations, profiles and uploads (SPEC §2, §8).
 //
 // MQTT is client/link.ts over our own few packets (client/mqtt-codec.ts says why). This file
-// reconnects with growing, jittered waits: a restarting server must not be hit by every client
-// at the same instant.
+// keeps the connection (reconnecting with growing, jittered waits: a restarting server must
+// not be hit by every client at the same instant), pairs requests with their acks, and
+// catches up after each reconnect; the token is session.ts, the sends not yet stored
+// unsent.ts, the REST calls rest.ts, calls call.ts. Longer than 300 lines because the
+// connection, the catch-up and the acks share one state (what is seen, what is in flight).
 import type { CallSignal, MessageEvent, PresenceEvent, ReadSignal } from '../protocol/wire.ts'
 import { Call, CallDesk } from './call.ts'
 import { LinkError, openLink, type Link } from './link.ts'
-import { backoffMs, claimsOf, matchPending, type Claims } from './logic.ts'
+import { backoffMs, claimsOf, type Claims } from './logic.ts'
+import { Rest, type Conversation, type Profile, type UploadedFile } from './rest.ts'
+import { ChatError, Session } from './session.ts'
+import { Unsent, type Pending } from './unsent.ts'
 
 export type { MessageEvent, PresenceEvent } from '../protocol/wire.ts'
-export interface Profile { userid: number, name: string | null, avatar: string | null, link: string | null, status: string, timestamp: number | null }
-export interface Conversation { peer: Profile, last: MessageEvent | null, unread: number, readUpTo: number, peerReadUpTo: number }
+export type { Conversation, Profile, UploadedFile } from './rest.ts'
+export { ChatError } from './session.ts'
 /** A read marker that moved (the wire's read signal, without its kind). */
 export type ReadEvent = Omit<ReadSignal, 'kind'>
-export interface UploadedFile { id: string, url: string, contentType: string, size: number, width: number | null, height: number | null, durationMs: number | null, thumbnailUrl: string | null }
 export type ConnectionState = 'connecting' | 'online' | 'offline'
 export { Call, type CallEnd, type CallState } from './call.ts'
 
@@ -39,25 +44,10 @@ type Events = {
 }
 type Listener<K extends keyof Events> = (value: Events[K]) => void
 
-interface Pending {
-  cid: string
-  body: { to_userid: number, message: string, type: number, p1: string, p2: string, p3: string }
-  /** published on the current connection, so a lost connection leaves its fate unknown */
-  published: boolean
-  resolve: (e: MessageEvent) => void
-  reject: (e: Error) => void
-}
-
 /** How long a request waits for its ack before it is answered with `timeout`. */
 const ACK_TIMEOUT_MS = 15_000
 /** A catch-up asks this many messages at a time (the server's largest `after` page). */
 const CATCH_UP_LIMIT = 500
-/** A token is renewed this long before it expires (or halfway, for short tokens). */
-const RENEW_BEFORE_MS = 60_000
-
-export class ChatError extends Error {
-  constructor (readonly code: string, message: string) { super(message) }
-}
 
 export class Chat {
   readonly userid: number
@@ -68,7 +58,8 @@ export class Chat {
   private opening = false
   private readonly listeners = new Map<keyof Events, Set<(v: any) => void>>()
   private readonly waiting = new Map<string, { resolve: (v: any) => void, reject: (e: Error) => void, timer: ReturnType<typeof setTimeout> }>()
-  private readonly outbox: Pending[] = []
+  /** the sends not yet stored */
+  private readonly unsent: Unsent
   /** ids already handed to listeners: a message is reported once, whatever path it came by */
   private readonly seen = new Set<number>()
   /**
@@ -87,7 +78,6 @@ export class Chat {
   private readonly unsentReads = new Map<number, number>()
   private attempt = 0
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null
-  private renewTimer: ReturnType<typeof setTimeout> | null = null
   private closed = false
   private seq = 0
   private readonly watched = new Set<number>()
@@ -95,9 +85,17 @@ export class Chat {
   private catchingUp: Promise<void> | null = null
   private desk: CallDesk | null = null
 
-  constructor (private readonly opts: ConnectOptions, private token: string, private claims: Claims) {
-    this.userid = Number(claims.sub)
+  /** the user's token, renewed before it expires */
+  private readonly session: Session
+  /** what this client asks over REST */
+  private readonly api: Rest
+
+  constructor (private readonly opts: ConnectOptions, token: string, claims: Claims) {
+    this.session = new Session(opts.getToken, token, claims)
+    this.userid = this.session.userid
     this.domain = opts.domain
+    this.api = new Rest(this.base, this.domain, this.session)
+    this.unsent = new Unsent(`mqchat:outbox:${this.domain}/${this.userid}`)
   }
 
   private get base (): string { return this.opts.url.replace(/\/+$/, '') }
@@ -116,39 +114,14 @@ export class Chat {
     }
   }
 
-  private get outboxKey (): string { return `mqchat:outbox:${this.domain}/${this.userid}` }
-
-  /**
-   * The sends never published are kept in the tab's sessionStorage, so that a reload while
-   * offline does not lose them; a send that went out is not kept (it may be stored already,
-   * and only the catch-up of this page could tell).
-   */
-  private persist (): void {
-    try {
-      const keep = this.outbox.filter((p) => !p.published && !this.unknownFate.has(p.cid)).map((p) => ({ cid: p.cid, body: p.body }))
-      if (keep.length === 0) sessionStorage.removeItem(this.outboxKey)
-      else sessionStorage.setItem(this.outboxKey, JSON.stringify(keep))
-    } catch {}
-  }
-
-  /** What an earlier page of this tab left unsent: it goes out with the rest, and is reported as a message once stored. */
-  private restore (): void {
-    let kept: Array<{ cid: string, body: Pending['body'] }> = []
-    try { kept = JSON.parse(sessionStorage.getItem(this.outboxKey) ?? '[]') } catch {}
-    for (const k of Array.isArray(kept) ? kept : []) {
-      if (typeof k?.cid !== 'string' || typeof k.body?.message !== 'string' || typeof k.body.to_userid !== 'number') continue
-      this.outbox.push({ cid: k.cid, body: k.body, published: false, resolve: (e) => this.emit('message', e), reject: () => {} })
-    }
-  }
-
   /** Opens the connection; resolves once connected the first time (rejects if refused). */
   async start (): Promise<void> {
-    this.restore()
+    this.unsent.restore((e) => this.emit('message', e))
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this.wake)
       document.addEventListener('visibilitychange', this.wake)
     }
-    this.scheduleRenew()
+    this.session.schedule()
     await this.open(true)
   }
 
@@ -176,9 +149,9 @@ export class Chat {
   }
 
   private async openOnce (first: boolean): Promise<void> {
-    if (this.claims.exp * 1000 - Date.now() < RENEW_BEFORE_MS / 2) {
+    if (this.session.expiring) {
       try {
-        await this.renew()
+        await this.session.renew()
       } catch (err) {
         // The site's token endpoint is down too: try again later, as for the server.
         if (first) throw err
@@ -194,7 +167,7 @@ export class Chat {
         url: wsUrl,
         clientId: `web-${this.userid}-${Math.random().toString(36).slice(2, 10)}`,
         username: `${this.domain}/${this.userid}`,
-        password: this.token,
+        password: this.session.token,
         keepAlive: 60,
         connectTimeoutMs: 10_000,
         onMessage: (topic, payload) => this.onPacket(topic, payload),
@@ -202,7 +175,7 @@ export class Chat {
       })
     } catch (err) {
       // A refused CONNECT (bad or expired token): a fresh token is asked for on the next try.
-      if (err instanceof LinkError && err.code === 'refused') this.claims = { ...this.claims, exp: 0 }
+      if (err instanceof LinkError && err.code === 'refused') this.session.refused()
       this.setState('offline')
       if (first) throw new ChatError(err instanceof LinkError && err.code === 'refused' ? 'not_authorized' : 'unreachable', (err as Error).message)
       this.scheduleReconnect()
@@ -246,7 +219,7 @@ export class Chat {
   private lost (link: Link): void {
     if (this.client !== link) return
     this.client = null
-    for (const p of this.outbox) p.published = false
+    this.unsent.connectionLost()
     this.rejectWaiting(new ChatError('offline', 'the connection was lost'))
     this.setState('offline')
     this.scheduleReconnect()
@@ -278,7 +251,7 @@ export class Chat {
 
   /** The newest message of this user, once (REST, most recent conversation first): the catch-up's start. */
   private async baseline (): Promise<void> {
-    const { conversations } = await this.rest<{ conversations: Conversation[] }>('GET', `/users/${this.userid}/conversations?limit=1`)
+    const conversations = await this.api.conversations({ limit: 1 })
     const newest = conversations[0]?.last?.message.id ?? 0
     this.point = Math.max(this.point, newest)
     this.baselined = true
@@ -301,12 +274,9 @@ export class Chat {
           for (const m of sorted) {
             // (an own message already settled, given again by the slack, settles nothing)
             if (m.from_userid === this.userid && !this.seen.has(m.message.id)) {
-              const unsure = this.outbox.filter((p) => !p.published && this.unknownFate.has(p.cid))
-              const p = unsure[matchPending(unsure.map((u) => u.body), m)]
+              const p = this.unsent.matching(m)
               if (p !== undefined) {
-                this.unknownFate.delete(p.cid)
-                this.outbox.splice(this.outbox.indexOf(p), 1)
-                this.persist()
+                this.unsent.take(p)
                 this.deliverOwn(m)
                 p.resolve(m)
               }
@@ -333,9 +303,6 @@ export class Chat {
     })()
     return this.catchingUp
   }
-
-  /** cids published on a connection that was lost before their ack: stored or not, unknown. */
-  private readonly unknownFate = new Set<string>()
 
   private deliver (m: MessageEvent): void {
     const id = m.message.id
@@ -379,11 +346,9 @@ export class Chat {
    */
   private othersAck (cid: unknown, event: MessageEvent): void {
     if (event?.from_userid !== this.userid || typeof event.message?.id !== 'number') return
-    const p = this.outbox.find((x) => x.cid === cid)
+    const p = this.unsent.byCid(cid)
     if (p !== undefined) {
-      this.unknownFate.delete(p.cid)
-      this.outbox.splice(this.outbox.indexOf(p), 1)
-      this.persist()
+      this.unsent.take(p)
       this.deliverOwn(event)
       p.resolve(event)
       return
@@ -418,45 +383,36 @@ export class Chat {
         resolve,
         reject
       }
-      this.outbox.push(p)
-      this.persist()
+      this.unsent.add(p)
       if (this.state === 'online' && this.catchingUp === null) this.publishPending(p)
     })
   }
 
   /** Sends what waits, oldest first (after a catch-up has settled the ones whose fate was unknown). */
   private flush (): void {
-    for (const p of [...this.outbox]) if (!p.published) this.publishPending(p)
+    for (const p of this.unsent.waiting()) this.publishPending(p)
   }
 
   private publishPending (p: Pending): void {
-    p.published = true
-    this.unknownFate.add(p.cid)
-    this.persist()
+    this.unsent.publishing(p)
     this.request<MessageEvent>('send', p.body, 'event', p.cid).then((event) => {
-      this.unknownFate.delete(p.cid)
-      this.outbox.splice(this.outbox.indexOf(p), 1)
-      this.persist()
+      this.unsent.take(p)
       this.deliverOwn(event)
       p.resolve(event)
     }, (err: ChatError) => {
       // Lost with the connection (offline/timeout): kept, its fate settled by the next catch-up.
       if (err.code === 'offline' || err.code === 'timeout') {
-        p.published = false
+        this.unsent.unanswered(p)
         if (err.code === 'timeout') void this.catchUp()
         return
       }
       // Not stored (the server's database is out of reach; the server closes the connection):
       // kept, and sent again once connected.
       if (err.code === 'unavailable') {
-        p.published = false
-        this.unknownFate.delete(p.cid)
-        this.persist()
+        this.unsent.notStored(p)
         return
       }
-      this.unknownFate.delete(p.cid)
-      this.outbox.splice(this.outbox.indexOf(p), 1)
-      this.persist()
+      this.unsent.take(p)
       p.reject(err)
     })
   }
@@ -467,68 +423,31 @@ export class Chat {
 
   /** Messages written and not yet stored (offline), oldest first. */
   pending (): Array<{ cid: string, to_userid: number, message: string, type: number }> {
-    return this.outbox.map((p) => ({ cid: p.cid, to_userid: p.body.to_userid, message: p.body.message, type: p.body.type }))
+    return this.unsent.all().map((p) => ({ cid: p.cid, to_userid: p.body.to_userid, message: p.body.message, type: p.body.type }))
   }
 
   /** A page of the conversation with peer, newest first (REST; works while MQTT reconnects). */
   async history (peer: number, opts: { before?: number, limit?: number } = {}): Promise<MessageEvent[]> {
-    const q = new URLSearchParams({ userid: String(this.userid), peer: String(peer), limit: String(opts.limit ?? 50) })
-    if (opts.before !== undefined) q.set('before', String(opts.before))
-    const { messages } = await this.rest<{ messages: MessageEvent[] }>('GET', `/messages?${q}`)
+    const messages = await this.api.history(peer, opts)
     // Marked seen (not reported again), but the catch-up point stays: see `point`.
     for (const m of messages) this.seen.add(m.message.id)
     return messages
   }
 
-  async conversations (opts: { limit?: number } = {}): Promise<Conversation[]> {
-    const { conversations } = await this.rest<{ conversations: Conversation[] }>('GET', `/users/${this.userid}/conversations?limit=${opts.limit ?? 50}`)
-    return conversations
-  }
-
+  // What the client asks over REST (rest.ts), on this object for the sites that use it.
+  conversations (opts: { limit?: number } = {}): Promise<Conversation[]> { return this.api.conversations(opts) }
   /** One page of the domain's online users (SPEC §2), never the whole domain's presence feed. */
-  async onlineUsers (opts: { after?: number, limit?: number } = {}): Promise<{ users: Profile[], next: number | null }> {
-    const q = new URLSearchParams({ status: 'online', limit: String(opts.limit ?? 100) })
-    if (opts.after !== undefined) q.set('after', String(opts.after))
-    return await this.rest('GET', `/users?${q}`)
-  }
-
-  async profile (userid: number): Promise<Profile> { return await this.rest('GET', `/users/${userid}`) }
-
+  onlineUsers (opts: { after?: number, limit?: number } = {}): Promise<{ users: Profile[], next: number | null }> { return this.api.onlineUsers(opts) }
+  profile (userid: number): Promise<Profile> { return this.api.profile(userid) }
   /** The user's friends with their profile and presence (SPEC §10.3), by userid. */
-  async friends (): Promise<Profile[]> {
-    const { friends } = await this.rest<{ friends: Profile[] }>('GET', `/users/${this.userid}/friends`)
-    return friends
-  }
-
-  /** SPEC §10.1: the server's web push key (base64url), for PushManager.subscribe. */
-  async pushKey (): Promise<string> {
-    const res = await fetch(`${this.base}/api/v1/push/key`)
-    if (!res.ok) throw new ChatError(`http_${res.status}`, 'no web push key')
-    return ((await res.json()) as { publicKey: string }).publicKey
-  }
-
-  /** Registers this browser's push subscription (its toJSON()) for the user (SPEC §10.1). */
-  async subscribePush (subscription: { endpoint?: string, keys?: Record<string, string> }): Promise<void> {
-    await this.rest('POST', `/users/${this.userid}/push`, new Blob([JSON.stringify(subscription)], { type: 'application/json' }))
-  }
-
-  /**
-   * The subscription this browser has already, with the service worker at `worker` (its
-   * scope is `mqchat-push/` beside it, as the widget registers it), is given to the server
-   * again for this user: on a shared browser it follows whoever is signed in. Resolves
-   * whether or not there is one.
-   */
-  async renewPush (worker: string): Promise<void> {
-    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return
-    const reg = await navigator.serviceWorker?.getRegistration(new URL('mqchat-push/', new URL(worker, location.href)).href)
-    const sub = await reg?.pushManager?.getSubscription()
-    if (sub != null) await this.subscribePush(sub.toJSON())
-  }
-
-  /** Removes it: the user gets no more pushes on this browser. */
-  async unsubscribePush (endpoint: string): Promise<void> {
-    await this.rest('DELETE', `/users/${this.userid}/push`, new Blob([JSON.stringify({ endpoint })], { type: 'application/json' }))
-  }
+  friends (): Promise<Profile[]> { return this.api.friends() }
+  /** Uploads a picture or a record (SPEC §8); the answer's `url` goes in a type 2, 3 or 4 message. */
+  upload (file: Blob): Promise<UploadedFile> { return this.api.upload(file) }
+  /** SPEC §10.1: the server's web push key, this browser's subscription for the user, and its removal. */
+  pushKey (): Promise<string> { return this.api.pushKey() }
+  subscribePush (subscription: { endpoint?: string, keys?: Record<string, string> }): Promise<void> { return this.api.subscribePush(subscription) }
+  renewPush (worker: string): Promise<void> { return this.api.renewPush(worker) }
+  unsubscribePush (endpoint: string): Promise<void> { return this.api.unsubscribePush(endpoint) }
 
   /** Watches one user's presence (one topic each, SPEC §3: the retained event comes at once). */
   watch (userid: number): void {
@@ -587,7 +506,7 @@ export class Chat {
         this.client.publish(this.topic('call'), JSON.stringify(body))
         return true
       },
-      iceServers: async () => (await this.rest<{ iceServers: RTCIceServer[] }>('GET', `/users/${this.userid}/ice`)).iceServers,
+      iceServers: () => this.api.iceServers(),
       incoming: (call) => this.emit('call', call)
     })
     return this.desk
@@ -597,49 +516,11 @@ export class Chat {
     this.client?.publish(this.topic('status'), JSON.stringify({ status }))
   }
 
-  /** Uploads a picture or a record (SPEC §8); the answer's `url` goes in a type 2, 3 or 4 message. */
-  async upload (file: Blob): Promise<UploadedFile> {
-    return await this.rest('POST', '/files', file)
-  }
-
-  private async rest<T> (method: string, path: string, body?: Blob): Promise<T> {
-    if (this.claims.exp * 1000 - Date.now() < RENEW_BEFORE_MS / 2) await this.renew()
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
-    if (body !== undefined) headers['content-type'] = body.type || 'application/octet-stream'
-    const res = await fetch(`${this.base}/api/v1/domains/${encodeURIComponent(this.domain)}${path}`, { method, headers, body })
-    const answer = await res.json().catch(() => ({}))
-    if (!res.ok) throw new ChatError(answer?.error?.code ?? `http_${res.status}`, answer?.error?.message ?? res.statusText)
-    return answer as T
-  }
-
-  private async renew (): Promise<void> {
-    const token = await this.opts.getToken()
-    const claims = claimsOf(token)
-    if (Number(claims.sub) !== this.userid) throw new ChatError('not_authorized', 'the new token is for another user')
-    this.token = token
-    this.claims = claims
-    this.scheduleRenew()
-  }
-
-  private scheduleRenew (): void {
-    if (this.renewTimer !== null) clearTimeout(this.renewTimer)
-    if (this.closed) return
-    const left = this.claims.exp * 1000 - Date.now()
-    const wait = Math.max(1000, Math.min(left - RENEW_BEFORE_MS, left / 2))
-    // Timers cannot wait more than ~24.8 days; a long token is renewed sooner than needed.
-    this.renewTimer = setTimeout(() => { void this.renew().catch(() => this.scheduleRenewRetry()) }, Math.min(wait, 2 ** 31 - 1))
-  }
-
-  private scheduleRenewRetry (): void {
-    if (this.closed) return
-    this.renewTimer = setTimeout(() => { void this.renew().catch(() => this.scheduleRenewRetry()) }, backoffMs(2, Math.random()))
-  }
-
   /** Closes the connection for good. */
   close (): void {
     this.closed = true
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
-    if (this.renewTimer !== null) clearTimeout(this.renewTimer)
+    this.session.close()
     if (typeof window !== 'undefined') {
       window.removeEventListener('online', this.wake)
       document.removeEventListener('visibilitychange', this.wake)
@@ -651,8 +532,7 @@ export class Chat {
     // Every promise this client gave settles: what was not sent is not sent.
     const closed = new ChatError('closed', 'the chat was closed')
     this.rejectWaiting(closed)
-    for (const p of this.outbox.splice(0)) p.reject(closed)
-    this.persist()
+    this.unsent.rejectAll(closed)
     this.setState('offline')
   }
 }
