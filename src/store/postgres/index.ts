@@ -38,6 +38,22 @@ const COMPLETION_BATCHES_IN_FLIGHT = 3
 const COMPLETION_BATCH = 500
 /** A batch PostgreSQL chose to roll back in a deadlock is written again, up to this many times in all. */
 const DEADLOCK_RETRIES = 3
+/**
+ * Runs `fn` once more (DEADLOCK_RETRIES times in all) when PostgreSQL chose it to roll back
+ * in a deadlock: it wrote nothing. A replay or a switch-off (callback row, then events) can
+ * meet a batch of completions (events, then callback rows); PostgreSQL breaks the circle by
+ * rolling one back, and that one is simply done again.
+ */
+async function againOnDeadlock<T> (fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw err
+    }
+  }
+}
+
 /** Events removed in one retention batch. */
 const PRUNE_BATCH = 5000
 /** Messages removed in one batch (retention, erasure): one short transaction each. */
@@ -406,9 +422,9 @@ export class PostgresStore implements Store {
   private async holdPending (domainId: string, kind: EventKind): Promise<void> {
     const stillOff = 'NOT EXISTS (SELECT 1 FROM callbacks WHERE domain_id = $1 AND kind = $2 AND enabled)'
     for (;;) {
-      const r = await this.q(`UPDATE events SET state = 'held' WHERE id IN (
+      const r = await againOnDeadlock(() => this.q(`UPDATE events SET state = 'held' WHERE id IN (
           SELECT id FROM events WHERE domain_id = $1 AND kind = $2 AND state = 'pending' ORDER BY id LIMIT $3)
-        AND ${stillOff}`, [domainId, kind, REPLAY_BATCH])
+        AND ${stillOff}`, [domainId, kind, REPLAY_BATCH]))
       if ((r.rowCount ?? 0) < REPLAY_BATCH) break
     }
     await this.q(`DELETE FROM outbox_queues WHERE domain_id = $1 AND kind = $2 AND locked_by IS NULL AND ${stillOff}`, [domainId, kind])
@@ -455,17 +471,12 @@ export class PostgresStore implements Store {
     while (this.completions.length > 0) {
       const batch = this.completions.splice(0, COMPLETION_BATCH)
       const body = JSON.stringify(batch.map((b) => b.c))
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const r = await this.q<{ held: boolean[] }>('SELECT mqchat_complete_all($1::jsonb) AS held', [body])
-          batch.forEach((b, i) => b.resolve(r.rows[0]!.held[i]!))
-        } catch (err) {
-          // A deadlock with a replay or another node's batch (PostgreSQL rolled this one
-          // back, nothing of it was written): the whole batch once more.
-          if ((err as { code?: string }).code === '40P01' && attempt < DEADLOCK_RETRIES) continue
-          for (const b of batch) b.reject(err)
-        }
-        break
+      try {
+        // (a deadlock with a replay or another node's batch: the whole batch once more)
+        const r = await againOnDeadlock(() => this.q<{ held: boolean[] }>('SELECT mqchat_complete_all($1::jsonb) AS held', [body]))
+        batch.forEach((b, i) => b.resolve(r.rows[0]!.held[i]!))
+      } catch (err) {
+        for (const b of batch) b.reject(err)
       }
     }
   }
@@ -505,27 +516,27 @@ export class PostgresStore implements Store {
     // The replay begins: claims pause, and an event in flight since then is marked to be
     // pending again when its attempt ends (were it marked only at the end, an attempt ending
     // between the batches would finish it for good).
-    const start = await this.tx(async (c) => {
+    const start = await againOnDeadlock(() => this.tx(async (c) => {
       await c.query('UPDATE callbacks SET paused_until = $3 WHERE domain_id = $1 AND kind = $2', [domainId, kind, this.now() + REPLAY_PAUSE_MS])
       await c.query(REQUEUE_IN_FLIGHT, [domainId, kind, sinceMs])
       return (await c.query('SELECT min(id) AS id FROM events WHERE domain_id = $1 AND kind = $2 AND created_at >= $3', [domainId, kind, sinceMs])).rows[0].id as number | null
-    })
+    }))
     if (start !== null) {
       let from = start - 1
       for (;;) {
         // One batch: the pause of claims is renewed, the next REPLAY_BATCH events are pending again.
-        const r = (await this.q(`WITH pause AS (UPDATE callbacks SET paused_until = $6 WHERE domain_id = $1 AND kind = $2),
+        const r = (await againOnDeadlock(() => this.q(`WITH pause AS (UPDATE callbacks SET paused_until = $6 WHERE domain_id = $1 AND kind = $2),
             edge AS (SELECT max(id) AS last, count(*) AS n FROM (
               SELECT id FROM events WHERE domain_id = $1 AND kind = $2 AND id > $4 AND created_at >= $3 ORDER BY id LIMIT $5) s),
             upd AS (UPDATE events SET state = 'pending', attempts = 0
               WHERE domain_id = $1 AND kind = $2 AND id > $4 AND id <= (SELECT last FROM edge) AND created_at >= $3 AND state <> 'pending')
-          SELECT last, n FROM edge`, [domainId, kind, sinceMs, from, REPLAY_BATCH, this.now() + REPLAY_PAUSE_MS])).rows[0]
+          SELECT last, n FROM edge`, [domainId, kind, sinceMs, from, REPLAY_BATCH, this.now() + REPLAY_PAUSE_MS]))).rows[0]
         if (r.last === null) break
         from = r.last
         if (Number(r.n) < REPLAY_BATCH) break
       }
     }
-    return this.tx(async (c) => {
+    return againOnDeadlock(() => this.tx(async (c) => {
       // A queue in flight keeps its head: when that attempt ends it moves to the oldest pending.
       await c.query(REQUEUE_IN_FLIGHT, [domainId, kind, sinceMs])
       await c.query(`INSERT INTO outbox_queues (domain_id, kind, userid, head_id, ready_at)
@@ -534,7 +545,7 @@ export class PostgresStore implements Store {
           WHERE outbox_queues.locked_by IS NULL`, [domainId, kind, nowMs])
       await c.query('UPDATE callbacks SET paused_until = NULL WHERE domain_id = $1 AND kind = $2', [domainId, kind])
       return Number((await c.query("SELECT count(*) AS n FROM events WHERE domain_id = $1 AND kind = $2 AND created_at >= $3 AND state = 'pending'", [domainId, kind, sinceMs])).rows[0].n)
-    })
+    }))
   }
 
   initSetting (key: string, value: string): Promise<string> {
