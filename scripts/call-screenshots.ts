@@ -3,38 +3,17 @@
 // pattern): call-incoming.png (Alan's panel rings, light), call-video.png (the call going,
 // dark), call-arabic.png (the incoming dialog, right to left), call-phone.png (375 × 700), and
 // call-lines.png (the conversation afterwards on a phone: its Call and Video call buttons, the calls' lines).
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_FLAGS, OUT, startDemo, TIMEOUT_MS, until } from './demo-pictures.ts'
 
-const ROOT = path.join(import.meta.dirname, '..')
-const OUT = path.join(ROOT, 'docs/images')
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']
-const TIMEOUT_MS = 30_000
+const FLAGS = [...CHROMIUM_FLAGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']
 
-async function until<T> (check: () => T | null | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + TIMEOUT_MS
-  for (;;) {
-    const v = check()
-    if (v !== null && v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`screenshots: timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-const demo = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], {
-  cwd: ROOT, env: { ...process.env, MQCHAT_HTTP_PORT: '0', DEMO_SITE_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe']
-})
-let out = ''
-demo.stdout.on('data', (b) => { out += b })
-demo.stderr.on('data', (b) => { out += b })
+const demo = startDemo()
 let browser: Browser | null = null
 try {
-  const site = await until(() => /Ada Lovelace: (http:\/\/localhost:\d+)\//.exec(out)?.[1], `the demo's links (${out})`)
+  const site = await until(() => /Ada Lovelace: (http:\/\/localhost:\d+)\//.exec(demo.out())?.[1], `the demo's links (${demo.out()})`)
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
   const as = async (user: number, query: string, viewport = { width: 1200, height: 900 }): Promise<Page> => {
     const context = await browser!.newContext({ viewport, deviceScaleFactor: 1 })
@@ -78,5 +57,5 @@ try {
   await save(ada, 'call-lines')
 } finally {
   await browser?.close()
-  demo.kill('SIGTERM')
+  demo.stop()
 }

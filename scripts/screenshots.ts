@@ -2,40 +2,20 @@
 // demo`, started here on free ports) in Debian's chromium, so that they follow the code:
 // widget-contacts.png (the contact list), widget-light.png and widget-dark.png (a conversation,
 // as a site owner sees it in a 1200 × 900 window), widget-arabic.png (right to left) and widget-phone.png (375 × 700, the whole screen).
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import sharp from 'sharp'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_FLAGS, OUT, startDemo, TIMEOUT_MS, until } from './demo-pictures.ts'
 
-const ROOT = path.join(import.meta.dirname, '..')
-const OUT = path.join(ROOT, 'docs/images')
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
 const OPERATOR_KEY = 'demo-operator-key-not-for-production'
-const TIMEOUT_MS = 30_000
+const FLAGS = CHROMIUM_FLAGS
 
-async function until<T> (check: () => T | null | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + TIMEOUT_MS
-  for (;;) {
-    const v = check()
-    if (v !== null && v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`screenshots: timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-const demo = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], {
-  cwd: ROOT, env: { ...process.env, MQCHAT_HTTP_PORT: '0', DEMO_SITE_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe']
-})
-let out = ''
-demo.stdout.on('data', (b) => { out += b })
-demo.stderr.on('data', (b) => { out += b })
+const demo = startDemo()
 let browser: Browser | null = null
 try {
-  const site = await until(() => /Ada Lovelace: (http:\/\/localhost:\d+)\//.exec(out)?.[1], `the demo's links (${out})`)
-  const server = await until(() => /\(server (http:\/\/[^ ]+), admin panel/.exec(out)?.[1], 'the demo server')
+  const site = await until(() => /Ada Lovelace: (http:\/\/localhost:\d+)\//.exec(demo.out())?.[1], `the demo's links (${demo.out()})`)
+  const server = await until(() => /\(server (http:\/\/[^ ]+), admin panel/.exec(demo.out())?.[1], 'the demo server')
   const api = async (method: string, p: string, body: unknown, type = 'application/json'): Promise<any> => {
     const res = await fetch(`${server}/api/v1${p}`, { method, headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': type }, body: Buffer.isBuffer(body) ? body : JSON.stringify(body) })
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`)
@@ -97,5 +77,5 @@ try {
   await shoot('widget-arabic', '&lang=ar', 'Grace Hopper', undefined, 'دردشة', 'جهات الاتصال')
 } finally {
   await browser?.close()
-  demo.kill('SIGTERM')
+  demo.stop()
 }
