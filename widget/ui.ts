@@ -3,13 +3,14 @@
 // time, unread counts), or one conversation filling it (a header with the peer, the history
 // with older pages on scroll, the composer with emoji, stickers, pictures and voice), with
 // typing, read ticks and a banner while offline. Pieces: ui/dom.ts (elements), ui/icons.ts
-// (inline SVG), ui/messages.ts (how each kind of message looks), media.ts (the composer's tools).
+// (inline SVG), ui/messages.ts (how each kind of message looks), ui/composer.ts (the field, Send
+// and media.ts's tools), ui/calls.ts (calls).
 // User text is always put in the page as text (textContent), never as HTML.
 import type { Conversation, MessageEvent, Profile } from '../client/index.ts'
 import type { WidgetContext, WidgetUi } from './context.ts'
-import { attachTools } from './media.ts'
 import { pushToggle } from './push.ts'
 import { mountCalls } from './ui/calls.ts'
+import { composer } from './ui/composer.ts'
 import { h, safeUrl } from './ui/dom.ts'
 import { icon } from './ui/icons.ts'
 import { bodies, dayOf } from './ui/messages.ts'
@@ -33,7 +34,6 @@ interface Contact {
 }
 
 const TYPING_LAPSE_MS = 5000
-const TYPING_EVERY_MS = 3000
 const PAGE = 30
 /** Messages of one sender closer than this in time are drawn as one group of bubbles. */
 const GROUP_S = 5 * 60
@@ -210,7 +210,6 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     pinned: boolean
   }
   let conv: Open | null = null
-  let lastTypingSent = 0
 
   const tick = (li: HTMLElement, state: 'sending' | 'sent' | 'read' | 'failed'): void => {
     const meta = li.querySelector('.tick')
@@ -345,16 +344,14 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     }
     const c = contacts.get(peer)!
     const log = h('ol', { className: 'log', 'aria-label': c.name, tabindex: '0', 'data-empty': u.noMessages })
-    const input = h('textarea', { id: 'mq-message', rows: '1', autocomplete: 'off', placeholder: `${t.message}…` })
     const older = h('button', { type: 'button', className: 'more', hidden: true }, t.older)
     const status = h('span', { className: 'presence' }, statusText(c.status))
     const avatar = avatarEl(c, true)
     const dot = avatar.querySelector<HTMLElement>('.dot')!
     const typing = h('p', { className: 'typing', 'aria-live': 'polite' })
     const back = h('button', { type: 'button', className: 'icon-btn back', 'aria-label': t.back, onclick: () => showContacts() }, icon('back'))
-    const form = h('form', { className: 'composer' },
-      h('label', { for: 'mq-message', className: 'sr' }, t.message), input,
-      h('button', { type: 'submit', className: 'primary send' }, icon('send', 18), h('span', {}, t.send)))
+    // (`o`, made below, is reached only once the visitor sends)
+    const { form, input, release } = composer(ctx, peer, (text, type) => sendNow(o, text, type))
     // The header's own actions (issue 16 puts its call and notification buttons here), before Close.
     const actions = h('div', { className: 'actions', 'data-slot': 'actions' }, ...calls.buttons(peer))
     const region = h('section', { className: 'view conv', 'aria-label': c.name },
@@ -372,26 +369,9 @@ export function mountUi (ctx: WidgetContext): WidgetUi {
     })
     // A picture (or sticker) that loads grows the list: at the bottom it stays at the bottom.
     log.addEventListener('load', () => { if (o.pinned) scrollDown(o) }, true)
-    form.addEventListener('submit', (e) => {
-      e.preventDefault()
-      const text = input.value.trim()
-      if (text === '') return
-      input.value = ''
-      input.style.height = ''
-      sendNow(o, text)
-    })
-    input.addEventListener('keydown', (e: KeyboardEvent) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit() }
-    })
-    // The field grows with what is written, up to a few lines (its CSS max-height), and back.
-    const fit = (): void => { input.style.height = ''; if (input.scrollHeight > input.clientHeight) input.style.height = `${input.scrollHeight + 2}px` }
-    input.addEventListener('input', () => {
-      fit()
-      if (Date.now() - lastTypingSent > TYPING_EVERY_MS && input.value !== '') { lastTypingSent = Date.now(); chat.typing(peer) }
-    })
     // The list shrinks (the field grows, a phone's keyboard opens): at the bottom it stays there.
     new ResizeObserver(() => { if (o.pinned) scrollDown(o) }).observe(log)
-    o.release = attachTools(ctx, form, input, { send: (url, type) => sendNow(o, url, type), h })
+    o.release = release
     contactsView.hidden = true
     mainHead.hidden = true
     listOnScreen(false)
