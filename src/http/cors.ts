@@ -4,6 +4,8 @@
 // pages served by mqchat itself (the admin panel) are same-origin and always allowed.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { originAllowed } from '../chat/origins.ts'
+import { AppError } from '../errors.ts'
+import { sendError } from './errors.ts'
 import type { Domains } from '../chat/index.ts'
 
 const DOMAIN_PATH = /^\/api\/v1\/domains\/([a-z0-9][a-z0-9.-]{0,62})(?:[/?]|$)/
@@ -34,7 +36,7 @@ export function corsRoutes (app: FastifyInstance, domains: Domains): void {
     const v = await verdict(domains, req)
     if (v === null) return
     if (!v.allowed) {
-      return reply.status(403).send({ error: { code: 'forbidden', message: `origin ${v.origin} is not in this domain's allowedOrigins` } })
+      return sendError(reply, new AppError('forbidden', `origin ${v.origin} is not in this domain's allowedOrigins`))
     }
     allow(reply, v.origin)
   })
@@ -44,7 +46,7 @@ export function corsRoutes (app: FastifyInstance, domains: Domains): void {
     const v = await verdict(domains, req)
     if (v === null) return reply.status(204).send()
     if (!v.allowed) {
-      return reply.status(403).send({ error: { code: 'forbidden', message: `origin ${v.origin} is not in this domain's allowedOrigins` } })
+      return sendError(reply, new AppError('forbidden', `origin ${v.origin} is not in this domain's allowedOrigins`))
     }
     allow(reply, v.origin)
     void reply.header('access-control-allow-methods', ALLOW_METHODS)

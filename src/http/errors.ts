@@ -34,10 +34,15 @@ export function toAppError (err: FastifyError): AppError {
   return new AppError('internal', 'internal error')
 }
 
+/** An error as every answer carries it: its code's status, `{"error":{"code","message"}}`. */
+export function sendError (reply: FastifyReply, e: AppError): FastifyReply {
+  return reply.status(STATUS_BY_CODE[e.code]).send({ error: e.toJSON() })
+}
+
 export function errorHandler (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const e = toAppError(err)
   if (e.code === 'internal') req.log.error({ err }, 'request failed')
-  void reply.status(STATUS_BY_CODE[e.code]).send({ error: e.toJSON() })
+  void sendError(reply, e)
 }
 
 /**
@@ -80,5 +85,5 @@ export function forbiddenKey (value: unknown): string | null {
 }
 
 export function notFoundHandler (req: FastifyRequest, reply: FastifyReply): void {
-  void reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } })
+  void sendError(reply, new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))
 }

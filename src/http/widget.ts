@@ -6,6 +6,8 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import { build } from 'esbuild'
+import { AppError } from '../errors.ts'
+import { sendError } from './errors.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 const ROOT = new URL('../../', import.meta.url)
@@ -112,7 +114,7 @@ export function widgetRoutes (app: FastifyInstance): void {
     reply.headers({ 'access-control-allow-origin': '*', 'cache-control': CACHE_CONTROL }).send({ stickers: [...stickers.keys()] }))
   app.get<{ Params: { name: string } }>('/stickers/:name', { schema: { hide: true } }, async (req, reply) => {
     const f = stickers.get(req.params.name)
-    if (f === undefined) return reply.status(404).send({ error: { code: 'not_found', message: 'no such sticker' } })
+    if (f === undefined) return sendError(reply, new AppError('not_found', 'no such sticker'))
     // An SVG of our own, still served as a sandboxed document should anyone open it directly.
     void reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox")
     return sendBuilt(req, reply, f, 'image/svg+xml')
