@@ -3,10 +3,8 @@
 // pattern): call-incoming.png (Alan's panel rings, light), call-video.png (the call going,
 // dark), call-arabic.png (the incoming dialog, right to left), call-phone.png (375 × 700), and
 // call-lines.png (the conversation afterwards on a phone: its Call and Video call buttons, the calls' lines).
-import fs from 'node:fs'
-import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { CHROMIUM, CHROMIUM_FLAGS, OUT, startDemo, TIMEOUT_MS, until } from './demo-pictures.ts'
+import { CHROMIUM, CHROMIUM_FLAGS, pageAs, save, startDemo, until } from './demo-pictures.ts'
 
 const FLAGS = [...CHROMIUM_FLAGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']
 
@@ -15,18 +13,10 @@ let browser: Browser | null = null
 try {
   const site = await until(() => /Ada Lovelace: (http:\/\/localhost:\d+)\//.exec(demo.out())?.[1], `the demo's links (${demo.out()})`)
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
-  const as = async (user: number, query: string, viewport = { width: 1200, height: 900 }): Promise<Page> => {
-    const context = await browser!.newContext({ viewport, deviceScaleFactor: 1 })
-    const page = await context.newPage()
-    page.setDefaultTimeout(TIMEOUT_MS)
-    await page.goto(`${site}/?as=${user}${query}`)
+  const as = async (user: number, query: string, viewport?: { width: number, height: number }): Promise<Page> => {
+    const page = await pageAs(browser!, site, user, query, viewport)
     await page.waitForFunction('window.mqchat !== undefined')
     return page
-  }
-  const save = async (page: Page, name: string): Promise<void> => {
-    fs.mkdirSync(OUT, { recursive: true })
-    await page.screenshot({ path: path.join(OUT, `${name}.png`) })
-    console.log(`screenshots: docs/images/${name}.png`)
   }
   /** Ada video-calls Alan; `shoot` takes its pictures; then she hangs up. */
   const call = async (query: string, viewport: { width: number, height: number } | undefined, shoot: (ada: Page, alan: Page) => Promise<void>): Promise<void> => {

@@ -1,7 +1,9 @@
 // What `npm run screenshots` and `npm run screenshots:calls` share: the demo (`npm run demo`,
 // started on free ports), Debian's chromium, and a wait for what the demo prints.
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
+import type { Browser, Page } from 'playwright-core'
 
 export const ROOT = path.join(import.meta.dirname, '..')
 export const OUT = path.join(ROOT, 'docs/images')
@@ -30,4 +32,20 @@ export function startDemo (): { out: () => string, stop: () => void } {
   demo.stdout.on('data', (b) => { out += b })
   demo.stderr.on('data', (b) => { out += b })
   return { out: () => out, stop: () => { demo.kill('SIGTERM') } }
+}
+
+/** A demo user's page of the site (`?as=<user>` and the tag's settings in `query`), in a context of its own. */
+export async function pageAs (browser: Browser, site: string, user: number, query: string, viewport = { width: 1200, height: 900 }): Promise<Page> {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 })
+  const page = await context.newPage()
+  page.setDefaultTimeout(TIMEOUT_MS)
+  await page.goto(`${site}/?as=${user}${query}`)
+  return page
+}
+
+/** The page as it is now, as docs/images/<name>.png. */
+export async function save (page: Page, name: string): Promise<void> {
+  fs.mkdirSync(OUT, { recursive: true })
+  await page.screenshot({ path: path.join(OUT, `${name}.png`) })
+  console.log(`screenshots: docs/images/${name}.png`)
 }

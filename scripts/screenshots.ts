@@ -2,11 +2,9 @@
 // demo`, started here on free ports) in Debian's chromium, so that they follow the code:
 // widget-contacts.png (the contact list), widget-light.png and widget-dark.png (a conversation,
 // as a site owner sees it in a 1200 × 900 window), widget-arabic.png (right to left) and widget-phone.png (375 × 700, the whole screen).
-import fs from 'node:fs'
-import path from 'node:path'
 import sharp from 'sharp'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { CHROMIUM, CHROMIUM_FLAGS, OUT, startDemo, TIMEOUT_MS, until } from './demo-pictures.ts'
+import { CHROMIUM, CHROMIUM_FLAGS, pageAs, save, startDemo, until } from './demo-pictures.ts'
 
 const OPERATOR_KEY = 'demo-operator-key-not-for-production'
 const FLAGS = CHROMIUM_FLAGS
@@ -37,13 +35,7 @@ try {
   await say(2, 1, `${server}/stickers/heart.svg`, 1)
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
-  const as = async (user: number, query: string, viewport = { width: 1200, height: 900 }): Promise<Page> => {
-    const context = await browser!.newContext({ viewport, deviceScaleFactor: 1 })
-    const page = await context.newPage()
-    page.setDefaultTimeout(TIMEOUT_MS)
-    await page.goto(`${site}/?as=${user}${query}`)
-    return page
-  }
+  const as = (user: number, query: string, viewport?: { width: number, height: number }): Promise<Page> => pageAs(browser!, site, user, query, viewport)
   // Alan is online (his page is open) and has read Ada's messages (her ticks say Read).
   const alan = await as(2, '')
   await alan.getByRole('button', { name: 'Chat', exact: true }).click()
@@ -61,9 +53,7 @@ try {
     }
     // every picture in the conversation drawn
     await ada.waitForFunction(`[...document.querySelector('[data-mqchat]').shadowRoot.querySelectorAll('img')].every((i) => i.complete && i.naturalWidth > 0)`)
-    fs.mkdirSync(OUT, { recursive: true })
-    await ada.screenshot({ path: path.join(OUT, `${name}.png`) })
-    console.log(`screenshots: docs/images/${name}.png`)
+    await save(ada, name)
     await ada.context().close()
   }
   await shoot('widget-contacts', '', null)

@@ -88,7 +88,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   const here = new Notifications().add(chat.calls.listener, broker)
   notifications.add(
     // every commit that wrote an event wakes the outbox, at once
-    { messageStored: (d) => callbacks.wake(d), presenceChanged: async (d) => { callbacks.wake(d) } },
+    { messageStored: (d) => { callbacks.wake(d) }, presenceChanged: (d) => { callbacks.wake(d) } },
     { messageStored: (d, e) => push.messageStored(d, e) },
     bus === null ? here : clusterNotifier(here, bus)
   )

@@ -146,17 +146,16 @@ export class Broker implements Service, Notifier {
       authorizeForward: (client, packet) => {
         const c = client as MqClient
         const me = c.mq
-        if (me === undefined) return packet
-        if (this.contacts.filters(me.domainId)) {
-          const other = presenceUserOf(packet.topic, me.domainId)
-          if (other !== null && !this.contacts.allows(me.domainId, me.userid, other)) {
-            c.mqPresence?.forget(packet.topic)
-            return null
-          }
+        const w = c.mqPresence
+        if (me === undefined || (w === undefined && !this.contacts.filters(me.domainId))) return packet
+        const other = presenceUserOf(packet.topic, me.domainId)
+        if (other === null) return packet
+        if (this.contacts.filters(me.domainId) && !this.contacts.allows(me.domainId, me.userid, other)) {
+          w?.forget(packet.topic)
+          return null
         }
         // Just after a presence SUBSCRIBE: one change given once, retained or live (presence-window.ts).
-        const w = c.mqPresence
-        if (w === undefined || presenceUserOf(packet.topic, me.domainId) === null) return packet
+        if (w === undefined) return packet
         if (w.over()) {
           c.mqPresence = undefined
           return packet
@@ -324,9 +323,17 @@ export class Broker implements Service, Notifier {
    * connection's retained and live presence are compared, then forgotten.
    */
   private watchPresenceWindow (c: MqClient): void {
-    const w = c.mqPresence ?? (c.mqPresence = new PresenceWindow())
+    if (c.mqPresence !== undefined) { c.mqPresence.renew(); return }
+    const w = c.mqPresence = new PresenceWindow()
     w.renew()
-    setTimeout(() => { if (c.mqPresence === w && w.over()) c.mqPresence = undefined }, PRESENCE_WINDOW_MS + 10).unref()
+    // One timer a window, however many presence topics it is renewed by: it lets the window
+    // go once over, or waits for what a renewal added.
+    const expire = (): void => {
+      if (c.mqPresence !== w) return
+      if (w.over()) c.mqPresence = undefined
+      else setTimeout(expire, PRESENCE_WINDOW_MS + 10).unref()
+    }
+    setTimeout(expire, PRESENCE_WINDOW_MS + 10).unref()
   }
 
   /** SPEC §10.3: one user's presence topic, in a friends-only domain, only of a friend (or its own). */

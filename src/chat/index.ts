@@ -69,7 +69,7 @@ export class Chat implements Service {
     this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
     this.conversations = new Conversations(store, notifier, this.contacts)
     this.calls = new Calls(store, notifier, this.contacts, this.messages, config.callRingMs, log.child({ module: 'calls' }),
-      async (d, u) => this.allow(d, u, 'send') && await this.sharedTake?.(`${d}/${u}`, this.userRate.perSecond, this.userRate.burst) !== false)
+      (d, u) => this.allowSend(d, u))
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
     this.userRate = config.userRate
     if (this.sharedTake !== null) {
