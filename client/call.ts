@@ -9,6 +9,7 @@
 // media link failing (ICE `failed`, or `disconnected` for longer than LINK_LOST_MS).
 
 import type { CallSignal } from '../protocol/wire.ts'
+import { Listeners } from './listeners.ts'
 export type { CallSignal }
 
 export type CallState = 'calling' | 'ringing' | 'connecting' | 'active' | 'ended'
@@ -48,7 +49,7 @@ export class Call {
   /** when the media started to flow (ms), for a timer on screen */
   startedAt: number | null = null
   private pc: RTCPeerConnection | null = null
-  private readonly listeners = new Map<keyof CallEvents, Set<(v: any) => void>>()
+  private readonly listeners = new Listeners<CallEvents>()
   /** candidates of the peer that came before its description */
   private early: RTCIceCandidateInit[] = []
   private lostTimer: ReturnType<typeof setTimeout> | null = null
@@ -68,16 +69,11 @@ export class Call {
   }
 
   on<K extends keyof CallEvents> (event: K, fn: (v: CallEvents[K]) => void): () => void {
-    let set = this.listeners.get(event)
-    if (set === undefined) this.listeners.set(event, set = new Set())
-    set.add(fn)
-    return () => set.delete(fn)
+    return this.listeners.on(event, fn)
   }
 
   private emit<K extends keyof CallEvents> (event: K, v: CallEvents[K]): void {
-    for (const fn of this.listeners.get(event) ?? []) {
-      try { fn(v) } catch (err) { setTimeout(() => { throw err }) }
-    }
+    this.listeners.emit(event, v)
   }
 
   private setState (s: CallState): void {

@@ -12,6 +12,7 @@
 import type { CallSignal, MessageEvent, PresenceEvent, ReadSignal } from '../protocol/wire.ts'
 import { Call, CallDesk } from './call.ts'
 import { LinkError, openLink, type Link } from './link.ts'
+import { Listeners } from './listeners.ts'
 import { backoffMs, claimsOf, type Claims } from './logic.ts'
 import { Rest, type Conversation, type Profile, type UploadedFile } from './rest.ts'
 import { ChatError, Session } from './session.ts'
@@ -56,7 +57,7 @@ export class Chat {
   private client: Link | null = null
   /** a connection is being opened (a token renewed, a CONNACK awaited) */
   private opening = false
-  private readonly listeners = new Map<keyof Events, Set<(v: any) => void>>()
+  private readonly listeners = new Listeners<Events>()
   private readonly waiting = new Map<string, { resolve: (v: any) => void, reject: (e: Error) => void, timer: ReturnType<typeof setTimeout> }>()
   /** the sends not yet stored */
   private readonly unsent: Unsent
@@ -102,16 +103,11 @@ export class Chat {
   private topic (leaf: string): string { return `chat/${this.domain}/${this.userid}/${leaf}` }
 
   on<K extends keyof Events> (event: K, fn: Listener<K>): () => void {
-    let set = this.listeners.get(event)
-    if (set === undefined) this.listeners.set(event, set = new Set())
-    set.add(fn)
-    return () => set.delete(fn)
+    return this.listeners.on(event, fn)
   }
 
   private emit<K extends keyof Events> (event: K, value: Events[K]): void {
-    for (const fn of this.listeners.get(event) ?? []) {
-      try { fn(value) } catch (err) { setTimeout(() => { throw err }) }
-    }
+    this.listeners.emit(event, value)
   }
 
   /** Opens the connection; resolves once connected the first time (rejects if refused). */
