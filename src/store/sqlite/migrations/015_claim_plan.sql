@@ -1,0 +1,4 @@
+-- The PostgreSQL store's claim reads its queues' heads by id whatever the statistics say
+-- (015_claim_plan.sql there). Nothing to do here: the embedded store never runs ANALYZE, so
+-- its planner has no statistics to be misled by, and its claim joins the head by rowid.
+-- This file keeps both dialects' lists of migrations alike.
