@@ -1,7 +1,7 @@
 // What the benches share: child processes that are always killed, the mqchat child and its
 // API, raw MQTT connections for idle-memory counts, and number formatting. The pieces the
-// tests use too (a Node child, the REST client, a hand-built CONNECT) come from the one
-// test kit in test/helpers/.
+// tests use too (a Node child, the REST client, a hand-built CONNECT, a PostgreSQL database
+// made and dropped, a Redis prefix's keys deleted) come from the one test kit in test/helpers/.
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -10,10 +10,10 @@ import { performance } from 'node:perf_hooks'
 import mqtt, { type MqttClient } from 'mqtt'
 import { ROOT, spawnNode as spawnChild, STOP_GRACE_MS, type NodeChild } from '../test/helpers/child.ts'
 import { connectAccepted } from '../test/helpers/mqtt.ts'
+import { createDatabase, deleteKeys, PG_ADMIN_URL, pgAdmin, REDIS_URL, withRedis, type Database } from '../test/helpers/pg-redis.ts'
 import { expectStatus, restClient } from '../test/helpers/rest.ts'
-import { PG_ADMIN_URL, REDIS_URL, redisKeys } from '../test/helpers/drop-leftovers.ts'
-import { Redis } from 'ioredis'
-import pg from 'pg'
+import type { Redis } from 'ioredis'
+import type pg from 'pg'
 
 export { ROOT }
 export const HOST = '127.0.0.1'
@@ -243,41 +243,14 @@ export async function startMqchat (opts: {
 /** The machine's PostgreSQL (trust auth; the test kit's MQCHAT_TEST_PG_URL for another), where each mqchat child on PostgreSQL gets a fresh database. */
 export { PG_ADMIN_URL }
 
-export interface BenchDatabase {
-  name: string
-  url: string
-  /** Drops it (WITH (FORCE): a child that is still connected does not keep it); once. */
-  drop: () => Promise<void>
-}
-
 /** Databases created and not yet dropped: stopAll drops them (on error, Ctrl-C and the deadline too). */
-const databases = new Set<BenchDatabase>()
+const databases = new Set<Database>()
 let dbSeq = 0
 
-async function adminQuery (sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  try {
-    await admin.query(sql)
-  } finally {
-    await admin.end()
-  }
-}
-
-/** A new empty database on the machine's PostgreSQL: mqchat_bench_<pid>_<n>. */
-export async function freshDatabase (): Promise<BenchDatabase> {
-  const name = `mqchat_bench_${process.pid}_${++dbSeq}`
-  await adminQuery(`CREATE DATABASE ${name}`)
-  const url = new URL(PG_ADMIN_URL)
-  url.pathname = `/${name}`
-  const db: BenchDatabase = {
-    name,
-    url: url.toString(),
-    async drop () {
-      if (!databases.delete(db)) return
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    }
-  }
+/** A new empty database on the machine's PostgreSQL: mqchat_bench_<pid>_<n>; its drop() drops it once. */
+export async function freshDatabase (): Promise<Database> {
+  const made = await createDatabase(`mqchat_bench_${process.pid}_${++dbSeq}`)
+  const db: Database = { ...made, drop: async () => { if (databases.delete(db)) await made.drop() } }
   databases.add(db)
   return db
 }
@@ -318,7 +291,7 @@ export { REDIS_URL }
 
 export interface Cluster {
   nodes: Mqchat[]
-  db: BenchDatabase
+  db: Database
   redisPrefix: string
   /** Stops every node, drops the database and deletes the keys under the prefix. */
   stop: () => Promise<void>
@@ -337,7 +310,7 @@ export async function startCluster (n: number, redisPrefix: string, opts: Parame
       await Promise.all(nodes.map((node) => node.stop()))
     } finally {
       await db.drop()
-      await deleteRedisKeys(redisPrefix).catch((err) => console.error(`bench: could not delete the Redis keys ${redisPrefix}*: ${(err as Error).message}`))
+      await withRedis((redis) => deleteKeys(redis, redisPrefix)).catch((err) => console.error(`bench: could not delete the Redis keys ${redisPrefix}*: ${(err as Error).message}`))
     }
   }
   try {
@@ -350,17 +323,6 @@ export async function startCluster (n: number, redisPrefix: string, opts: Parame
     throw err
   }
   return { nodes, db, redisPrefix, stop }
-}
-
-async function deleteRedisKeys (prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  await redis.connect()
-  try {
-    const keys = await redisKeys(redis, prefix)
-    if (keys.length > 0) await redis.unlink(...keys)
-  } finally {
-    redis.disconnect()
-  }
 }
 
 /** Counters of the whole Redis server, read from outside (INFO): calls per command, and its CPU time. */
@@ -395,11 +357,7 @@ export async function pgBackendsCpuMs (admin: pg.Client, db: string): Promise<Ma
 }
 
 /** An admin connection to the machine's PostgreSQL, for reading its statistics. */
-export async function pgAdmin (): Promise<pg.Client> {
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  return admin
-}
+export { pgAdmin }
 
 /** Mosquitto's usual port: the bench uses a broker already running there, if any. */
 export const MOSQUITTO_PORT = 1883

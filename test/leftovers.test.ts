@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { spawnNode } from './helpers/child.ts'
-import { PG_ADMIN_URL, REDIS_URL, redisKeys } from './helpers/drop-leftovers.ts'
+import { PG_ADMIN_URL, REDIS_URL, redisKeys } from './helpers/pg-redis.ts'
 import { waitFor } from './helpers/wait.ts'
 
 const RUN = path.join(import.meta.dirname, 'fixtures/kit/leftovers-run.ts')

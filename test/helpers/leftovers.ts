@@ -9,9 +9,8 @@
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { after } from 'node:test'
-import pg from 'pg'
-import { Redis } from 'ioredis'
-import { DATABASE_NAME, PG_ADMIN_URL, PREFIX_NAME, REDIS_URL, dropLeftovers, redisKeys, type Leftovers } from './drop-leftovers.ts'
+import { DATABASE_NAME, PREFIX_NAME, dropLeftovers, type Leftovers } from './drop-leftovers.ts'
+import { PG_ADMIN_URL, REDIS_URL, redisKeys, withPgAdmin, withRedis } from './pg-redis.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
@@ -69,24 +68,13 @@ async function sweep (): Promise<void> {
   const local = (url: string): boolean => ['127.0.0.1', 'localhost', '[::1]', ''].includes(new URL(url).hostname)
   const dead: Leftovers = { databases: [], prefixes: [] }
   if (local(PG_ADMIN_URL)) {
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-    await admin.connect()
-    try {
-      const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'mqchat\\_test\\_%'")
-      dead.databases = rows.map((r) => r.datname).filter((n) => { const m = DATABASE_NAME.exec(n); return m !== null && !alive(Number(m[1])) })
-    } finally {
-      await admin.end()
-    }
+    const { rows } = await withPgAdmin((admin) => admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'mqchat\\_test\\_%'"))
+    dead.databases = rows.map((r) => r.datname).filter((n) => { const m = DATABASE_NAME.exec(n); return m !== null && !alive(Number(m[1])) })
   }
   if (local(REDIS_URL)) {
-    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-    try {
-      await redis.connect()
-      const prefixes = new Set((await redisKeys(redis, 'mqchat-test-')).map((k) => /^mqchat-test-\d+-[a-z0-9]+-\d+:/.exec(k)?.[0]).filter((p) => p !== undefined))
-      dead.prefixes = [...prefixes].filter((p) => PREFIX_NAME.test(p) && !alive(Number(/^mqchat-test-(\d+)-/.exec(p)![1])))
-    } finally {
-      redis.disconnect()
-    }
+    const keys = await withRedis((redis) => redisKeys(redis, 'mqchat-test-'))
+    const prefixes = new Set(keys.map((k) => /^mqchat-test-\d+-[a-z0-9]+-\d+:/.exec(k)?.[0]).filter((p) => p !== undefined))
+    dead.prefixes = [...prefixes].filter((p) => PREFIX_NAME.test(p) && !alive(Number(/^mqchat-test-(\d+)-/.exec(p)![1])))
   }
   // Not FORCE: a database someone is still connected to is not a dead run's.
   if (dead.databases.length + dead.prefixes.length > 0) await dropLeftovers(dead, { force: false }).catch(() => {})

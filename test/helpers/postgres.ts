@@ -2,9 +2,8 @@
 // PostgreSQL, never a mock), dropped when the run ends however it ends (leftovers.ts).
 // MQCHAT_TEST_PG_URL points at a server other than the default one (trust auth on
 // 127.0.0.1:5432, user postgres).
-import pg from 'pg'
-import { PG_ADMIN_URL } from './drop-leftovers.ts'
 import { recordLeftover, sweepDeadRuns } from './leftovers.ts'
+import { PG_ADMIN_URL, createDatabase } from './pg-redis.ts'
 
 export { PG_ADMIN_URL }
 
@@ -16,14 +15,5 @@ export async function freshDatabase (): Promise<string> {
   const name = `mqchat_test_${process.pid}_${Date.now().toString(36)}_${++seq}`
   // recorded first: a CREATE whose answer is lost may still have made it
   recordLeftover('database', name)
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE ${name}`)
-  } finally {
-    await admin.end()
-  }
-  const url = new URL(PG_ADMIN_URL)
-  url.pathname = `/${name}`
-  return url.toString()
+  return (await createDatabase(name)).url
 }

@@ -1,7 +1,7 @@
 // A Redis key prefix of a test run's own on the machine's Redis (MQCHAT_TEST_REDIS_URL for
 // another), its keys dropped when the run ends however it ends (leftovers.ts).
-import { REDIS_URL } from './drop-leftovers.ts'
 import { recordLeftover, sweepDeadRuns } from './leftovers.ts'
+import { REDIS_URL } from './pg-redis.ts'
 
 export { REDIS_URL }
 
