@@ -1,5 +1,5 @@
 // The one storage interface and its row types. Nothing outside store/ knows which database is
-// behind it; the conformance suite (test/store.conformance.ts) is what every implementation
+// behind it; the conformance suite (test/store-conformance/) is what every implementation
 // must pass. Implementations import their types from here, never from the factory.
 // Each family (its rows and its part of the interface) is a file of types/; `Store` is all of them.
 import type { DomainStore } from './types/domains.ts'
