@@ -68,7 +68,7 @@ export class SqliteStore implements Store {
     this.outbox = new OutboxSql(this.db)
     this.domains = new DomainsSql(this.db)
     this.presence = new PresenceSql(this.db)
-    this.people = new PeopleSql(this.db)
+    this.people = new PeopleSql(this.db, this.presence)
     this.messages = new MessagesSql(this.db, this.people, this.outbox)
     this.files = new FilesSql(this.db)
     this.push = new PushSql(this.db)
