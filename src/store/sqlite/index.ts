@@ -382,7 +382,7 @@ export class SqliteStore implements Store {
 /** Lets other work run between the batches of a long operation. */
 const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-
+/** What is left here of the SQL: the events list, with the outbox's methods. */
 function prepare (db: Database.Database) {
   return {
     listEvents: db.prepare(`SELECT id, domain_id AS domainId, kind, userid, webhook_id AS webhookId, body, created_at AS createdAt, state
