@@ -1,4 +1,4 @@
-// The conformance suite every FileStorage must pass (as store.conformance.ts is for the
+// The conformance suite every FileStorage must pass (as store-conformance/ is for the
 // Store): the data dir and the S3-compatible store run this same file (storage.test.ts).
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'

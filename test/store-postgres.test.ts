@@ -3,7 +3,7 @@ import pg from 'pg'
 import { createLogger } from '../src/log.ts'
 import { PostgresStore } from '../src/store/postgres/index.ts'
 import { freshDatabase } from './helpers/postgres.ts'
-import { storeConformance } from './store.conformance.ts'
+import { storeConformance } from './store-conformance/index.ts'
 
 const log = createLogger('silent')
 const urls = new WeakMap<object, string>()

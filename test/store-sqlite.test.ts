@@ -5,7 +5,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { createLogger } from '../src/log.ts'
 import { SqliteStore } from '../src/store/sqlite/index.ts'
-import { storeConformance } from './store.conformance.ts'
+import { storeConformance } from './store-conformance/index.ts'
 
 const log = createLogger('silent')
 const dirs: string[] = []

@@ -4,9 +4,7 @@ import type pg from 'pg'
 import { type DbUser, toConversation, toUser } from '../rows.ts'
 import { moveReadMarker } from '../read-marker.ts'
 import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
-
-type Query = <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>
-type Tx = <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>
+import type { Query, Tx } from './tx.ts'
 
 const USER_COLS = 'p.userid, p.status, p.changed_at AS "changedAt", f.name, f.avatar, f.link'
 const USERS = 'presence p LEFT JOIN profiles f ON f.domain_id = p.domain_id AND f.userid = p.userid'

@@ -1,11 +1,12 @@
 // One presence per user across the nodes sharing the database (SPEC §3, §6): the SQL side of
 // chat/'s shared presence. Every transition is one call of a function of migration
 // 009_presence.sql, which locks the user's row and re-checks its condition, so two nodes
-// never write the same change twice.
+// never write the same change twice. Each user's row is read (and first written) by
+// PresenceRowsPg, below.
 import type pg from 'pg'
-import type { EventDraft, PresenceStatus, SharedPresenceStore } from '../types.ts'
+import type { EventDraft, PresenceRow, PresenceStatus, SharedPresenceStore } from '../types.ts'
 import { isUnavailable, unavailable } from './errors.ts'
-import { transaction } from './tx.ts'
+import { type Query, transaction } from './tx.ts'
 
 export class PgPresence implements SharedPresenceStore {
   constructor (
@@ -74,5 +75,35 @@ export class PgPresence implements SharedPresenceStore {
 
   async leave (): Promise<void> {
     await this.q('DELETE FROM connections WHERE node_id = $1', [this.nodeId])
+  }
+}
+
+/** Each user's presence row: the reads, and the `offline` row a user gets with its first token. */
+export class PresenceRowsPg {
+  constructor (private readonly q: Query, private readonly now: () => number) {}
+
+  async ensureUser (domainId: string, userid: number, at: number): Promise<void> {
+    await this.q("INSERT INTO presence (domain_id, userid, status, changed_at) VALUES ($1, $2, 'offline', $3) ON CONFLICT DO NOTHING", [domainId, userid, at])
+  }
+
+  async get (domainId: string, userid: number): Promise<PresenceRow | null> {
+    return (await this.q<PresenceRow>('SELECT userid, status, changed_at AS "changedAt" FROM presence WHERE domain_id = $1 AND userid = $2', [domainId, userid])).rows[0] ?? null
+  }
+
+  async list (domainId: string, status?: PresenceStatus): Promise<PresenceRow[]> {
+    return (status === undefined
+      ? await this.q<PresenceRow>('SELECT userid, status, changed_at AS "changedAt" FROM presence WHERE domain_id = $1 ORDER BY userid', [domainId])
+      : await this.q<PresenceRow>('SELECT userid, status, changed_at AS "changedAt" FROM presence WHERE domain_id = $1 AND status = $2 ORDER BY userid', [domainId, status])).rows
+  }
+
+  async listPresent (domainId: string): Promise<PresenceRow[]> {
+    return (await this.q<PresenceRow>(`SELECT userid, status, changed_at AS "changedAt" FROM presence
+      WHERE domain_id = $1 AND status <> 'offline' ORDER BY userid`, [domainId])).rows
+  }
+
+  /** Users left present by a node that is no longer alive. */
+  async orphaned (): Promise<Array<PresenceRow & { domainId: string }>> {
+    return (await this.q(`SELECT domain_id AS "domainId", userid, status, changed_at AS "changedAt" FROM presence p
+      WHERE status <> 'offline' AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = p.node_id AND n.alive_until >= $1)`, [this.now()])).rows
   }
 }

@@ -1,10 +1,7 @@
 // Web push on PostgreSQL (SPEC §10.1): server settings, subscriptions, and the push jobs,
 // which any node claims with a lease (as the outbox's queues are).
-import type pg from 'pg'
 import type { ClaimedPush, PushOutcome, PushSubscriptionRow } from '../types.ts'
-
-type Query = <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>
-type Tx = <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>
+import type { Query, Tx } from './tx.ts'
 
 const SUB_COLS = 'domain_id AS "domainId", userid, endpoint, p256dh, auth, created_at AS "createdAt"'
 

@@ -4,6 +4,11 @@
 import type pg from 'pg'
 import { isUnavailable, unavailable } from './errors.ts'
 
+/** The store's one statement (index.ts: `unavailable` when the database cannot be reached), as its families take it. */
+export type Query = <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>
+/** The store's statements in one transaction, as its families take it. */
+export type Tx = <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>
+
 export async function transaction<T> (pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   let client: pg.PoolClient
   try {

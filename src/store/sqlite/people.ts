@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3'
 import { type DbConversation, type DbUser, toConversation, toUser } from '../rows.ts'
 import { moveReadMarker } from '../read-marker.ts'
 import type { ConversationRow, ProfilePatch, ReadResult, UserQuery, UserRow } from '../types.ts'
+import type { PresenceSql } from './presence.ts'
 
 const USER_COLS = 'p.userid, p.status, p.changed_at AS changedAt, f.name, f.avatar, f.link'
 const USERS = 'presence p LEFT JOIN profiles f ON f.domain_id = p.domain_id AND f.userid = p.userid'
@@ -11,9 +12,8 @@ const USERS = 'presence p LEFT JOIN profiles f ON f.domain_id = p.domain_id AND 
 export class PeopleSql {
   private readonly q
 
-  constructor (db: Database.Database) {
+  constructor (db: Database.Database, private readonly presence: PresenceSql) {
     this.q = {
-      ensureUser: db.prepare("INSERT INTO presence (domain_id, userid, status, changed_at) VALUES (?, ?, 'offline', ?) ON CONFLICT DO NOTHING"),
       // Each field: the flag says whether the patch sets it (a null clears).
       upsertProfile: db.prepare(`INSERT INTO profiles (domain_id, userid, name, avatar, link, updated_at)
         VALUES (@d, @u, @name, @avatar, @link, @at)
@@ -93,7 +93,7 @@ export class PeopleSql {
   }
 
   setProfile (domainId: string, userid: number, patch: ProfilePatch, at: number): void {
-    this.q.ensureUser.run(domainId, userid, at)
+    this.presence.ensureUser(domainId, userid, at)
     this.q.upsertProfile.run({
       d: domainId,
       u: userid,
