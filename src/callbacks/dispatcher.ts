@@ -5,7 +5,7 @@
 // after each commit); a poll catches retries that came due and work left by a crash.
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
-import type { ClaimedEvent, Completion, EventKind, Store } from '../store/index.ts'
+import type { ClaimedEvent, Completed, Completion, EventKind, Store } from '../store/index.ts'
 import { isAppError } from '../errors.ts'
 import { decide } from './policy.ts'
 import { retryDelay } from './retry.ts'
@@ -25,6 +25,12 @@ const LEASE_MARGIN_MS = 60_000
 const RECORD_RETRY_MS = 500
 /** How often the leases of nodes that are gone are freed (another node's crash). */
 const RECOVER_EVERY_MS = 10_000
+/**
+ * Deliveries of one user's queue in a row on one lease (each completion hands over the next
+ * event). Then the queue waits its turn among the domain's ready queues again, so that a
+ * user with a long backlog holds one of the domain's slots for a while, not for good.
+ */
+export const CHAIN_MAX = 16
 
 export interface DeliveryObserver {
   attempt(kind: EventKind, result: 'ok' | 'failed', durationSec: number, lagSec: number | null): void
@@ -46,6 +52,9 @@ export class Dispatcher implements Service {
   private readonly holding = new Set<number>()
   /** a claim failed while the database was unreachable: it may have committed */
   private claimLost = false
+  /** chained events leased to us, by domain, waiting for one of its slots */
+  private readonly waiting = new Map<string, Array<{ ev: ClaimedEvent, chained: number }>>()
+  private waitingCount = 0
 
   constructor (
     private readonly store: Store,
@@ -78,7 +87,7 @@ export class Dispatcher implements Service {
   async stop (): Promise<void> {
     if (this.pollTimer !== null) clearInterval(this.pollTimer)
     const until = Date.now() + Math.min(this.opts.timeoutMs, STOP_DRAIN_MS)
-    while (Date.now() < until && (this.total > 0 || this.candidates.size > 0 || this.scheduled || this.pumping)) {
+    while (Date.now() < until && (this.total > 0 || this.waitingCount > 0 || this.candidates.size > 0 || this.scheduled || this.pumping)) {
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
     this.running = false
@@ -121,7 +130,16 @@ export class Dispatcher implements Service {
       for (const domainId of [...this.candidates]) {
         this.candidates.delete(domainId)
         if (!this.running) break
-        const free = Math.min(PER_DOMAIN_IN_FLIGHT - (this.inflight.get(domainId) ?? 0), TOTAL_IN_FLIGHT - this.total)
+        let free = Math.min(PER_DOMAIN_IN_FLIGHT - (this.inflight.get(domainId) ?? 0), TOTAL_IN_FLIGHT - this.total)
+        // Chained events first: they are leased to us already.
+        const waiting = this.waiting.get(domainId)
+        while (free > 0 && waiting !== undefined && waiting.length > 0) {
+          const w = waiting.shift()!
+          this.waitingCount--
+          this.track(this.deliver(w.ev, w.chained))
+          free--
+        }
+        if (waiting?.length === 0) this.waiting.delete(domainId)
         // At capacity: each delivery that ends wakes the domain again.
         if (free <= 0) continue
         const now = this.store.now()
@@ -152,7 +170,7 @@ export class Dispatcher implements Service {
    * the outcome, once recorded, moves the queue on (dropping it would hold the user's later
    * events until the lease ran out, and send this one again).
    */
-  private async record (c: Completion): Promise<boolean> {
+  private async record (c: Completion): Promise<Completed> {
     const until = Date.now() + this.opts.timeoutMs + LEASE_MARGIN_MS - RECORD_RETRY_MS
     for (;;) {
       try {
@@ -165,7 +183,17 @@ export class Dispatcher implements Service {
     }
   }
 
-  private async deliver (ev: ClaimedEvent): Promise<void> {
+  /** A chained event, leased to us with a completion: sent when its domain has a slot. */
+  private chain (ev: ClaimedEvent, chained: number): void {
+    this.holding.add(ev.id)
+    const list = this.waiting.get(ev.domainId)
+    if (list === undefined) this.waiting.set(ev.domainId, [{ ev, chained }])
+    else list.push({ ev, chained })
+    this.waitingCount++
+  }
+
+  /** `chained`: how many of its user's events went before it on the same lease. */
+  private async deliver (ev: ClaimedEvent, chained = 0): Promise<void> {
     this.inflight.set(ev.domainId, (this.inflight.get(ev.domainId) ?? 0) + 1)
     this.total++
     this.holding.add(ev.id)
@@ -231,7 +259,12 @@ export class Dispatcher implements Service {
       } else if (outcome.action === 'failed') {
         c.outcome = 'failed'
       }
-      if (!await this.record(c)) {
+      if ((c.outcome === 'delivered' || c.outcome === 'failed') && this.running && chained + 1 < CHAIN_MAX) {
+        c.chainUntil = this.store.now() + this.opts.timeoutMs + LEASE_MARGIN_MS
+      }
+      const done = await this.record(c)
+      if (done.next !== null) this.chain(done.next, chained + 1)
+      if (!done.held) {
         // Our lease ran out (a stall longer than the lease) and another node took the event:
         // its attempt decides; ours is in the log.
         this.log.warn({ domainId: ev.domainId, kind: ev.kind, eventId: ev.id }, 'lease lost before the attempt was recorded')

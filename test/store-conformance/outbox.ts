@@ -210,13 +210,61 @@ export function outboxConformance (name: string, factory: StoreFactory): void {
     const [theirs] = await s.claimEvents(d, 'n2', 20_001, 30_000, 10)
     assert.equal(theirs!.id, mine!.id, 'the expired lease was taken over')
     for (const outcome of ['delivered', 'failed', 'retry', 'disable'] as const) {
-      assert.equal(await s.complete(done(mine!, 'n1', outcome, { nextAttemptAt: 90_000, disabledReason: 'x' })), false, outcome)
+      assert.deepEqual(await s.complete(done(mine!, 'n1', outcome, { nextAttemptAt: 90_000, disabledReason: 'x' })), { held: false, next: null }, outcome)
     }
     assert.equal((await s.getCallback(d, 'presence', secret)).enabled, true, 'not switched off by a lost lease')
     assert.deepEqual((await s.listEvents(d, 'presence', 0, 10)).map((e) => e.state), ['pending', 'pending'])
     assert.equal((await s.listLogs(d, 'presence', { limit: 10 })).length, 4, 'each attempt is still in the log')
-    assert.equal(await s.complete(done(theirs!, 'n2', 'delivered')), true)
+    assert.deepEqual(await s.complete(done(theirs!, 'n2', 'delivered')), { held: true, next: null })
     assert.deepEqual((await s.claimEvents(d, 'n2', 20_002, 30_000, 10)).map((e) => e.webhookId), ['w-1-1'])
+  })
+
+  test(`${name}: a completion that asks for it hands over the user's next event, leased; other nodes cannot claim it`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    for (let n = 0; n < 3; n++) await presence(s, d, 1, n)
+    await presence(s, d, 2, 0)
+    const first = await s.claimEvents(d, 'n1', 10_000, 20_000, 10)
+    assert.deepEqual(first.map((e) => e.webhookId), ['w-1-0', 'w-2-0'])
+    const chained = await s.complete(done(first[0]!, 'n1', 'delivered', { chainUntil: 40_000 }))
+    assert.equal(chained.held, true)
+    assert.equal(chained.next?.webhookId, 'w-1-1', 'the next in order')
+    assert.deepEqual({ ...chained.next!, id: 0 }, { id: 0, domainId: d, kind: 'presence', userid: 1, webhookId: 'w-1-1', body: '{"u":1,"n":1}',
+      createdAt: chained.next!.createdAt, attempts: 0, url: 'http://127.0.0.1:9/hook', secrets: first[0]!.secrets })
+    // Past the claim's lease but within the chain's: user 1's queue is still n1's.
+    assert.deepEqual((await s.claimEvents(d, 'n2', 20_001, 30_000, 10)).map((e) => e.webhookId), ['w-2-0'])
+    assert.deepEqual(await s.readyDomains(30_001), [d], 'user 2 again, its lease over')
+    // 'failed' (given up on) chains too; without asking, the queue is released.
+    const again = await s.complete(done(chained.next!, 'n1', 'failed', { chainUntil: 50_000 }))
+    assert.equal(again.next?.webhookId, 'w-1-2')
+    assert.deepEqual(await s.complete(done(again.next!, 'n1', 'delivered')), { held: true, next: null })
+    assert.deepEqual((await s.listEvents(d, 'presence', 0, 10)).filter((e) => e.userid === 1).map((e) => e.state), ['delivered', 'failed', 'delivered'])
+    assert.deepEqual((await s.claimEvents(d, 'n2', 30_002, 40_000, 10)).filter((e) => e.userid === 1), [], 'user 1 has nothing left')
+  })
+
+  test(`${name}: nothing is chained after a retry, past the last event, or for a callback that is off`, async (t) => {
+    const s = await fresh(t)
+    const d = await withDomain(s)
+    await on(s, d)
+    await presence(s, d, 1, 0)
+    await presence(s, d, 1, 1)
+    const [a] = await s.claimEvents(d, 'n', 10_000, 20_000, 10)
+    assert.deepEqual(await s.complete(done(a!, 'n', 'retry', { nextAttemptAt: 15_000, chainUntil: 40_000 })), { held: true, next: null })
+    assert.deepEqual((await s.claimEvents(d, 'n', 14_999, 20_000, 10)), [], 'the retry waits its back-off')
+    const [again] = await s.claimEvents(d, 'n', 15_000, 25_000, 10)
+    assert.equal(again!.webhookId, 'w-1-0')
+    const b = (await s.complete(done(again!, 'n', 'delivered', { chainUntil: 40_000 }))).next!
+    assert.equal(b.webhookId, 'w-1-1')
+    assert.deepEqual(await s.complete(done(b, 'n', 'delivered', { chainUntil: 40_000 })), { held: true, next: null }, 'the last one')
+    // Off: a new event is held, so there is nothing to chain to, and nothing to claim.
+    await presence(s, d, 1, 2)
+    await presence(s, d, 1, 3)
+    const [c] = await s.claimEvents(d, 'n', 30_000, 40_000, 10)
+    await s.updateCallback(d, 'presence', { enabled: false }, secret)
+    assert.deepEqual(await s.complete(done(c!, 'n', 'delivered', { chainUntil: 50_000 })), { held: true, next: null })
+    await s.updateCallback(d, 'presence', { enabled: true }, secret)
+    assert.deepEqual(await s.claimEvents(d, 'n', 60_000, 70_000, 10), [])
   })
 
   test(`${name}: recovery frees the leases of nodes that are gone, never a live node's`, async (t) => {
@@ -332,7 +380,7 @@ export function outboxConformance (name: string, factory: StoreFactory): void {
     await Promise.all(Array.from({ length: n }, (_, i) => s.changePresence({ domainId: d, userid: 2, status: 'online', at: 2000 + i, event: { webhookId: `u2-${i}`, body: '{}' } })))
     // the attempt ends while the replay runs (between its batches)
     const replaying = s.replay(d, 'presence', 0, 10_000)
-    assert.equal(await s.complete(done(ev!, 'n', 'delivered')), true)
+    assert.deepEqual(await s.complete(done(ev!, 'n', 'delivered')), { held: true, next: null })
     assert.equal(await replaying, n + 1)
     const heads = await s.claimEvents(d, 'n', 10_001, 99_000, 10)
     assert.ok(heads.some((e) => e.id === ev!.id), 'sent again')

@@ -9,9 +9,9 @@ import { SetupError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
 import { CALLBACK_PATCH_COLUMNS } from '../rows.ts'
-import { claimedEvent } from '../claimed.ts'
+import { claimedEvent, type ClaimRow } from '../claimed.ts'
 import type {
-  CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
+  CallbackPatch, CallbackRow, ClaimedEvent, Completed, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
   MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow,
   ClaimedPush, PushOutcome, PushSubscriptionRow
 } from '../types.ts'
@@ -84,7 +84,7 @@ const REQUEUE_IN_FLIGHT = `UPDATE events SET requeued = true WHERE state = 'pend
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool
   private readonly writer: Writer
-  private completions: Array<{ c: Completion, resolve: (held: boolean) => void, reject: (e: unknown) => void }> = []
+  private completions: Array<{ c: Completion, resolve: (done: Completed) => void, reject: (e: unknown) => void }> = []
   private completing: Promise<void> | null = null
   private completers = 0
   /** the database's clock minus ours, in ms */
@@ -422,8 +422,8 @@ export class PostgresStore implements Store {
   }
 
   /** Completions queued while a batch is being written go together in the next one. */
-  async complete (c: Completion): Promise<boolean> {
-    const held = await new Promise<boolean>((resolve, reject) => {
+  async complete (c: Completion): Promise<Completed> {
+    const done = await new Promise<Completed>((resolve, reject) => {
       this.completions.push({ c, resolve, reject })
       if (this.completers < COMPLETION_BATCHES_IN_FLIGHT) {
         this.completers++
@@ -431,8 +431,8 @@ export class PostgresStore implements Store {
         this.completing = loop
       }
     })
-    if (held && c.outcome === 'disable') await this.holdPending(c.domainId, c.kind)
-    return held
+    if (done.held && c.outcome === 'disable') await this.holdPending(c.domainId, c.kind)
+    return done
   }
 
   private async completeLoop (): Promise<void> {
@@ -442,8 +442,13 @@ export class PostgresStore implements Store {
       const body = JSON.stringify(batch.map((b) => b.c))
       try {
         // (a deadlock with a replay or another node's batch: the whole batch once more)
-        const r = await againOnDeadlock(() => this.q<{ held: boolean[] }>('SELECT mqchat_complete_all($1::jsonb) AS held', [body]))
-        batch.forEach((b, i) => b.resolve(r.rows[0]!.held[i]!))
+        // (migration 016: each answer is {"held", "next"}, next being a chained event)
+        const r = await againOnDeadlock(() => this.q<{ out: Array<{ held: boolean, next?: ClaimRow }> }>('SELECT mqchat_complete_all_next($1::jsonb) AS out', [body]))
+        const now = this.now()
+        batch.forEach((b, i) => {
+          const o = r.rows[0]!.out[i]!
+          b.resolve({ held: o.held, next: o.next === undefined ? null : claimedEvent(o.next, now) })
+        })
       } catch (err) {
         for (const b of batch) b.reject(err)
       }

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type {
-  CallbackPatch, CallbackRow, ClaimedEvent, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
+  CallbackPatch, CallbackRow, ClaimedEvent, Completed, Completion, ConversationRow, DomainPatch, DomainRow, EventDraft, EventKind, EventRow, FileRow, LogRow,
   MessageQuery, MessageRow, NewDomain, NewMessage, PresenceChange, PresenceRow, PresenceStatus, ProfilePatch, ReadResult, Store, UserQuery, UserRow,
   ClaimedPush, PushOutcome, PushSubscriptionRow
 } from '../types.ts'
@@ -290,10 +290,10 @@ export class SqliteStore implements Store {
     return claimed
   }
 
-  async complete (c: Completion): Promise<boolean> {
-    const held = await this.writes.add(() => this.outbox.complete(c))
-    if (held && c.outcome === 'disable') await this.holdPending(c.domainId, c.kind)
-    return held
+  async complete (c: Completion): Promise<Completed> {
+    const done = await this.writes.add(() => this.outbox.complete(c))
+    if (done.held && c.outcome === 'disable') await this.holdPending(c.domainId, c.kind)
+    return done
   }
 
   async releaseLeases (nodeId: string, keepEventIds: number[], nowMs: number): Promise<number> {

@@ -4,7 +4,7 @@ import { CALLBACK_PATCH_COLUMNS } from '../rows.ts'
 import { claimedEvent, type ClaimRow } from '../claimed.ts'
 import { REPLAY_BATCH, REPLAY_PAUSE_MS } from '../outbox-rules.ts'
 import type {
-  CallbackPatch, CallbackRow, ClaimedEvent, Completion, EventKind, LogRow, NewLog
+  CallbackPatch, CallbackRow, ClaimedEvent, Completed, Completion, EventKind, LogRow, NewLog
 } from '../types.ts'
 
 interface DbCallback {
@@ -150,22 +150,23 @@ export class OutboxSql {
    * Runs inside a group-commit batch. The attempt is logged in any case; its consequences
    * only if `c.nodeId` still holds the queue's lease on this event (answers whether it did).
    */
-  complete (c: Completion): boolean {
+  complete (c: Completion): Completed {
     // it may switch a callback off, for the rest of its batch too
     if (c.outcome === 'disable') this.callbackOn.clear()
     this.insertLog(c.log)
     const mine = [c.domainId, c.kind, c.userid, c.nodeId] as const
-    if (this.q.holds.get(...mine, c.eventId) === undefined) return false
+    if (this.q.holds.get(...mine, c.eventId) === undefined) return { held: false, next: null }
+    let next: ClaimedEvent | null = null
     switch (c.outcome) {
       case 'delivered':
         this.q.markDone.run({ state: 'delivered', at: c.at, id: c.eventId })
         this.q.calledOk.run({ at: c.at, domainId: c.domainId, kind: c.kind })
-        this.advance(c)
+        next = this.advance(c)
         break
       case 'failed':
         this.q.markDone.run({ state: 'failed', at: null, id: c.eventId })
         this.q.calledFailed.run({ at: c.at, domainId: c.domainId, kind: c.kind })
-        this.advance(c)
+        next = this.advance(c)
         break
       case 'retry': {
         this.q.countAttempt.run(c.eventId)
@@ -189,18 +190,33 @@ export class OutboxSql {
           this.holdPendingBatch(c.domainId, c.kind, REPLAY_BATCH)
         } else {
           this.q.calledFailed.run({ at: c.at, domainId: c.domainId, kind: c.kind })
-          this.advance(c)
+          this.advance({ ...c, chainUntil: undefined })
         }
         break
     }
-    return true
+    return { held: true, next }
   }
 
-  /** The queue moves on to the user's next pending event, or closes. Only its lease holder. */
-  private advance (c: Completion): void {
+  /**
+   * The queue moves on to the user's next pending event, or closes. Only its lease holder.
+   * Asked to chain (and the callback may send now: on, not paused by a replay), it stays
+   * leased to the same node with the next event at its head, which is answered.
+   */
+  private advance (c: Completion): ClaimedEvent | null {
     const next = this.q.nextPending.get(c.domainId, c.kind, c.userid) as { id: number } | undefined
-    if (next === undefined) this.q.closeQueue.run(c.domainId, c.kind, c.userid, c.nodeId)
-    else this.q.moveQueue.run(next.id, c.at, c.domainId, c.kind, c.userid, c.nodeId)
+    if (next === undefined) {
+      this.q.closeQueue.run(c.domainId, c.kind, c.userid, c.nodeId)
+      return null
+    }
+    if (c.chainUntil !== undefined) {
+      const row = this.q.chainable.get({ id: next.id, domainId: c.domainId, kind: c.kind, at: c.at }) as ClaimRow | undefined
+      if (row !== undefined) {
+        this.q.keepQueue.run(next.id, c.chainUntil, c.chainUntil, c.domainId, c.kind, c.userid, c.nodeId)
+        return claimedEvent(row, c.at)
+      }
+    }
+    this.q.moveQueue.run(next.id, c.at, c.domainId, c.kind, c.userid, c.nodeId)
+    return null
   }
 
   insertLog (l: NewLog): void {
@@ -347,6 +363,14 @@ function prepare (db: Database.Database) {
     disable: db.prepare('UPDATE callbacks SET enabled = 0, disabled_reason = ?, disabled_at = ?, last_failure_at = ? WHERE domain_id = ? AND kind = ? AND url = ?'),
     nextPending: db.prepare("SELECT id FROM events WHERE domain_id = ? AND kind = ? AND userid = ? AND state = 'pending' ORDER BY id LIMIT 1"),
     moveQueue: db.prepare('UPDATE outbox_queues SET head_id = ?, ready_at = ?, locked_by = NULL, locked_until = NULL WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
+    // A chain (Completion.chainUntil): the queue moves on and stays leased (its ready_at is
+    // its lease's end, as a claim's). The next event, if its callback may send now.
+    keepQueue: db.prepare('UPDATE outbox_queues SET head_id = ?, ready_at = ?, locked_until = ? WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
+    chainable: db.prepare(`SELECT e.domain_id, e.kind, e.userid, e.id, e.webhook_id, e.body, e.created_at, e.attempts,
+        c.url, c.signing_secret, c.previous_secret, c.previous_secret_until
+      FROM events e JOIN callbacks c ON c.domain_id = @domainId AND c.kind = @kind AND c.enabled = 1 AND c.url IS NOT NULL
+        AND (c.paused_until IS NULL OR c.paused_until < @at)
+      WHERE e.id = @id`),
     closeQueue: db.prepare('DELETE FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ?'),
     holds: db.prepare('SELECT 1 FROM outbox_queues WHERE domain_id = ? AND kind = ? AND userid = ? AND locked_by = ? AND head_id = ?'),
 

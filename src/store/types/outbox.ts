@@ -98,7 +98,21 @@ export interface Completion {
   nextAttemptAt?: number
   /** with 'disable' */
   disabledReason?: string
+  /**
+   * With 'delivered' or 'failed': the sender can send the user's next event at once. If there
+   * is one and its callback may send now (on, not paused by a replay), the queue stays leased
+   * to `nodeId` until then and the answer carries that event, so it needs no claim of its own.
+   */
+  chainUntil?: number
   log: NewLog
+}
+
+/** What recording an attempt answers. */
+export interface Completed {
+  /** false: the lease was lost, and only the log changed */
+  held: boolean
+  /** the user's next event, leased to the same node, when the completion asked (chainUntil) */
+  next: ClaimedEvent | null
 }
 
 export interface OutboxStore {
@@ -124,7 +138,7 @@ export interface OutboxStore {
    * but the log changed, and the other node's attempt decides. Once it answers, pending
    * events of a callback the attempt switched off are held.
    */
-  complete(c: Completion): Promise<boolean>
+  complete(c: Completion): Promise<Completed>
   /**
    * Frees the leases `nodeId` holds on queues whose head is not one of `keepEventIds` (the
    * events it is still sending or recording): a claim whose answer was lost (the database

@@ -1,0 +1,4 @@
+-- A completion can hand the sender the user's next event at once (a chain; the PostgreSQL
+-- store's 016_chain.sql). Nothing to do here: the embedded store's completion is its own
+-- TypeScript (outbox.ts), which chains with the statements it prepares. This file keeps
+-- both dialects' lists of migrations alike.
