@@ -10,6 +10,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import type { Stats } from './receiver.ts'
 
 const SLOW_MS = 2000
 
@@ -33,7 +34,7 @@ function tally (tag: string): Tally {
   return t
 }
 
-function stats (tag: string): object {
+function stats (tag: string): Stats {
   const t = tally(tag)
   const sorted = Float64Array.from(t.lags).sort()
   const pct = (p: number): number | null => sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!

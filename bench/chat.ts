@@ -16,11 +16,13 @@
 //   subscribe to their acks, as a real client does, and the bench counts error acks).
 import fs from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { startReceiver } from './callbacks.ts'
+import { startReceiver } from './receiver.ts'
 import {
-  answers, cpuMs, FIRST_RECEIVER, FIRST_SENDER, fixed, HOST, inbox, int, MESSAGES_PER_SENDER, MOSQUITTO_PORT, MQCHAT_DOMAIN,
-  RECEIVERS, report, runLoad, SENDERS, type Mqchat, startBareAedes, startMqchatOn, type LoadResult, type Target, TOTAL, WARMUP_PER_SENDER, WINDOW
-} from './lib.ts'
+  FIRST_RECEIVER, FIRST_SENDER, inbox, type LoadResult, MESSAGES_PER_SENDER, RECEIVERS, report, runLoad, SENDERS, type Target, TOTAL, WARMUP_PER_SENDER, WINDOW
+} from './load.ts'
+import { cpuMs, fixed, int } from './measure.ts'
+import { HOST } from './processes.ts'
+import { answers, MOSQUITTO_PORT, type Mqchat, MQCHAT_DOMAIN, startBareAedes, startMqchatOn } from './targets.ts'
 
 /** How the mqchat lines are labelled: the SQLite line keeps its name from before PostgreSQL. */
 const MQCHAT_NAMES = { sqlite: 'mqchat', postgres: 'mqchat pg' } as const

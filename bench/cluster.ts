@@ -18,10 +18,9 @@
 //   warm-up's commits that are reported later (its 200 messages against the 10,000 measured).
 //   Also the CPU time of the database's backends (/proc of their pids).
 import { Redis } from 'ioredis'
-import {
-  fixed, int, type LoadResult, MQCHAT_DOMAIN, pgAdmin, pgBackendsCpuMs, pgTransactions, type RedisCounters,
-  redisCounters, REDIS_URL, report, runLoad, startCluster
-} from './lib.ts'
+import { type LoadResult, report, runLoad } from './load.ts'
+import { backendsCpuMs, fixed, int, pgAdmin, pgBackendsCpuMs, pgTransactions, type RedisCounters, redisCounters } from './measure.ts'
+import { MQCHAT_DOMAIN, REDIS_URL, startCluster } from './targets.ts'
 
 /**
  * The configurations: `nodes` started, the clients spread over the first `serving` of them.
@@ -118,12 +117,5 @@ export async function clusterBench (baselines: Map<string, LoadResult>): Promise
     listener.disconnect()
     await admin.end()
   }
-}
-
-/** CPU the backends used between two readings; a backend born in between counts from zero. */
-function backendsCpuMs (before: Map<number, number>, after: Map<number, number>): number {
-  let ms = 0
-  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0)
-  return ms
 }
 

@@ -9,7 +9,8 @@
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import Database from 'better-sqlite3'
-import { fixed, int, MQCHAT_DOMAIN, startMqchat } from './lib.ts'
+import { fixed, int } from './measure.ts'
+import { MQCHAT_DOMAIN, startMqchat } from './targets.ts'
 
 const MESSAGES = 1_000_000
 const PEERS = 10_000

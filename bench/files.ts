@@ -15,7 +15,10 @@ import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import sharp from 'sharp'
 import { m4a } from '../test/helpers/media.ts'
-import { fixed, HOST, int, MQCHAT_DOMAIN, pool, rssKb, sleep, startMqchat } from './lib.ts'
+import { pool, sleep } from './clients.ts'
+import { fixed, int, rssKb } from './measure.ts'
+import { HOST } from './processes.ts'
+import { MQCHAT_DOMAIN, startMqchat } from './targets.ts'
 
 const PHOTO_BYTES = 200 * 1024
 const UPLOADS = 300

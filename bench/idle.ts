@@ -11,9 +11,9 @@
 // - Connections are raw sockets with a hand-built CONNECT (clean session, keep-alive 0),
 //   which keeps the load generator light; each counts once its CONNACK accepts it.
 import type net from 'node:net'
-import {
-  fixed, int, MQCHAT_DOMAIN, pool, rawConnect, rssKb, sleep, startBareAedes, startMqchat
-} from './lib.ts'
+import { pool, rawConnect, sleep } from './clients.ts'
+import { fixed, int, rssKb } from './measure.ts'
+import { MQCHAT_DOMAIN, startBareAedes, startMqchat } from './targets.ts'
 
 const CONNECTIONS = 10_000
 const USERS = 1000

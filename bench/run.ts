@@ -11,7 +11,8 @@ import { filesBench } from './files.ts'
 import { clusterBench } from './cluster.ts'
 import { idleBench } from './idle.ts'
 import { widgetBench } from './widget.ts'
-import { type LoadResult, stopAll } from './lib.ts'
+import type { LoadResult } from './load.ts'
+import { stopAll } from './targets.ts'
 
 /**
  * The whole run is cut short after this. The benches take about ten minutes on a loaded

@@ -11,7 +11,10 @@ import { build } from 'esbuild'
 import mqtt, { type MqttClient } from 'mqtt'
 import { chromium } from 'playwright-core'
 import { bundleAll } from '../src/http/widget.ts'
-import { fixed, HOST, int, MQCHAT_DOMAIN, pool, startMqchat } from './lib.ts'
+import { pool } from './clients.ts'
+import { fixed, int } from './measure.ts'
+import { HOST } from './processes.ts'
+import { MQCHAT_DOMAIN, startMqchat } from './targets.ts'
 
 const USERS = 10_000
 const ONLINE = 100

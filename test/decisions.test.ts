@@ -2,12 +2,15 @@
 // (input → expected output), as svix tests `calculate_retry_delay`, `sign_msg` and `is_allowed`.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import Database from 'better-sqlite3'
 import { Webhook } from 'standardwebhooks'
 import { decide, type AttemptResult, type Outcome } from '../src/callbacks/policy.ts'
 import { parseDelays, parseRetryAfter, retryDelay } from '../src/callbacks/retry.ts'
 import { sign, signatureHeader } from '../src/callbacks/signing.ts'
+import { LEASE_MARGIN_MS, leaseUntil, pushClaimableSql } from '../src/store/lease-rules.ts'
 import { moveReadMarker, type MarkerMove } from '../src/store/read-marker.ts'
 import { activeSecrets } from '../src/store/secrets.ts'
+import { withPgAdmin } from './helpers/pg-redis.ts'
 
 const status = (s: number, retryAfterMs: number | null = null): AttemptResult => ({ status: s, errorCode: null, errorMessage: null, retryAfterMs })
 const error = (code: string, message: string | null = null): AttemptResult => ({ status: null, errorCode: code, errorMessage: message, retryAfterMs: null })
@@ -183,4 +186,42 @@ test('moveReadMarker: a read marker moves forward, up to the last message (SPEC 
     [conv(10, 4), 0, { ok: false, refusal: { ok: false, reason: 'backwards', readUpTo: 4, lastId: 10 } }]
   ]
   for (const [c, upTo, want] of rows) assert.deepEqual(moveReadMarker(c, upTo), want, `${JSON.stringify(c)} up to ${upTo}`)
+})
+
+test('leaseUntil: a claim holds for the attempt\'s time limit and a minute more, for the dispatcher and the push worker alike', () => {
+  assert.equal(LEASE_MARGIN_MS, 60_000)
+  // [claimed at, attempt time limit, held until]
+  const rows: Array<[number, number, number]> = [
+    [0, 0, 60_000],
+    [1000, 5000, 66_000],
+    [1_700_000_000_000, 15_000, 1_700_000_075_000]
+  ]
+  for (const [now, timeout, until] of rows) assert.equal(leaseUntil(now, timeout), until, `${now} + ${timeout}`)
+})
+
+test('pushClaimableSql: a push job is claimed once due, unless a lease holds it; a lease ending now still holds, in both stores', async () => {
+  // [next_at, locked_until, now, claimable]
+  const rows: Array<[number, number | null, number, boolean]> = [
+    [1000, null, 999, false],
+    [1000, null, 1000, true],
+    [1000, null, 5000, true],
+    [1000, 5000, 4999, false],
+    [1000, 5000, 5000, false],
+    [1000, 5000, 5001, true],
+    [6000, 5000, 5001, false]
+  ]
+  const sqlite = new Database(':memory:')
+  const claimable = sqlite.prepare(`SELECT (${pushClaimableSql('?')}) AS ok FROM (SELECT ? AS next_at, ? AS locked_until)`)
+  for (const [nextAt, lockedUntil, now, want] of rows) {
+    // SQLite numbers its ? in the order they are written: the condition's two come first.
+    const { ok } = claimable.get(now, now, nextAt, lockedUntil) as { ok: number }
+    assert.equal(ok === 1, want, `SQLite: next_at ${nextAt}, locked_until ${lockedUntil}, now ${now}`)
+  }
+  sqlite.close()
+  await withPgAdmin(async (admin) => {
+    for (const [nextAt, lockedUntil, now, want] of rows) {
+      const r = await admin.query(`SELECT (${pushClaimableSql('$3')}) AS ok FROM (SELECT $1::bigint AS next_at, $2::bigint AS locked_until) j`, [nextAt, lockedUntil, now])
+      assert.equal(r.rows[0].ok, want, `PostgreSQL: next_at ${nextAt}, locked_until ${lockedUntil}, now ${now}`)
+    }
+  })
 })

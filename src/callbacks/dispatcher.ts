@@ -6,6 +6,7 @@
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { ClaimedEvent, Completed, Completion, EventKind, Store } from '../store/index.ts'
+import { leaseUntil } from '../store/lease-rules.ts'
 import { isAppError } from '../errors.ts'
 import { decide } from './policy.ts'
 import { retryDelay } from './retry.ts'
@@ -19,8 +20,6 @@ export const TOTAL_IN_FLIGHT = 2048
 const POLL_MS = 1000
 /** How long a stopping node keeps delivering what is ready. */
 const STOP_DRAIN_MS = 3000
-/** A lease outlives the attempt by this much, so that only a crashed holder loses it. */
-const LEASE_MARGIN_MS = 60_000
 /** How often an outcome the database did not take is offered again. */
 const RECORD_RETRY_MS = 500
 /** How often the leases of nodes that are gone are freed (another node's crash). */
@@ -143,7 +142,7 @@ export class Dispatcher implements Service {
         // At capacity: each delivery that ends wakes the domain again.
         if (free <= 0) continue
         const now = this.store.now()
-        const claimed = await this.store.claimEvents(domainId, this.store.nodeId, now, now + this.opts.timeoutMs + LEASE_MARGIN_MS, free)
+        const claimed = await this.store.claimEvents(domainId, this.store.nodeId, now, leaseUntil(now, this.opts.timeoutMs), free)
         for (const ev of claimed) this.track(this.deliver(ev))
       }
     } catch (err) {
@@ -171,7 +170,7 @@ export class Dispatcher implements Service {
    * events until the lease ran out, and send this one again).
    */
   private async record (c: Completion): Promise<Completed> {
-    const until = Date.now() + this.opts.timeoutMs + LEASE_MARGIN_MS - RECORD_RETRY_MS
+    const until = leaseUntil(Date.now(), this.opts.timeoutMs) - RECORD_RETRY_MS
     for (;;) {
       try {
         return await this.store.complete(c)
@@ -260,7 +259,7 @@ export class Dispatcher implements Service {
         c.outcome = 'failed'
       }
       if ((c.outcome === 'delivered' || c.outcome === 'failed') && this.running && chained + 1 < CHAIN_MAX) {
-        c.chainUntil = this.store.now() + this.opts.timeoutMs + LEASE_MARGIN_MS
+        c.chainUntil = leaseUntil(this.store.now(), this.opts.timeoutMs)
       }
       const done = await this.record(c)
       if (done.next !== null) this.chain(done.next, chained + 1)

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
 import type { ClaimedPush, PushOutcome, Store } from '../store/index.ts'
 import { retryDelay } from '../callbacks/retry.ts'
+import { leaseUntil } from '../store/lease-rules.ts'
 import type { Sender } from '../callbacks/sender.ts'
 import { payloadFor, type PushPayload } from './payload.ts'
 
@@ -16,8 +17,6 @@ import { payloadFor, type PushPayload } from './payload.ts'
 export const PUSH_IN_FLIGHT = 64
 /** How often due jobs are looked for without being woken. */
 const POLL_MS = 1000
-/** A lease outlives the attempt by this much, so that only a crashed holder loses it. */
-const LEASE_MARGIN_MS = 60_000
 /** SPEC §10.1: a push service keeps an undelivered notification a day, then drops it. */
 export const PUSH_TTL_SECONDS = 86_400
 
@@ -78,7 +77,7 @@ export class PushWorker implements Service {
         const free = PUSH_IN_FLIGHT - this.inflight
         if (free <= 0 || !this.running) break
         const now = this.store.now()
-        const jobs = await this.store.claimPushes(this.store.nodeId, now, now + this.opts.timeoutMs + LEASE_MARGIN_MS, free)
+        const jobs = await this.store.claimPushes(this.store.nodeId, now, leaseUntil(now, this.opts.timeoutMs), free)
         for (const job of jobs) this.track(this.send(job))
         if (jobs.length === free) this.again = true
       } while (this.again && this.running)

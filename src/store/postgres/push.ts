@@ -1,5 +1,6 @@
 // Web push on PostgreSQL (SPEC §10.1): server settings, subscriptions, and the push jobs,
 // which any node claims with a lease (as the outbox's queues are).
+import { pushClaimableSql } from '../lease-rules.ts'
 import type { ClaimedPush, PushOutcome, PushSubscriptionRow } from '../types.ts'
 import type { Query, Tx } from './tx.ts'
 
@@ -54,7 +55,7 @@ export class PushPg {
   async claim (nodeId: string, nowMs: number, leaseUntil: number, limit: number): Promise<ClaimedPush[]> {
     // SKIP LOCKED: nodes claiming at once take different jobs instead of waiting for each other.
     const rows = (await this.q(`WITH c AS (UPDATE push_jobs SET locked_by = $1, locked_until = $2 WHERE id IN (
-        SELECT id FROM push_jobs WHERE next_at <= $3 AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+        SELECT id FROM push_jobs WHERE ${pushClaimableSql('$3')} ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING id, domain_id, userid, endpoint, payload, attempts, created_at)
       SELECT c.id, c.domain_id AS "domainId", c.userid, c.endpoint, c.payload, c.attempts, c.created_at AS "createdAt", s.p256dh, s.auth
       FROM c LEFT JOIN push_subscriptions s ON s.domain_id = c.domain_id AND s.endpoint = c.endpoint AND s.userid = c.userid

@@ -1,6 +1,7 @@
 // Web push on the embedded store (SPEC §10.1): server settings, subscriptions, and the push
 // jobs with their leases. Writes are functions the group commit runs in its transaction.
 import type Database from 'better-sqlite3'
+import { pushClaimableSql } from '../lease-rules.ts'
 import type { ClaimedPush, PushOutcome, PushSubscriptionRow } from '../types.ts'
 
 const SUB_COLS = 'domain_id AS domainId, userid, endpoint, p256dh, auth, created_at AS createdAt'
@@ -24,8 +25,8 @@ export class PushSql {
       anySub: db.prepare('SELECT 1 FROM push_subscriptions INDEXED BY push_subscriptions_user WHERE domain_id = ? AND userid = ? LIMIT 1'),
       queue: db.prepare(`INSERT INTO push_jobs (domain_id, userid, endpoint, payload, next_at, created_at)
         SELECT domain_id, userid, endpoint, ?, ?, ? FROM push_subscriptions INDEXED BY push_subscriptions_user WHERE domain_id = ? AND userid = ?`),
-      anyDue: db.prepare('SELECT 1 FROM push_jobs WHERE next_at <= ? AND (locked_until IS NULL OR locked_until < ?) LIMIT 1'),
-      due: db.prepare(`SELECT id FROM push_jobs WHERE next_at <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY next_at, id LIMIT ?`),
+      anyDue: db.prepare(`SELECT 1 FROM push_jobs WHERE ${pushClaimableSql('?')} LIMIT 1`),
+      due: db.prepare(`SELECT id FROM push_jobs WHERE ${pushClaimableSql('?')} ORDER BY next_at, id LIMIT ?`),
       lease: db.prepare(`UPDATE push_jobs SET locked_by = ?, locked_until = ? WHERE id = ?
         RETURNING id, domain_id AS domainId, userid, endpoint, payload, attempts, created_at AS createdAt`),
       keysOf: db.prepare('SELECT p256dh, auth FROM push_subscriptions WHERE domain_id = ? AND endpoint = ? AND userid = ?'),

@@ -1,0 +1,28 @@
+// The load generator's small tools: raw MQTT connections (for idle-connection counts), a pool
+// that runs async work at a bounded concurrency, and sleep.
+import type net from 'node:net'
+import { connectAccepted } from '../test/helpers/mqtt.ts'
+import { HOST } from './processes.ts'
+
+/**
+ * One MQTT 3.1.1 connection with a hand-built CONNECT (clean session, keep-alive 0): cheaper
+ * for this process than an mqtt.js client. Resolves with the socket once the CONNACK accepts.
+ */
+export const rawConnect = (port: number, clientId: string, username?: string, password?: string): Promise<net.Socket> =>
+  connectAccepted(port, { clientId, username, password }, 10_000, HOST)
+
+/** Runs `fn` over `items` with at most `limit` at once; results in order. */
+export async function pool<T, R> (items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
