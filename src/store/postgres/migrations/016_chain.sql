@@ -101,7 +101,9 @@ $$;
 
 CREATE FUNCTION mqchat_complete_all_next(cs jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-  out jsonb := '[]'::jsonb;
+  -- (gathered as an array, appended in place, and made one jsonb at the end: a jsonb grown
+  -- by || is copied whole at each step, which cost more than the completions themselves)
+  out jsonb[] := '{}';
   c jsonb;
 BEGIN
   -- The users first, in the writer's order (see writer.ts), as mqchat_complete_all.
@@ -109,8 +111,8 @@ BEGIN
     SELECT DISTINCT (x->>'domainId') || '/' || (x->>'userid') AS k FROM jsonb_array_elements(cs) AS x ORDER BY 1) s
     ORDER BY k COLLATE "C";
   FOR c IN SELECT value FROM jsonb_array_elements(cs) LOOP
-    out := out || jsonb_build_array(mqchat_complete_next(c));
+    out := array_append(out, mqchat_complete_next(c));
   END LOOP;
-  RETURN out;
+  RETURN to_jsonb(out);
 END
 $$;
