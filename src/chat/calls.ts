@@ -19,7 +19,7 @@ import { callStep, type CallEvent, type CallPhase, type Side } from './call-stat
 import type { Contacts } from './contacts.ts'
 import type { Messages } from './messages.ts'
 import type { Listener, Notifier } from './notifier.ts'
-import { RateLimiter } from './rate-limit.ts'
+import { RateLimiter, type SharedTake } from './rate-limit.ts'
 import type { MqttCall } from './schemas.ts'
 
 /** SPEC §10.2: at most 50 call signals a second per user (a burst of ICE candidates fits). */
@@ -46,15 +46,12 @@ interface LiveCall {
   timer: NodeJS.Timeout | null
 }
 
-type Take = (key: string, perSecond: number, burst: number) => Promise<boolean | null>
-
 export class Calls {
   /** the calls this node keeps, by `domain/call id` */
   private readonly live = new Map<string, LiveCall>()
   /** the keys of those calls, by `domain/userid` of either side (for presence) */
   private readonly byUser = new Map<string, Set<string>>()
   private readonly rate = new RateLimiter(CALL_SIGNALS_PER_S, CALL_SIGNALS_PER_S)
-  private sharedTake: Take | null = null
   /** records being written: a stop waits for them */
   private readonly writing = new Set<Promise<unknown>>()
 
@@ -70,6 +67,8 @@ export class Calls {
      * of the user's sends (MQCHAT_USER_RATE), so calls cannot flood the store past that limit.
      */
     private readonly mayOffer: (domainId: string, userid: number) => Promise<boolean> = async () => true,
+    /** With several nodes: a token bucket all nodes share (Redis), so the signal limit is one for all */
+    private readonly sharedTake: SharedTake | null = null,
     private readonly now: () => number = Date.now
   ) {}
 
@@ -81,10 +80,6 @@ export class Calls {
     callSignal: (d, to, s) => { this.heard(d, to, s) },
     // its calls end, unrecorded, before its connections close
     userErased: (d, u) => { this.userErased(d, u) }
-  }
-
-  shareLimit (take: Take): void {
-    this.sharedTake = take
   }
 
   /** How many calls this node keeps now (tests, metrics). */

@@ -9,6 +9,7 @@ import type { Contacts } from './contacts.ts'
 import { messageEvent, unixSeconds, type MessageEvent } from './events.ts'
 import type { Notifier } from './notifier.ts'
 import { userView, type UserView } from './profiles.ts'
+import type { SharedTake } from './rate-limit.ts'
 
 export interface ConversationView {
   peer: UserView
@@ -36,14 +37,13 @@ export class Conversations {
   /** when the last typing signal of each pair went out (unix ms) */
   private typingSentAt = new Map<string, number>()
 
-  /** With several nodes: a token bucket all nodes share (Redis), so the limit is one for all */
-  private sharedTake: ((key: string, perSecond: number, burst: number) => Promise<boolean | null>) | null = null
-
-  constructor (private readonly store: Store, private readonly notifier: Notifier, private readonly contacts: Contacts) {}
-
-  shareTypingLimit (take: (key: string, perSecond: number, burst: number) => Promise<boolean | null>): void {
-    this.sharedTake = take
-  }
+  constructor (
+    private readonly store: Store,
+    private readonly notifier: Notifier,
+    private readonly contacts: Contacts,
+    /** With several nodes: a token bucket all nodes share (Redis), so the limit is one for all */
+    private readonly sharedTake: SharedTake | null = null
+  ) {}
 
   async list (domainId: string, userid: number, q: { limit: number, before?: number }): Promise<ConversationView[]> {
     const rows = await this.store.listConversations(domainId, userid, q)

@@ -14,7 +14,7 @@ import type { Notifier } from './notifier.ts'
 import { Presence, type PresenceTracker } from './presence.ts'
 import { Profiles } from './profiles.ts'
 import { SharedPresence } from './shared-presence.ts'
-import { RateLimiter } from './rate-limit.ts'
+import { RateLimiter, type SharedTake } from './rate-limit.ts'
 import { KeyedSerial } from './serial.ts'
 
 export { Domains, parseUserid, parseUsername, type Principal } from './domains.ts'
@@ -26,8 +26,7 @@ export { userView, type UserView } from './profiles.ts'
 
 /** How often idle rate-limit buckets are forgotten. */
 const RATE_PRUNE_INTERVAL_MS = 60_000
-/** A token from a bucket all nodes share: true taken, false empty, null unreachable. */
-export type SharedTake = (key: string, perSecond: number, burst: number) => Promise<boolean | null>
+export type { SharedTake } from './rate-limit.ts'
 
 /** What a user asks of the server over MQTT; each has its own bucket at MQCHAT_USER_RATE. */
 export type UserRequest = 'send' | 'status' | 'history' | 'subscribe' | 'typing' | 'read'
@@ -67,15 +66,11 @@ export class Chat implements Service {
     this.messages = new Messages(store, notifier, userWrites, publicUrl)
     this.profiles = new Profiles(store)
     this.erasure = new Erasure(store, notifier, config.presenceGraceMs, log.child({ module: 'erasure' }))
-    this.conversations = new Conversations(store, notifier, this.contacts)
+    this.conversations = new Conversations(store, notifier, this.contacts, this.sharedTake)
     this.calls = new Calls(store, notifier, this.contacts, this.messages, config.callRingMs, log.child({ module: 'calls' }),
-      (d, u) => this.allowSend(d, u))
+      (d, u) => this.allowSend(d, u), this.sharedTake)
     this.rate = new RateLimiter(config.userRate.perSecond, config.userRate.burst)
     this.userRate = config.userRate
-    if (this.sharedTake !== null) {
-      this.conversations.shareTypingLimit(this.sharedTake)
-      this.calls.shareLimit(this.sharedTake)
-    }
   }
 
   /** Throws when the database cannot answer (/healthz). */

@@ -1,5 +1,9 @@
 // Per-user send limit (MQCHAT_USER_RATE): a token bucket per key. Memory is bounded by the
 // users active in the last minute: a bucket that has refilled is the same as no bucket.
+
+/** A token from a bucket all nodes share: true taken, false empty, null unreachable. */
+export type SharedTake = (key: string, perSecond: number, burst: number) => Promise<boolean | null>
+
 export class RateLimiter {
   private buckets = new Map<string, { tokens: number, at: number }>()
 

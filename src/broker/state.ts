@@ -1,0 +1,43 @@
+// What the broker's parts share (index.ts starts it; auth.ts, acl.ts, requests.ts and
+// notify.ts take it as their first argument): the running aedes, the chat it serves, and
+// what each connection carries on aedes's own client object. Plain data, no lookups: every
+// packet reads it.
+import type { Aedes, Client } from 'aedes'
+import type { Chat } from '../chat/index.ts'
+import type { Logger } from '../log.ts'
+import type { HeldAnswers } from './held-answers.ts'
+import type { PresenceFilter } from './presence-filter.ts'
+import type { PresenceWindow } from './presence-window.ts'
+import type { Me } from './topics.ts'
+
+export type MqClient = Client & {
+  mq?: Me
+  counted?: boolean
+  /** the filters this connection was granted and has not unsubscribed */
+  mqSubs?: Set<string>
+  /** its answers made before it subscribed to its `ack` topic (held-answers.ts) */
+  mqHeld?: HeldAnswers
+  /** shortly after a presence SUBSCRIBE: its retained and live presence, compared (presence-window.ts) */
+  mqPresence?: PresenceWindow
+}
+
+/**
+ * Several nodes (cluster/bus.ts): the domains whose connections this node serves. A
+ * connection is let in once its domain's publishes from the other nodes reach this node,
+ * and the node stops hearing a domain some time after its last connection of it closed.
+ */
+export interface DomainMembership {
+  join(domainId: string): Promise<void>
+  leave(domainId: string): void
+}
+
+export interface BrokerState {
+  /** undefined until the broker has started */
+  aedes: Aedes | undefined
+  readonly chat: Chat
+  readonly log: Logger
+  /** SPEC §10.3: who may see whose presence, in domains whose contacts are friends */
+  readonly contacts: PresenceFilter
+  /** several nodes: the bus, which hears each domain only where it is served */
+  readonly domains: DomainMembership | null
+}
