@@ -99,7 +99,17 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION mqchat_complete_all_next(cs jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+-- Generic plans, for every statement of the batch (mqchat_complete_next's too): a custom
+-- plan is made for the values at hand, and for a domain that ANALYZE has not seen yet (a
+-- new customer, or one whose backlog came after the last ANALYZE) every index looks like
+-- one row, so "the user's oldest pending event" was found about half the time by walking
+-- the domain's whole events_kind_created instead of one step of events_pending_user
+-- (measured on the replay drain: 730 µs of the database's CPU a delivery instead of 140).
+-- A generic plan estimates from the columns' spread, where the pending index, matching
+-- three equalities, is plainly the one.
+CREATE FUNCTION mqchat_complete_all_next(cs jsonb) RETURNS jsonb LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
   -- (gathered as an array, appended in place, and made one jsonb at the end: a jsonb grown
   -- by || is copied whole at each step, which cost more than the completions themselves)
@@ -116,3 +126,6 @@ BEGIN
   RETURN to_jsonb(out);
 END
 $$;
+
+-- The same for the batches of nodes of the previous version, during a rolling upgrade.
+ALTER FUNCTION mqchat_complete_all(jsonb) SET plan_cache_mode = force_generic_plan;
