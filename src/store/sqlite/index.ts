@@ -1,8 +1,9 @@
 // The embedded store: SQLite through better-sqlite3, in MQCHAT_DATA_DIR, WAL mode. This class
 // is the lifecycle and the wiring: each family's SQL is a file of its own (domains.ts,
 // presence.ts, people.ts, messages.ts, files.ts, outbox.ts, push.ts), and its writes go
-// through the group commit here. Over 300 lines for now: the outbox's methods stay here until
-// the change that speeds them up has landed.
+// through the group commit here. Over 300 lines because each Store method is a short handover
+// here: which writes join the group commit, which reads wait for its sync (barrier), and the
+// long operations cut into batches that yield the event loop (holdPending, replay).
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
