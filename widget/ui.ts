@@ -5,7 +5,7 @@
 // typing, read ticks and a banner while offline. This builds the panel and holds what its
 // rooms share (ui/shared.ts: the contacts known, the panel's parts). Rooms: ui/contacts.ts
 // (the list), ui/conversation.ts (the open conversation), ui/composer.ts (the field, Send and
-// media.ts's tools), ui/calls.ts (calls); pieces: ui/dom.ts (elements), ui/icons.ts (inline
+// ui/media.ts's tools), ui/calls.ts (calls); pieces: ui/dom.ts (elements), ui/icons.ts (inline
 // SVG), ui/messages.ts (how each kind of message looks).
 // User text is always put in the page as text (textContent), never as HTML.
 import type { WidgetContext, WidgetUi } from './context.ts'

@@ -3,7 +3,7 @@
 // media.ts (emoji, stickers, a picture, the camera, a voice record), and the typing notice
 // sent to the peer while the visitor writes (at most every few seconds).
 import type { WidgetContext } from '../context.ts'
-import { attachTools } from '../media.ts'
+import { attachTools } from './media.ts'
 import { h } from './dom.ts'
 import { icon } from './icons.ts'
 

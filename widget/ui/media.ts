@@ -1,10 +1,10 @@
 // The composer's tools (SPEC §9): emoji, stickers (type 1, served by the server), a picture
 // from disk (`Attach`, type 2), from the camera (type 4) and a voice record (type 3). Pictures
 // and records go up through the files API (SPEC §8) and their URL is sent as the message.
-import type { WidgetContext } from './context.ts'
-import type { h as H } from './ui/dom.ts'
-import { recordType } from './record-type.ts'
-import { icon } from './ui/icons.ts'
+import type { WidgetContext } from '../context.ts'
+import type { h as H } from './dom.ts'
+import { recordType } from '../record-type.ts'
+import { icon } from './icons.ts'
 
 /** Text smileys, for a system without an emoji font (where emoji would show as empty boxes). */
 const SMILEYS = [':-)', ';-)', ':-D', ':-(', ':-P', ':-O', '<3', '^_^', 'o/', '+1']
