@@ -20,7 +20,7 @@ import { strictPackets } from './packets.ts'
 import { PresenceFilter } from './presence-filter.ts'
 import { onPublish, subscribed } from './requests.ts'
 import { persistenceWithPresence } from './retained.ts'
-import type { BrokerState, DomainMembership, MqClient } from './state.ts'
+import { countHere, type BrokerState, type DomainMembership, type MqClient } from './state.ts'
 
 export { MAX_SUBSCRIPTIONS } from './acl.ts'
 export { LOGGED_USERNAME_MAX_CHARS, loggable } from './auth.ts'
@@ -50,6 +50,7 @@ export class Broker implements Service, Notifier {
       chat,
       log,
       domains,
+      here: new Map(),
       contacts: new PresenceFilter((d, u) => chat.contacts.friendIds(d, u), log.child({ module: 'presence-filter' }),
         (d, u, friends) => { void notify.presenceOfNewFriends(s, d, u, friends) })
     }
@@ -93,9 +94,11 @@ export class Broker implements Service, Notifier {
       if (me === undefined || client.counted === true || client.closed || conn.destroyed || conn.closed === true) return
       client.counted = true
       this.open++
+      countHere(s, me.domainId, me.userid, 1)
       s.chat.presence.connected(me.domainId, me.userid)
       conn.once('close', () => {
         this.open--
+        countHere(s, me.domainId, me.userid, -1)
         s.chat.presence.disconnected(me.domainId, me.userid)
       })
     })

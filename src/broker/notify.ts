@@ -2,7 +2,7 @@
 // published through aedes. The Broker's Notifier methods (index.ts) are these.
 import type { CallSignal, MessageEvent } from '../chat/index.ts'
 import { presenceEvent } from '../chat/events.ts'
-import type { BrokerState, MqClient } from './state.ts'
+import { isHere, type BrokerState, type MqClient } from './state.ts'
 import { ackTopic, inboxTopic, presenceTopic, signalTopic } from './topics.ts'
 
 /** The longest a status PUBACK waits for its presence change to reach slow subscribers. */
@@ -20,7 +20,12 @@ export function publish (s: BrokerState, topic: string, body: string, retain: bo
   })
 }
 
+// A message, a signal, a call's signal for a user with no connection here (with several
+// nodes: most of what the bus brings) skip aedes's publish, its topic matching and queue
+// (state.ts says why nobody else can be listening).
+
 export function messageStored (s: BrokerState, domainId: string, event: MessageEvent): void {
+  if (!isHere(s, domainId, event.to_userid)) return
   publish(s, inboxTopic(domainId, event.to_userid), JSON.stringify(event), false)
 }
 
@@ -30,6 +35,7 @@ export function messageStored (s: BrokerState, domainId: string, event: MessageE
  * of an MQTT send. (Not held for a connection yet to subscribe: that one's catch-up has it.)
  */
 export function sentForUser (s: BrokerState, domainId: string, event: MessageEvent): void {
+  if (!isHere(s, domainId, event.from_userid)) return
   publish(s, ackTopic(domainId, event.from_userid), JSON.stringify({ cid: null, event }), false)
 }
 
@@ -61,11 +67,13 @@ function clientsOf (s: BrokerState, domainId: string, userid: number): MqClient[
 }
 
 export function signal (s: BrokerState, domainId: string, userid: number, body: string): void {
+  if (!isHere(s, domainId, userid)) return
   publish(s, signalTopic(domainId, userid), body, false)
 }
 
 /** SPEC §10.2: to the user's connections here. */
 export function callSignal (s: BrokerState, domainId: string, userid: number, signal: CallSignal): void {
+  if (!isHere(s, domainId, userid)) return
   publish(s, signalTopic(domainId, userid), JSON.stringify(signal), false)
 }
 

@@ -1,7 +1,7 @@
 // What the broker's parts share (index.ts starts it; auth.ts, acl.ts, requests.ts and
 // notify.ts take it as their first argument): the running aedes, the chat it serves, and
 // what each connection carries on aedes's own client object. Plain data, no lookups: every
-// packet reads it.
+// packet reads it (isHere and countHere keep its `here` map).
 import type { Aedes, Client } from 'aedes'
 import type { Chat } from '../chat/index.ts'
 import type { Logger } from '../log.ts'
@@ -40,4 +40,32 @@ export interface BrokerState {
   readonly contacts: PresenceFilter
   /** several nodes: the bus, which hears each domain only where it is served */
   readonly domains: DomainMembership | null
+  /**
+   * This node's counted connections (see index.ts's 'client' handler), by domain and user.
+   * Only its own user may subscribe to a user's inbox, ack and signal topics (topics.ts), and
+   * a connection is counted before it can subscribe: a publish to those topics for a user
+   * with no connection here reaches nobody, and is not handed to aedes (notify.ts).
+   */
+  readonly here: Map<string, Map<number, number>>
+}
+
+/** Whether `userid` has a counted connection on this node. */
+export function isHere (s: BrokerState, domainId: string, userid: number): boolean {
+  return s.here.get(domainId)?.has(userid) === true
+}
+
+/** A connection of the user is counted (+1) or closed (−1) here. */
+export function countHere (s: BrokerState, domainId: string, userid: number, by: 1 | -1): void {
+  let users = s.here.get(domainId)
+  if (users === undefined) {
+    if (by < 0) return
+    users = new Map()
+    s.here.set(domainId, users)
+  }
+  const n = (users.get(userid) ?? 0) + by
+  if (n > 0) users.set(userid, n)
+  else {
+    users.delete(userid)
+    if (users.size === 0) s.here.delete(domainId)
+  }
 }
