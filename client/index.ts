@@ -96,6 +96,7 @@ export class Chat {
     this.userid = this.session.userid
     this.domain = opts.domain
     this.api = new Rest(this.base, this.domain, this.session)
+    // (the storage key keeps its first name: sends a visitor left unsent before an upgrade are kept)
     this.unsent = new Unsent(`mqchat:outbox:${this.domain}/${this.userid}`)
   }
 

@@ -128,7 +128,7 @@ export function mountConversation (s: Shared, people: ContactsRoom, calls: CallU
   const scrollDown = (o: Open): void => { o.log.scrollTop = o.log.scrollHeight; o.pinned = true }
 
   /**
-   * This user's messages on their way (the client's outbox, chat.pending()), by cid: a
+   * This user's messages on their way (the client's unsent sends, chat.pending()), by cid: a
    * conversation opened again while they wait draws them, and settles them when they are stored.
    */
   const sending = new Map<string, Promise<MessageEvent>>()
@@ -147,7 +147,7 @@ export function mountConversation (s: Shared, people: ContactsRoom, calls: CallU
   const sendNow = (o: Open, text: string, type = 0): void => {
     const peer = o.peer
     const done = chat.send(peer, text, { type })
-    // send() has put it last in the client's outbox: its cid ties it to this promise.
+    // send() has put it last among the client's unsent sends: its cid ties it to this promise.
     const p = chat.pending().at(-1)
     if (p !== undefined && p.to_userid === peer && p.message === text) {
       sending.set(p.cid, done)
