@@ -1,5 +1,6 @@
 // Every MQCHAT_* setting (SPEC §1): parsed, validated, defaults with units, frozen.
-// This is the only file that reads process.env.
+// This is the only file that reads process.env; over 300 lines because every setting and its
+// check is here, in one list a reader can scan (the checks of web push and ICE: config/).
 import path from 'node:path'
 import { SetupError } from './errors.ts'
 import { parseIceServers, urlsOf, type IceServer } from './config/ice.ts'

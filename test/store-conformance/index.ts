@@ -7,6 +7,7 @@ import { filesConformance } from './files.ts'
 import type { StoreFactory } from './helpers.ts'
 import { lifecycleConformance } from './lifecycle.ts'
 import { messagesConformance } from './messages.ts'
+import { outboxNodesConformance } from './outbox-nodes.ts'
 import { outboxConformance } from './outbox.ts'
 import { peopleConformance } from './people.ts'
 import { presenceConformance } from './presence.ts'
@@ -21,6 +22,7 @@ export function storeConformance (name: string, factory: StoreFactory): void {
   messagesConformance(name, factory)
   lifecycleConformance(name, factory)
   outboxConformance(name, factory)
+  outboxNodesConformance(name, factory)
   filesConformance(name, factory)
   pushConformance(name, factory)
 }
