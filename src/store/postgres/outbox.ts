@@ -154,7 +154,7 @@ export class OutboxPg {
       try {
         // (a deadlock with a replay or another node's batch: the whole batch once more)
         // (migration 016: each answer is {"held", "next"}, next being a chained event)
-        const r = await againOnDeadlock(() => this.q<{ out: Array<{ held: boolean, next?: ClaimRow }> }>('SELECT mqchat_complete_all_next($1::jsonb) AS out', [body]))
+        const r = await againOnDeadlock(() => this.q<{ out: Array<{ held: boolean, next?: ClaimRow }> }>('SELECT mqchat_complete_all_next($1::jsonb, $2) AS out', [body, REPLAY_BATCH]))
         const now = this.now()
         batch.forEach((b, i) => {
           const o = r.rows[0]!.out[i]!

@@ -8,9 +8,10 @@
 -- it; only 'delivered' and 'failed' chain, and only while the callback is on and no replay
 -- has paused it (a replay makes older events pending, which must go first).
 --
--- mqchat_complete (migration 008) with that ending, answering {"held", "next"}; the
+-- mqchat_complete (migration 008) with that ending, answering {"held", "next"}, and the
+-- size of the first batch a switch-off holds passed in (the store's REPLAY_BATCH); the
 -- functions of 008 stay for nodes of the previous version during a rolling upgrade.
-CREATE FUNCTION mqchat_complete_next(c jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+CREATE FUNCTION mqchat_complete_next(c jsonb, hold_batch int) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   d text := c->>'domainId';
   k text := c->>'kind';
@@ -60,10 +61,10 @@ BEGIN
       WHERE domain_id = d AND kind = k AND url = l->>'url';
     IF FOUND THEN
       DELETE FROM outbox_queues WHERE domain_id = d AND kind = k AND userid = u AND locked_by = node;
-      -- The first 5,000 of its pending events are held with the switch-off itself (the
+      -- The first hold_batch of its pending events are held with the switch-off itself (the
       -- store holds any more in batches afterwards), so the state a reader sees is whole.
       UPDATE events SET state = 'held' WHERE id IN (
-        SELECT id FROM events WHERE domain_id = d AND kind = k AND state = 'pending' ORDER BY id LIMIT 5000);
+        SELECT id FROM events WHERE domain_id = d AND kind = k AND state = 'pending' ORDER BY id LIMIT hold_batch);
       RETURN '{"held": true}'::jsonb;
     END IF;
   END IF;
@@ -107,7 +108,7 @@ $$;
 -- (measured on the replay drain: 730 µs of the database's CPU a delivery instead of 140).
 -- A generic plan estimates from the columns' spread, where the pending index, matching
 -- three equalities, is plainly the one.
-CREATE FUNCTION mqchat_complete_all_next(cs jsonb) RETURNS jsonb LANGUAGE plpgsql
+CREATE FUNCTION mqchat_complete_all_next(cs jsonb, hold_batch int) RETURNS jsonb LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
@@ -121,7 +122,7 @@ BEGIN
     SELECT DISTINCT (x->>'domainId') || '/' || (x->>'userid') AS k FROM jsonb_array_elements(cs) AS x ORDER BY 1) s
     ORDER BY k COLLATE "C";
   FOR c IN SELECT value FROM jsonb_array_elements(cs) LOOP
-    out := array_append(out, mqchat_complete_next(c));
+    out := array_append(out, mqchat_complete_next(c, hold_batch));
   END LOOP;
   RETURN to_jsonb(out);
 END
