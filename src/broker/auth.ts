@@ -51,10 +51,14 @@ export function authenticate (s: BrokerState, client: MqClient, username: string
     // reaches this connection once it has subscribed (what came before, `history` has).
     const domainId = r.domainId
     await s.domains?.join(domainId)
-    const closed = leaveOnClose(s, release, domainId)
     const conn = client.conn as Duplex & { closed?: boolean }
-    if (conn.destroyed || conn.closed === true) closed()
-    else conn.once('close', closed)
+    if (conn.destroyed || conn.closed === true) {
+      release()
+      s.domains?.leave(domainId)
+    } else {
+      // undone by the Broker's close listener (index.ts)
+      client.mqRelease = release
+    }
     client.mq = { domainId, userid: r.userid }
     client.mqHeld = new HeldAnswers()
     // Client ids live in the user's own namespace: a client cannot take over (and so
@@ -68,14 +72,3 @@ export function authenticate (s: BrokerState, client: MqClient, username: string
   })
 }
 
-/**
- * What a connection's close undoes of its CONNECT. Made here, not inline: a closure shares its
- * function's context, and one made in authenticate kept its username, password, `done` (aedes's
- * whole CONNECT series, with the packet) and `refuse` for the connection's life (1.5 KB each).
- */
-function leaveOnClose (s: BrokerState, release: () => void, domainId: string): () => void {
-  return () => {
-    release()
-    s.domains?.leave(domainId)
-  }
-}

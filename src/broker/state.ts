@@ -5,6 +5,7 @@
 import type { Aedes, Client } from 'aedes'
 import type { Chat } from '../chat/index.ts'
 import type { Logger } from '../log.ts'
+import type { FrameLimit } from './frame-limit.ts'
 import type { HeldAnswers } from './held-answers.ts'
 import type { PresenceFilter } from './presence-filter.ts'
 import type { PresenceWindow } from './presence-window.ts'
@@ -13,6 +14,10 @@ import type { Me } from './topics.ts'
 export type MqClient = Client & {
   mq?: Me
   counted?: boolean
+  /** its CONNECT's hold on the presence filter and the domain (auth.ts); the close lets go */
+  mqRelease?: () => void
+  /** the packet its bytes are in the middle of (frame-limit.ts); none between packets */
+  mqFrame?: FrameLimit
   /** the filters this connection was granted and has not unsubscribed */
   mqSubs?: Set<string>
   /** its answers made before it subscribed to its `ack` topic (held-answers.ts) */
