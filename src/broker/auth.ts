@@ -4,7 +4,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes'
-import { HeldAnswers } from './held-answers.ts'
 import type { BrokerState, MqClient } from './state.ts'
 
 /** The most of a refused username the log keeps: a 60 KB one made a 60 KB line. */
@@ -48,21 +47,21 @@ export function authenticate (s: BrokerState, client: MqClient, username: string
     const r = await s.chat.domains.checkConnect(username, token, Date.now(), { origin: headers?.origin, host: headers?.host })
     if (!r.ok) return refuse(r.reason)
     // Its friends are known before it can subscribe to anyone's presence (SPEC §10.3).
-    const release = await s.contacts.connected(r.domainId, r.userid, r.contacts, changesSeen)
+    await s.contacts.connected(r.domainId, r.userid, r.contacts, changesSeen)
     // Before the CONNACK: whatever another node publishes for this domain from now on
     // reaches this connection once it has subscribed (what came before, `history` has).
     const domainId = r.domainId
     await s.domains?.join(domainId)
     const conn = client.conn as Duplex & { closed?: boolean }
     if (conn.destroyed || conn.closed === true) {
-      release()
+      s.contacts.disconnected(domainId, r.userid)
       s.domains?.leave(domainId)
     } else {
       // undone by the Broker's close listener (index.ts)
-      client.mqRelease = release
+      client.mqJoined = true
     }
     client.mq = { domainId, userid: r.userid }
-    client.mqHeld = new HeldAnswers()
+    client.mqConnectedMs = Date.now()
     // Client ids live in the user's own namespace: a client cannot take over (and so
     // disconnect) another user's connection by reusing its client id [MQTT-3.1.4-2].
     client.id = `${domainId}/${r.userid}/${client.id}`

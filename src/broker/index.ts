@@ -141,8 +141,8 @@ export class Broker implements Service, Notifier {
     this.sockets.delete(stream)
     const client = stream.client!
     client.mqHeld?.close()
-    if (client.mqRelease !== undefined) {
-      client.mqRelease()
+    if (client.mqJoined === true) {
+      this.s.contacts.disconnected(client.mq!.domainId, client.mq!.userid)
       this.s.domains?.leave(client.mq!.domainId)
     }
     if (client.counted === true) {
