@@ -10,7 +10,7 @@ import { connectPacket, rawConnection, remainingLength } from './helpers/mqtt.ts
 import { packets, PUBLISH, publishOf, publishPacketBytes, subscribePacket } from './helpers/packets.ts'
 import { Inbox, startServer } from './helpers/server.ts'
 import { waitFor } from './helpers/wait.ts'
-import { HeldAnswers, HOLD_ANSWERS_MAX_BYTES, HOLD_ANSWERS_MS } from '../src/broker/held-answers.ts'
+import { HeldAnswers, HOLD_ANSWERS_MAX_BYTES, HOLD_ANSWERS_MS, holdAnswer, takeAnswers, type Holder } from '../src/broker/held-answers.ts'
 
 const RUNS = 10
 
@@ -99,6 +99,25 @@ test('held answers: kept within the window and the byte budget, handed over once
   assert.equal(late.hold('a', 1), true)
   assert.equal(late.hold('b', HOLD_ANSWERS_MS + 1), false, 'past the window')
   assert.deepEqual(late.take(), [], 'what was kept is dropped with the window')
+})
+
+test('held answers of a connection: nothing made until one is kept, none kept once it takes them or past the window', () => {
+  const idle: Holder = { mqConnectedMs: 0 }
+  assert.deepEqual(takeAnswers(idle), [])
+  holdAnswer(idle, 'a', 1)
+  assert.equal(idle.mqHeld, undefined, 'it receives its answers itself now')
+  const c: Holder = { mqConnectedMs: 0 }
+  holdAnswer(c, 'a', 1)
+  holdAnswer(c, 'b', 2)
+  assert.deepEqual(takeAnswers(c), ['a', 'b'])
+  assert.equal(c.mqHeld, undefined)
+  const late: Holder = { mqConnectedMs: 0 }
+  holdAnswer(late, 'a', HOLD_ANSWERS_MS)
+  assert.equal(late.mqHeld, undefined, 'past the window nothing is made')
+  assert.deepEqual(takeAnswers(late), [])
+  const never: Holder = {}
+  holdAnswer(never, 'a', 1)
+  assert.equal(never.mqHeld, undefined, 'a connection not accepted keeps nothing')
 })
 
 test('over WebSocket each packet the server sends is one frame, not one per piece', async (t) => {

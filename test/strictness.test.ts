@@ -52,6 +52,18 @@ test('a CONNECT whose token has a character appended is refused with "not author
   assert.equal(await connackCode(s.mqttUrl, { username: `${d.id}/42`, password: token }), 0)
 })
 
+test('a connection\'s token is not kept in the server\'s memory once its CONNECT is checked', async (t) => {
+  const s = await startServer(t)
+  const d = await s.domain()
+  const c = await s.connect(d, 1, { clientId: 'keeps-no-token' })
+  // mqtt-packet's parser keeps the CONNECT packet (auth.ts): its username stays, its password goes.
+  const clients = (s.app.broker.aedes as unknown as { clients: Record<string, { _parser: { settings: { username?: string, password?: Buffer } } }> }).clients
+  const settings = clients[`${d.id}/1/keeps-no-token`]!._parser.settings
+  assert.equal(settings.username, `${d.id}/1`, 'the parser still keeps the CONNECT packet')
+  assert.equal(settings.password, undefined)
+  assert.equal(c.connected, true)
+})
+
 test('loggable usernames: bounded, and a token-shaped one is redacted', () => {
   assert.equal(loggable('acme/2'), 'acme/2')
   assert.equal(loggable('a.b.c/2'), 'a.b.c/2')

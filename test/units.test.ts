@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import jwt from 'jsonwebtoken'
 import { canSubscribe, clientAction, presenceFilter } from '../src/broker/topics.ts'
-import { FrameLimit } from '../src/broker/frame-limit.ts'
+import { FrameLimit, MAX_PACKET_BYTES, frameCheck } from '../src/broker/frame-limit.ts'
 import { PRESENCE_WINDOW_MS, PresenceWindow } from '../src/broker/presence-window.ts'
 import { parseUserid, parseUsername } from '../src/chat/domains.ts'
 import { RateLimiter } from '../src/chat/rate-limit.ts'
@@ -199,6 +199,29 @@ test('frame limit: reads packet lengths across chunks and stops oversize or malf
   assert.match(new FrameLimit(100).feed(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff]))!, /malformed/)
   // the largest legal length (268,435,455) against the default limit
   assert.match(new FrameLimit().feed(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]))!, /limit/)
+})
+
+test('frame check: a connection keeps the limit\'s state only while a packet spans its chunks', () => {
+  const a: { mqFrame?: FrameLimit } = {}
+  const b: { mqFrame?: FrameLimit } = {}
+  const stream = Buffer.concat([Buffer.from([0x10, 12]), Buffer.alloc(12), Buffer.from([0xc0, 0x00])])
+  assert.equal(frameCheck(a, stream), null)
+  assert.equal(a.mqFrame, undefined, 'whole packets: nothing kept')
+  // a's packet is pending while b's chunks go by: each keeps its own
+  assert.equal(frameCheck(a, stream.subarray(0, 5)), null)
+  assert.notEqual(a.mqFrame, undefined)
+  assert.equal(frameCheck(b, Buffer.from([0x30, 0x80])), null)
+  assert.equal(frameCheck(b, Buffer.from([0xc0, 0x00])), null, 'b: a length of 8,192 read across chunks')
+  assert.notEqual(b.mqFrame, undefined, 'b: its body is pending')
+  assert.notEqual(b.mqFrame, a.mqFrame)
+  assert.equal(frameCheck(a, stream.subarray(5)), null)
+  assert.equal(a.mqFrame, undefined, 'a is between packets again')
+  // an oversize length split across chunks is still read whole
+  const big = MAX_PACKET_BYTES + 1
+  const c: { mqFrame?: FrameLimit } = {}
+  assert.equal(frameCheck(c, Buffer.from([0x30, 0x80 | (big & 0x7f), 0x80 | ((big >> 7) & 0x7f)])), null)
+  assert.match(frameCheck(c, Buffer.from([big >> 14]))!, /limit/)
+  assert.equal(frameCheck({}, Buffer.from([0xc0, 0x00])), null, 'the shared state is left between packets')
 })
 
 test('validation messages name the field', () => {

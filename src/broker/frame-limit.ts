@@ -17,6 +17,22 @@ export class FrameLimit {
 
   constructor (private readonly maxBytes: number = MAX_PACKET_BYTES) {}
 
+  reset (): void {
+    this.skip = 0
+    this.inHeader = false
+    this.len = 0
+    this.lenBytes = 0
+  }
+
+  copy (): FrameLimit {
+    const c = new FrameLimit(this.maxBytes)
+    c.skip = this.skip
+    c.inHeader = this.inHeader
+    c.len = this.len
+    c.lenBytes = this.lenBytes
+    return c
+  }
+
   /** Feeds bytes; returns an error sentence when a packet is too big or malformed. */
   feed (chunk: Uint8Array): string | null {
     let i = 0
@@ -36,7 +52,9 @@ export class FrameLimit {
         continue
       }
       const b = chunk[i++]!
-      this.len += (b & 0x7f) * 128 ** this.lenBytes
+      // A shift, not `* 128 ** n`: the fields stay small integers, not a boxed double each
+      // (at most 4 bytes of 7 bits: 2^28 - 1 fits).
+      this.len += (b & 0x7f) << (7 * this.lenBytes)
       this.lenBytes++
       if ((b & 0x80) !== 0) {
         if (this.lenBytes === 4) return 'malformed remaining length'
@@ -49,4 +67,29 @@ export class FrameLimit {
     }
     return null
   }
+
+  /** At a packet boundary: nothing of a packet is pending, as when the connection opened. */
+  get between (): boolean {
+    return !this.inHeader && this.skip === 0
+  }
+}
+
+/** What checks a connection's chunk when it is between packets: its state is not kept. */
+const atBoundary = new FrameLimit()
+
+/**
+ * Feeds a connection's chunk: `holder.mqFrame` keeps the limit's state only while a packet is
+ * pending across chunks. An idle connection sits between packets, and keeps none (issue 17).
+ */
+export function frameCheck (holder: { mqFrame?: FrameLimit }, chunk: Uint8Array): string | null {
+  const limit = holder.mqFrame ?? atBoundary
+  const problem = limit.feed(chunk)
+  if (problem !== null || limit.between) {
+    holder.mqFrame = undefined
+    if (limit === atBoundary) atBoundary.reset()
+  } else if (limit === atBoundary) {
+    holder.mqFrame = atBoundary.copy()
+    atBoundary.reset()
+  }
+  return problem
 }

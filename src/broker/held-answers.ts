@@ -6,7 +6,9 @@
 // receives PUBLISH send, answers it, and only then SUBSCRIBE ack. Such an answer reached no
 // subscriber, so `connect(); subscribe(ack); publish(send)`, the README's own snippet, never
 // saw its ack (0 of 10 runs). A young connection's answers are kept, bounded, and handed to it
-// right after the SUBACK of its first subscription to its `ack` topic.
+// right after the SUBACK of its first subscription to its `ack` topic. A connection makes its
+// HeldAnswers with the first answer it keeps: until then it carries only when it connected
+// (an idle connection, most of them, keeps no answer; issue 17).
 import { HISTORY_MAX_BYTES } from './handlers/history.ts'
 
 /** A connection's answers wait this long after CONNECT for its `ack` subscription. */
@@ -52,4 +54,28 @@ export class HeldAnswers {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
   }
+}
+
+/** What a connection carries of it (on aedes's client object, state.ts). */
+export interface Holder {
+  /** when its CONNECT was accepted; undefined once it receives its answers itself */
+  mqConnectedMs?: number
+  mqHeld?: HeldAnswers
+}
+
+/** Keeps an answer the connection cannot receive yet (its HeldAnswers made with the first). */
+export function holdAnswer (c: Holder, body: string, nowMs: number = Date.now()): void {
+  if (c.mqHeld === undefined) {
+    if (c.mqConnectedMs === undefined || nowMs - c.mqConnectedMs >= HOLD_ANSWERS_MS) return
+    c.mqHeld = new HeldAnswers(c.mqConnectedMs)
+  }
+  c.mqHeld.hold(body, nowMs)
+}
+
+/** The connection now receives its answers: the kept ones, and it keeps none from now on. */
+export function takeAnswers (c: Holder): string[] {
+  const held = c.mqHeld
+  c.mqConnectedMs = undefined
+  c.mqHeld = undefined
+  return held === undefined ? [] : held.take()
 }

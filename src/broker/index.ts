@@ -14,13 +14,15 @@ import type { ContactsMode } from '../store/index.ts'
 import { listen } from '../net.ts'
 import { authorizeForward, authorizeSubscribe, unsubscribed } from './acl.ts'
 import { authenticate, preConnect } from './auth.ts'
-import { FrameLimit } from './frame-limit.ts'
+import { frameCheck } from './frame-limit.ts'
 import * as notify from './notify.ts'
 import { strictPackets } from './packets.ts'
 import { PresenceFilter } from './presence-filter.ts'
 import { onPublish, subscribed } from './requests.ts'
 import { persistenceWithPresence } from './retained.ts'
 import { countHere, type BrokerState, type DomainMembership, type MqClient } from './state.ts'
+
+type Conn = Duplex & { closed?: boolean, client?: MqClient }
 
 export { MAX_SUBSCRIPTIONS } from './acl.ts'
 export { LOGGED_USERNAME_MAX_CHARS, loggable } from './auth.ts'
@@ -90,17 +92,12 @@ export class Broker implements Service, Notifier {
     // socket closes.
     aedes.on('client', (client: MqClient) => {
       const me = client.mq
-      const conn = client.conn as Duplex & { closed?: boolean }
+      const conn = client.conn as Conn
       if (me === undefined || client.counted === true || client.closed || conn.destroyed || conn.closed === true) return
       client.counted = true
       this.open++
       countHere(s, me.domainId, me.userid, 1)
       s.chat.presence.connected(me.domainId, me.userid)
-      conn.once('close', () => {
-        this.open--
-        countHere(s, me.domainId, me.userid, -1)
-        s.chat.presence.disconnected(me.domainId, me.userid)
-      })
     })
     aedes.on('subscribe', subscribed)
     aedes.on('unsubscribe', unsubscribed)
@@ -116,21 +113,45 @@ export class Broker implements Service, Notifier {
 
   /** A new connection (TCP socket or WebSocket stream). */
   handle (stream: Duplex, req?: IncomingMessage): void {
-    const limit = new FrameLimit()
     this.sockets.add(stream)
-    stream.once('close', () => this.sockets.delete(stream))
-    const client = this.s.aedes!.handle(stream, req as never) as MqClient
-    strictPackets(client)
-    stream.once('close', () => client.mqHeld?.close())
+    this.s.aedes!.handle(stream, req as never)
+    strictPackets((stream as Conn).client!)
     // aedes reads in paused mode ('readable' + read()); a 'data' listener then observes each
     // chunk without switching the stream to flowing mode.
-    stream.on('data', (chunk: Buffer) => {
-      const problem = limit.feed(chunk)
-      if (problem !== null) {
-        this.s.log.warn({ problem }, 'connection closed: bad packet')
-        stream.destroy()
-      }
-    })
+    stream.on('data', this.onData)
+    // 'close' is emitted once: `on` spares the wrapper `once` makes per connection.
+    stream.on('close', this.onClose)
+  }
+
+  // One listener function each for every connection, not a closure per connection (idle
+  // connections' memory, issue 17): the stream is `this`, its aedes client `conn.client`.
+
+  private readonly onData = ((broker: Broker) => function (this: Conn, chunk: Buffer): void {
+    const problem = frameCheck(this.client!, chunk)
+    if (problem !== null) {
+      broker.s.log.warn({ problem }, 'connection closed: bad packet')
+      this.destroy()
+    }
+  })(this)
+
+  private readonly onClose = ((broker: Broker) => function (this: Conn): void {
+    broker.closed(this)
+  })(this)
+
+  /** Undoes what the connection's CONNECT and 'client' did, in the order they did it. */
+  private closed (stream: Conn): void {
+    this.sockets.delete(stream)
+    const client = stream.client!
+    client.mqHeld?.close()
+    if (client.mqJoined === true) {
+      this.s.contacts.disconnected(client.mq!.domainId, client.mq!.userid)
+      this.s.domains?.leave(client.mq!.domainId)
+    }
+    if (client.counted === true) {
+      this.open--
+      countHere(this.s, client.mq!.domainId, client.mq!.userid, -1)
+      this.s.chat.presence.disconnected(client.mq!.domainId, client.mq!.userid)
+    }
   }
 
   /** Closes every client connection (they connect again); the server keeps accepting. */

@@ -13,36 +13,49 @@ import { createRequire } from 'node:module'
 import type { Client } from 'aedes'
 
 interface BufferList { slice (start: number, end: number): Buffer }
+type ParsedPacket = { cmd: string, messageId?: number, subscriptions?: Array<{ topic: string }> }
+type FilterClient = Client & { mqFilters?: Map<number, string[]> }
 interface MqttParser {
   _pos: number
   _list: BufferList
-  _parseString (): string | null
-  prependListener (event: 'packet', fn: (packet: { cmd: string, messageId?: number, subscriptions?: Array<{ topic: string }> }) => void): void
+  /** set by aedes: the parser's connection */
+  client: FilterClient
+  _parseString (this: MqttParser): string | null
+  prependListener (event: 'packet', fn: (this: MqttParser, packet: ParsedPacket) => void): void
 }
 type SubAck = { cmd: string, messageId?: number, granted?: number[] }
-type Conn = { client?: Client & { mqFilters?: Map<number, string[]> } }
+type Conn = { client?: FilterClient }
 
 /** Hooks one new connection's parser; call before its first byte is read. */
 export function strictPackets (client: Client): void {
   const parser = (client as unknown as { _parser: MqttParser })._parser
-  const parseString = parser._parseString
-  parser._parseString = function (this: MqttParser): string | null {
-    const start = this._pos
-    const s = parseString.call(this)
-    if (s === null) return null
-    // 2 bytes of length, then the string: the parser reports null as a malformed packet and
-    // the connection is closed.
-    if (s.includes('\u0000') || (s.includes('\ufffd') && !isUtf8(this._list.slice(start + 2, this._pos)))) return null
-    return s
-  }
-  parser.prependListener('packet', (packet) => {
-    if (packet.cmd !== 'subscribe' || packet.messageId === undefined || packet.subscriptions === undefined) return
-    const filters = packet.subscriptions.map((s) => s.topic)
-    if (new Set(filters).size === filters.length) return
-    const c = client as Client & { mqFilters?: Map<number, string[]> }
-    c.mqFilters ??= new Map()
-    c.mqFilters.set(packet.messageId, filters)
-  })
+  // One function each for every connection (issue 17: a closure each held 200 bytes): the
+  // parser is `this`, and aedes keeps the connection's client on it.
+  libraryParseString ??= parser._parseString
+  parser._parseString = strictParseString
+  parser.prependListener('packet', rememberRepeatedFilters)
+}
+
+/** mqtt-packet's own, the same for every parser (its prototype's). */
+let libraryParseString: MqttParser['_parseString'] | undefined
+
+function strictParseString (this: MqttParser): string | null {
+  const start = this._pos
+  const s = libraryParseString!.call(this)
+  if (s === null) return null
+  // 2 bytes of length, then the string: the parser reports null as a malformed packet and
+  // the connection is closed.
+  if (s.includes('\u0000') || (s.includes('\ufffd') && !isUtf8(this._list.slice(start + 2, this._pos)))) return null
+  return s
+}
+
+function rememberRepeatedFilters (this: MqttParser, packet: ParsedPacket): void {
+  if (packet.cmd !== 'subscribe' || packet.messageId === undefined || packet.subscriptions === undefined) return
+  const filters = packet.subscriptions.map((s) => s.topic)
+  if (new Set(filters).size === filters.length) return
+  const c = this.client
+  c.mqFilters ??= new Map()
+  c.mqFilters.set(packet.messageId, filters)
 }
 
 // aedes writes every packet through mqtt-packet's `writeToStream`, read from the module

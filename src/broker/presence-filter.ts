@@ -32,20 +32,24 @@ export class PresenceFilter {
     private readonly gained: (domainId: string, userid: number, friends: number[]) => void = () => {}
   ) {}
 
-  /** Before a CONNECT is accepted: `mode` as the connect read it when `changesSeen` was `changes`. Answers the release. */
-  async connected (domainId: string, userid: number, mode: ContactsMode, changesSeen: number): Promise<() => void> {
+  /** Before a CONNECT is accepted: `mode` as the connect read it when `changesSeen` was `changes`. `disconnected` undoes it. */
+  async connected (domainId: string, userid: number, mode: ContactsMode, changesSeen: number): Promise<void> {
     if (this.changes === changesSeen || !this.modes.has(domainId)) this.modes.set(domainId, mode)
     const key = `${domainId}/${userid}`
     let e = this.users.get(key)
     if (e === undefined) this.users.set(key, e = { refs: 0, friends: null, reads: 0 })
     e.refs++
     if (this.modes.get(domainId) === 'friends' && e.friends === null) await this.read(domainId, userid, e, false)
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      if (--e.refs === 0 && this.users.get(key) === e) this.users.delete(key)
-    }
+  }
+
+  /**
+   * Once for each `connected` (its connection closed). A method, not a closure handed back
+   * by `connected`: that was one closure and one key string per connection (issue 17).
+   */
+  disconnected (domainId: string, userid: number): void {
+    const key = `${domainId}/${userid}`
+    const e = this.users.get(key)
+    if (e !== undefined && --e.refs === 0) this.users.delete(key)
   }
 
   /** What a connect notes before reading its domain (see `connected`). */

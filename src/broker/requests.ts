@@ -10,6 +10,7 @@ import type { Ack, RequestContext } from './handlers/request.ts'
 import { send } from './handlers/send.ts'
 import { status } from './handlers/status.ts'
 import { typing } from './handlers/typing.ts'
+import { holdAnswer, takeAnswers } from './held-answers.ts'
 import { publish } from './notify.ts'
 import type { BrokerState, MqClient } from './state.ts'
 import { ackTopic, clientAction, type Me } from './topics.ts'
@@ -73,17 +74,17 @@ function answer (s: BrokerState, client: MqClient | null, me: Me, ack: Ack, sent
   const topic = ackTopic(me.domainId, me.userid)
   const body = JSON.stringify(ack)
   // Not subscribed to its ack yet: kept for when it is (mqtt.js subscribes after its sends).
-  if (client !== null && client.mqSubs?.has(topic) !== true) client.mqHeld?.hold(body)
+  if (client !== null && client.mqSubs?.has(topic) !== true) holdAnswer(client, body)
   publish(s, topic, body, false, sent)
 }
 
 /** aedes's 'subscribe', emitted once a SUBSCRIBE's filters are in place and its SUBACK written. */
 export function subscribed (subs: Subscription[], client: Client): void {
   const c = client as MqClient
-  if (c.mq === undefined || c.mqHeld === undefined) return
+  if (c.mq === undefined) return
   const topic = ackTopic(c.mq.domainId, c.mq.userid)
   if (!subs.some((s) => s.topic === topic && (s.qos as number) !== 0x80)) return
-  for (const body of c.mqHeld.take()) {
+  for (const body of takeAnswers(c)) {
     c.publish({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 1, retain: false, dup: false }, () => {})
   }
 }

@@ -5,18 +5,21 @@
 import type { Aedes, Client } from 'aedes'
 import type { Chat } from '../chat/index.ts'
 import type { Logger } from '../log.ts'
-import type { HeldAnswers } from './held-answers.ts'
+import type { FrameLimit } from './frame-limit.ts'
+import type { Holder } from './held-answers.ts'
 import type { PresenceFilter } from './presence-filter.ts'
 import type { PresenceWindow } from './presence-window.ts'
 import type { Me } from './topics.ts'
 
-export type MqClient = Client & {
+export type MqClient = Client & Holder & {
   mq?: Me
   counted?: boolean
+  /** its CONNECT holds its place in the presence filter and the domain (auth.ts); the close lets go */
+  mqJoined?: boolean
+  /** the packet its bytes are in the middle of (frame-limit.ts); none between packets */
+  mqFrame?: FrameLimit
   /** the filters this connection was granted and has not unsubscribed */
   mqSubs?: Set<string>
-  /** its answers made before it subscribed to its `ack` topic (held-answers.ts) */
-  mqHeld?: HeldAnswers
   /** shortly after a presence SUBSCRIBE: its retained and live presence, compared (presence-window.ts) */
   mqPresence?: PresenceWindow
 }
