@@ -96,7 +96,7 @@ export class Broker implements Service, Notifier {
       if (me === undefined || client.counted === true || client.closed || conn.destroyed || conn.closed === true) return
       client.counted = true
       this.open++
-      countHere(s, me.domainId, me.userid, 1)
+      countHere(s, me.domainId, me.userid, client, true)
       s.chat.presence.connected(me.domainId, me.userid)
     })
     aedes.on('subscribe', subscribed)
@@ -149,7 +149,7 @@ export class Broker implements Service, Notifier {
     }
     if (client.counted === true) {
       this.open--
-      countHere(this.s, client.mq!.domainId, client.mq!.userid, -1)
+      countHere(this.s, client.mq!.domainId, client.mq!.userid, client, false)
       this.s.chat.presence.disconnected(client.mq!.domainId, client.mq!.userid)
     }
   }

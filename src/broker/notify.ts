@@ -2,7 +2,7 @@
 // published through aedes. The Broker's Notifier methods (index.ts) are these.
 import type { CallSignal, MessageEvent } from '../chat/index.ts'
 import { presenceEvent } from '../chat/events.ts'
-import { isHere, type BrokerState, type MqClient } from './state.ts'
+import { connectionsHere, type BrokerState, type MqClient } from './state.ts'
 import { ackTopic, inboxTopic, presenceTopic, signalTopic } from './topics.ts'
 
 /** The longest a status PUBACK waits for its presence change to reach slow subscribers. */
@@ -20,13 +20,29 @@ export function publish (s: BrokerState, topic: string, body: string, retain: bo
   })
 }
 
-// A message, a signal, a call's signal for a user with no connection here (with several
-// nodes: most of what the bus brings) skip aedes's publish, its topic matching and queue
-// (state.ts says why nobody else can be listening).
+const noop = (): void => {}
+
+/**
+ * To one user's connections here that subscribe to `topic` (its inbox, ack or signal: no
+ * one else may, state.ts), straight to each connection's QoS 1 delivery, as aedes's own
+ * publish would end (the connection's subscription QoS, authorizeForward, the write), without
+ * its queue, topic matching and offline look-up (measured: most of aedes's share of a
+ * message). One payload for all of them. `sent` runs once each has been written.
+ */
+export function toUser (s: BrokerState, domainId: string, userid: number, topic: string, body: string, sent?: () => void): void {
+  const clients = connectionsHere(s, domainId, userid)
+  let left = 0
+  if (clients !== undefined && s.aedes?.closed === false) for (const c of clients) if (c.subscriptions?.[topic] !== undefined) left++
+  if (left === 0) return sent?.()
+  const payload = Buffer.from(body)
+  const one = sent === undefined ? noop : () => { if (--left === 0) sent() }
+  for (const c of clients!) {
+    if (c.subscriptions?.[topic] !== undefined) c.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, one)
+  }
+}
 
 export function messageStored (s: BrokerState, domainId: string, event: MessageEvent): void {
-  if (!isHere(s, domainId, event.to_userid)) return
-  publish(s, inboxTopic(domainId, event.to_userid), JSON.stringify(event), false)
+  toUser(s, domainId, event.to_userid, inboxTopic(domainId, event.to_userid), JSON.stringify(event))
 }
 
 /**
@@ -35,8 +51,8 @@ export function messageStored (s: BrokerState, domainId: string, event: MessageE
  * of an MQTT send. (Not held for a connection yet to subscribe: that one's catch-up has it.)
  */
 export function sentForUser (s: BrokerState, domainId: string, event: MessageEvent): void {
-  if (!isHere(s, domainId, event.from_userid)) return
-  publish(s, ackTopic(domainId, event.from_userid), JSON.stringify({ cid: null, event }), false)
+  if (connectionsHere(s, domainId, event.from_userid) === undefined) return
+  toUser(s, domainId, event.from_userid, ackTopic(domainId, event.from_userid), JSON.stringify({ cid: null, event }))
 }
 
 /**
@@ -67,14 +83,13 @@ function clientsOf (s: BrokerState, domainId: string, userid: number): MqClient[
 }
 
 export function signal (s: BrokerState, domainId: string, userid: number, body: string): void {
-  if (!isHere(s, domainId, userid)) return
-  publish(s, signalTopic(domainId, userid), body, false)
+  toUser(s, domainId, userid, signalTopic(domainId, userid), body)
 }
 
 /** SPEC §10.2: to the user's connections here. */
 export function callSignal (s: BrokerState, domainId: string, userid: number, signal: CallSignal): void {
-  if (!isHere(s, domainId, userid)) return
-  publish(s, signalTopic(domainId, userid), JSON.stringify(signal), false)
+  if (connectionsHere(s, domainId, userid) === undefined) return
+  toUser(s, domainId, userid, signalTopic(domainId, userid), JSON.stringify(signal))
 }
 
 /**

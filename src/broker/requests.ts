@@ -11,7 +11,7 @@ import { send } from './handlers/send.ts'
 import { status } from './handlers/status.ts'
 import { typing } from './handlers/typing.ts'
 import { holdAnswer, takeAnswers } from './held-answers.ts'
-import { publish } from './notify.ts'
+import { toUser } from './notify.ts'
 import type { BrokerState, MqClient } from './state.ts'
 import { ackTopic, clientAction, type Me } from './topics.ts'
 
@@ -75,7 +75,7 @@ function answer (s: BrokerState, client: MqClient | null, me: Me, ack: Ack, sent
   const body = JSON.stringify(ack)
   // Not subscribed to its ack yet: kept for when it is (mqtt.js subscribes after its sends).
   if (client !== null && client.mqSubs?.has(topic) !== true) holdAnswer(client, body)
-  publish(s, topic, body, false, sent)
+  toUser(s, me.domainId, me.userid, topic, body, sent)
 }
 
 /** aedes's 'subscribe', emitted once a SUBSCRIBE's filters are in place and its SUBACK written. */

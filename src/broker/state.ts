@@ -1,7 +1,7 @@
 // What the broker's parts share (index.ts starts it; auth.ts, acl.ts, requests.ts and
 // notify.ts take it as their first argument): the running aedes, the chat it serves, and
 // what each connection carries on aedes's own client object. Plain data, no lookups: every
-// packet reads it (isHere and countHere keep its `here` map).
+// packet reads it (countHere keeps its `here` map).
 import type { Aedes, Client } from 'aedes'
 import type { Chat } from '../chat/index.ts'
 import type { Logger } from '../log.ts'
@@ -22,6 +22,8 @@ export type MqClient = Client & Holder & {
   mqSubs?: Set<string>
   /** shortly after a presence SUBSCRIBE: its retained and live presence, compared (presence-window.ts) */
   mqPresence?: PresenceWindow
+  /** aedes's own record of the filters in place (not in its types): set as each is added */
+  readonly subscriptions?: Record<string, { qos: number } | undefined>
 }
 
 /**
@@ -46,29 +48,34 @@ export interface BrokerState {
   /**
    * This node's counted connections (see index.ts's 'client' handler), by domain and user.
    * Only its own user may subscribe to a user's inbox, ack and signal topics (topics.ts), and
-   * a connection is counted before it can subscribe: a publish to those topics for a user
-   * with no connection here reaches nobody, and is not handed to aedes (notify.ts).
+   * a connection is counted before it can subscribe: what is published to those topics goes
+   * straight to these connections (notify.ts), not through aedes's publish.
    */
-  readonly here: Map<string, Map<number, number>>
+  readonly here: Map<string, Map<number, Set<MqClient>>>
 }
 
-/** Whether `userid` has a counted connection on this node. */
-export function isHere (s: BrokerState, domainId: string, userid: number): boolean {
-  return s.here.get(domainId)?.has(userid) === true
+/** The user's counted connections on this node, if any. */
+export function connectionsHere (s: BrokerState, domainId: string, userid: number): Set<MqClient> | undefined {
+  return s.here.get(domainId)?.get(userid)
 }
 
-/** A connection of the user is counted (+1) or closed (−1) here. */
-export function countHere (s: BrokerState, domainId: string, userid: number, by: 1 | -1): void {
+/** A connection of the user is counted here (`open`), or has closed. */
+export function countHere (s: BrokerState, domainId: string, userid: number, client: MqClient, open: boolean): void {
   let users = s.here.get(domainId)
   if (users === undefined) {
-    if (by < 0) return
+    if (!open) return
     users = new Map()
     s.here.set(domainId, users)
   }
-  const n = (users.get(userid) ?? 0) + by
-  if (n > 0) users.set(userid, n)
-  else {
-    users.delete(userid)
-    if (users.size === 0) s.here.delete(domainId)
+  let clients = users.get(userid)
+  if (open) {
+    if (clients === undefined) users.set(userid, clients = new Set())
+    clients.add(client)
+  } else if (clients !== undefined) {
+    clients.delete(client)
+    if (clients.size === 0) {
+      users.delete(userid)
+      if (users.size === 0) s.here.delete(domainId)
+    }
   }
 }
