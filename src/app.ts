@@ -5,7 +5,7 @@ import { Broker } from './broker/index.ts'
 import { Callbacks } from './callbacks/index.ts'
 import { RedisBus } from './cluster/bus.ts'
 import { clusterNotifier } from './cluster/fanout.ts'
-import { Chat, Notifications } from './chat/index.ts'
+import { ChatService, Notifications } from './chat/index.ts'
 import { Retention } from './chat/retention.ts'
 import type { Config } from './config.ts'
 import { createStorage, Files } from './files/index.ts'
@@ -21,7 +21,7 @@ import { VERSION } from './version.ts'
 export interface App {
   config: Config
   store: Store
-  chat: Chat
+  chat: ChatService
   retention: Retention
   callbacks: Callbacks
   broker: Broker
@@ -72,7 +72,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
   }, metrics.deliveries, log.child({ module: 'callbacks' }))
   // What the chat does, told to whoever hears it (the listeners are added below, once built).
   const notifications = new Notifications()
-  const chat = new Chat(store, config, operator.key, log.child({ module: 'chat' }), notifications, {
+  const chat = new ChatService(store, config, operator.key, log.child({ module: 'chat' }), notifications, {
     publicUrl,
     sharedTake: bus === null ? undefined : (key, perSecond, burst) => bus.take(key, perSecond, burst)
   })

@@ -6,7 +6,7 @@ import net from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
-import type { CallSignal, Chat, MessageEvent, Notifier } from '../chat/index.ts'
+import type { CallSignal, ChatService, MessageEvent, Notifier } from '../chat/index.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
 import type { Service } from '../service.ts'
@@ -42,7 +42,7 @@ export class Broker implements Service, Notifier {
 
   constructor (
     private readonly config: Config,
-    chat: Chat,
+    chat: ChatService,
     log: Logger,
     /** several nodes: the bus, which hears each domain only where it is served */
     domains: DomainMembership | null = null

@@ -3,7 +3,7 @@
 // what each connection carries on aedes's own client object. Plain data, no lookups: every
 // packet reads it (countHere keeps its `here` map).
 import type { Aedes, Client } from 'aedes'
-import type { Chat } from '../chat/index.ts'
+import type { ChatService } from '../chat/index.ts'
 import type { Logger } from '../log.ts'
 import type { FrameLimit } from './frame-limit.ts'
 import type { Holder } from './held-answers.ts'
@@ -39,7 +39,7 @@ export interface DomainMembership {
 export interface BrokerState {
   /** undefined until the broker has started */
   aedes: Aedes | undefined
-  readonly chat: Chat
+  readonly chat: ChatService
   readonly log: Logger
   /** SPEC §10.3: who may see whose presence, in domains whose contacts are friends */
   readonly contacts: PresenceFilter

@@ -1,4 +1,5 @@
-// The chat service: the rules of the product, with no I/O of its own beyond the store.
+// The chat service (ChatService; the browser client's class is client/'s `Chat`): the rules of the
+// product, with no I/O of its own beyond the store.
 // Transports (broker/, http/) call it; it reaches them only through the Notifier.
 import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
@@ -31,7 +32,7 @@ export type { SharedTake } from './rate-limit.ts'
 /** What a user asks of the server over MQTT; each has its own bucket at MQCHAT_USER_RATE. */
 export type UserRequest = 'send' | 'status' | 'history' | 'subscribe' | 'typing' | 'read'
 
-export class Chat implements Service {
+export class ChatService implements Service {
   readonly name = 'chat'
   readonly domains: Domains
   readonly presence: PresenceTracker

@@ -10,7 +10,7 @@ import type { WebSocketServer } from 'ws'
 import type { Broker } from '../broker/index.ts'
 import { attachWebSocket } from '../broker/websocket.ts'
 import type { Callbacks } from '../callbacks/index.ts'
-import { parseUserid, type Chat } from '../chat/index.ts'
+import { parseUserid, type ChatService } from '../chat/index.ts'
 import { strictAjv } from '../chat/schemas.ts'
 import type { Config } from '../config.ts'
 import type { Files } from '../files/index.ts'
@@ -48,7 +48,7 @@ const coercingAjv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditi
 
 export interface HttpDeps {
   config: Config
-  chat: Chat
+  chat: ChatService
   callbacks: Callbacks
   files: Files
   push: Push

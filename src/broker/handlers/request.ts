@@ -3,7 +3,7 @@
 // `chat/D/U/ack`. Each request is a file of this folder: parse, check, ask the chat, answer.
 import { isUtf8 } from 'node:buffer'
 import type { Ack as WireAck } from '../../../protocol/wire.ts'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import type { ErrorCode } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type { Me } from '../topics.ts'
@@ -18,7 +18,7 @@ export type Ack = WireAck<ErrorCode>
 export type Handler = (ctx: RequestContext, payload: Buffer) => Promise<Ack | null>
 
 export interface RequestContext {
-  chat: Chat
+  chat: ChatService
   log: Logger
   me: Me
 }

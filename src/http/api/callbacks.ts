@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import type { Callbacks } from '../../callbacks/index.ts'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import { MessageId, StringEnum } from '../../chat/schemas.ts'
 import type { EventKind } from '../../store/index.ts'
 import { CallbackParams, ErrorBody, UnixSeconds, withErrors } from '../schemas.ts'
@@ -80,7 +80,7 @@ const EventFeed = Type.Object({
 
 type Params = Static<typeof CallbackParams>
 
-export function callbackRoutes (app: FastifyInstance, chat: Chat, callbacks: Callbacks): void {
+export function callbackRoutes (app: FastifyInstance, chat: ChatService, callbacks: Callbacks): void {
   const base = '/domains/:domain/callbacks/:kind'
   const own = async (req: { principal?: unknown, params: Params }): Promise<[string, EventKind]> => {
     await chat.domains.get(req.principal as never, req.params.domain)

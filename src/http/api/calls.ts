@@ -2,7 +2,7 @@
 // signals themselves travel over MQTT (`chat/D/U/call`); this is the one REST call of calls.
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import { iceServersFor } from '../../chat/ice.ts'
 import type { Config } from '../../config.ts'
 import { requireSelf } from '../auth.ts'
@@ -15,7 +15,7 @@ const IceServer = Type.Object({
 })
 const IceServers = Type.Object({ iceServers: Type.Array(IceServer, { description: 'for `new RTCPeerConnection({ iceServers })`' }) })
 
-export function callRoutes (app: FastifyInstance, chat: Chat, config: Pick<Config, 'iceServers' | 'turnSecret'>): void {
+export function callRoutes (app: FastifyInstance, chat: ChatService, config: Pick<Config, 'iceServers' | 'turnSecret'>): void {
   app.get<{ Params: Static<typeof UserParams> }>('/domains/:domain/users/:userid/ice', {
     config: { user: true },
     schema: {

@@ -1,11 +1,11 @@
 // A user's conversations and blocks (SPEC §2): with the domain key, or the user's own token.
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import { requireSelf } from '../auth.ts'
 import { BlockParams, ConversationList, ConversationsQuery, ErrorBody, UserParams, withErrors } from '../schemas.ts'
 
-export function conversationRoutes (app: FastifyInstance, chat: Chat): void {
+export function conversationRoutes (app: FastifyInstance, chat: ChatService): void {
   app.get<{ Params: Static<typeof UserParams>, Querystring: Static<typeof ConversationsQuery> }>('/domains/:domain/users/:userid/conversations', {
     config: { user: true },
     schema: {

@@ -1,7 +1,7 @@
 // Domains and their keys (SPEC §2).
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import { requireOperator } from '../auth.ts'
 import { requireDomainKey } from '../auth.ts'
 import { CreatedDomain, Domain, DomainParams, DomainPatchBody, NewDomainBody, withErrors, ErrorBody } from '../schemas.ts'
@@ -15,7 +15,7 @@ const Me = Type.Object({
   domain: Type.Optional(Domain)
 })
 
-export function domainRoutes (app: FastifyInstance, chat: Chat): void {
+export function domainRoutes (app: FastifyInstance, chat: ChatService): void {
   app.get('/me', {
     schema: {
       summary: 'Who this key is: the operator, or a domain (and which)',

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
 import { Type, type Static } from '@sinclair/typebox'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import { AppError, isAppError } from '../../errors.ts'
 import { tooLarge, type Files } from '../../files/index.ts'
 import { authenticate } from '../auth.ts'
@@ -31,7 +31,7 @@ export type Uploader = { kind: 'key' } | { kind: 'user', userid: number }
  * Who uploads to `domainId`: the domain key (or the operator key) through the API's usual
  * check, or a user token of that domain (SPEC §2: a valid token of another domain is 404).
  */
-export async function uploaderOf (chat: Chat, req: FastifyRequest, domainId: string): Promise<Uploader> {
+export async function uploaderOf (chat: ChatService, req: FastifyRequest, domainId: string): Promise<Uploader> {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
   const credential = m?.[1]
   // A key first (an operator key may be any string, dots included), then a token.
@@ -55,7 +55,7 @@ export async function uploaderOf (chat: Chat, req: FastifyRequest, domainId: str
   throw new AppError('unauthorized', 'neither a key nor a valid token of this domain (expired, or not signed with its tokenSecret)')
 }
 
-export async function fileUploadRoutes (app: FastifyInstance, chat: Chat, files: Files, maxBytes: number): Promise<void> {
+export async function fileUploadRoutes (app: FastifyInstance, chat: ChatService, files: Files, maxBytes: number): Promise<void> {
   // The body is read by the handler, as a stream: no parser buffers it. Multipart is parsed
   // part by part, the file part streamed.
   app.removeAllContentTypeParsers()

@@ -3,11 +3,11 @@
 // customer's server, which knows who is whose friend.
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import { requireDomainKey, requireSelf } from '../auth.ts'
 import { ErrorBody, FriendList, FriendParams, UserParams, withErrors } from '../schemas.ts'
 
-export function friendRoutes (app: FastifyInstance, chat: Chat): void {
+export function friendRoutes (app: FastifyInstance, chat: ChatService): void {
   app.get<{ Params: Static<typeof UserParams> }>('/domains/:domain/users/:userid/friends', {
     config: { user: true },
     schema: {

@@ -1,12 +1,12 @@
 // Conversation history and sends from the customer's server (SPEC §2).
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import { AppError } from '../../errors.ts'
 import { requireSelf } from '../auth.ts'
 import { ApiSend, DomainParams, MessageEventSchema, MessageList, MessagesQuery, withErrors } from '../schemas.ts'
 
-export function messageRoutes (app: FastifyInstance, chat: Chat): void {
+export function messageRoutes (app: FastifyInstance, chat: ChatService): void {
   app.get<{ Params: Static<typeof DomainParams>, Querystring: Static<typeof MessagesQuery> }>('/domains/:domain/messages', {
     config: { user: true },
     schema: {

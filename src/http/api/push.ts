@@ -2,7 +2,7 @@
 // widget registers them with the user's token).
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import type { Push } from '../../push/index.ts'
 import { requireSelf } from '../auth.ts'
 import { ErrorBody, PushKey, PushSubscriptionBody, PushSubscriptionView, PushUnsubscribeBody, UserParams, withErrors } from '../schemas.ts'
@@ -10,7 +10,7 @@ import { ErrorBody, PushKey, PushSubscriptionBody, PushSubscriptionView, PushUns
 /** Paths that need no authentication at all. */
 export const PUBLIC_PUSH_PATHS = new Set(['/api/v1/push/key'])
 
-export function pushRoutes (app: FastifyInstance, chat: Chat, push: Push): void {
+export function pushRoutes (app: FastifyInstance, chat: ChatService, push: Push): void {
   app.get('/push/key', {
     schema: {
       summary: 'The server\'s web push (VAPID) public key',

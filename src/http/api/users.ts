@@ -1,7 +1,7 @@
 // Users: tokens, profiles, the user list and presence (SPEC §2).
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import type { Chat } from '../../chat/index.ts'
+import type { ChatService } from '../../chat/index.ts'
 import { profilePatch } from '../../chat/profiles.ts'
 import { AppError } from '../../errors.ts'
 import type { Principal } from '../../chat/index.ts'
@@ -10,7 +10,7 @@ import {
   DomainParams, ErrorBody, PresenceList, PresenceQuery, ProfileBody, Token, TokenBody, UserList, UserParams, UserSchema, UsersQuery, withErrors
 } from '../schemas.ts'
 
-export function userRoutes (app: FastifyInstance, chat: Chat): void {
+export function userRoutes (app: FastifyInstance, chat: ChatService): void {
   app.post<{ Params: Static<typeof UserParams>, Body: Static<typeof TokenBody> }>('/domains/:domain/users/:userid/token', {
     schema: {
       summary: 'Mint a token: the MQTT password of this user',
@@ -114,6 +114,6 @@ export function userRoutes (app: FastifyInstance, chat: Chat): void {
 }
 
 /** SPEC §10.3: what a user's token may see of a friends-only domain (itself and its friends); null: anyone (a key, or a domain open to everyone). */
-function visibleTo (chat: Chat, who: Principal, domainId: string) {
+function visibleTo (chat: ChatService, who: Principal, domainId: string) {
   return who.kind === 'user' ? chat.contacts.visibleUsers(domainId, who.userid) : Promise.resolve(null)
 }
