@@ -18,7 +18,7 @@ import { frameCheck } from './frame-limit.ts'
 import * as notify from './notify.ts'
 import { strictPackets } from './packets.ts'
 import { PresenceFilter } from './presence-filter.ts'
-import { onPublish, subscribed } from './requests.ts'
+import { DROP_TOPIC, onPublish, subscribed } from './requests.ts'
 import { persistenceWithPresence } from './retained.ts'
 import { countHere, type BrokerState, type DomainMembership, type MqClient } from './state.ts'
 
@@ -85,6 +85,16 @@ export class Broker implements Service, Notifier {
       authorizePublish: (client, packet, done) => onPublish(s, client as MqClient | null, packet, done),
       authorizeForward: (client, packet) => authorizeForward(s, client, packet)
     })
+    // A client's request (and a refused publish) is renamed to DROP_TOPIC, which nobody can
+    // hear (requests.ts): after its PUBACK it is not taken through aedes's publish (the
+    // retained store, the queue, topic matching, the offline look-up). Nothing else changes.
+    // (aedes's own calls pass the publishing client second; its types know only (packet, done))
+    const publish = aedes.publish.bind(aedes) as unknown as (packet: unknown, client?: unknown, done?: unknown) => void
+    aedes.publish = ((packet: { topic: string }, client?: unknown, done?: () => void) => {
+      if (packet.topic !== DROP_TOPIC) return publish(packet, client, done)
+      const cb = typeof client === 'function' ? client as () => void : done
+      if (cb !== undefined) setImmediate(cb)
+    }) as typeof aedes.publish
     // Presence counts sockets, not aedes's client registry: when a connection takes over a
     // client id while the old one is still closing, aedes can report the pair out of order
     // (the new one's 'client' after it closed, the old one's disconnect never), which left a

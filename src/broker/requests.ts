@@ -19,7 +19,7 @@ import { ackTopic, clientAction, type Me } from './topics.ts'
 const ANSWERED_WHEN_REFUSED = { status, typing, read, call } as const
 
 /** Where a refused publish goes: a `$` topic no client may subscribe to, so it reaches nobody. */
-const DROP_TOPIC = '$mqchat/dropped'
+export const DROP_TOPIC = '$mqchat/dropped'
 
 export function onPublish (s: BrokerState, client: MqClient | null, packet: { topic: string, payload: Buffer | string }, done: (err?: Error | null) => void): void {
   const me = client?.mq
