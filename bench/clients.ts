@@ -1,6 +1,7 @@
 // The load generator's small tools: raw MQTT connections (for idle-connection counts), a pool
 // that runs async work at a bounded concurrency, and sleep.
 import type net from 'node:net'
+import { packetReader } from '../client/mqtt-codec.ts'
 import { connectAccepted } from '../test/helpers/mqtt.ts'
 import { subscribePacket } from '../test/helpers/packets.ts'
 import { HOST } from './processes.ts'
@@ -18,32 +19,14 @@ export const rawConnect = (port: number, clientId: string, username?: string, pa
  */
 export function rawSubscribe (s: net.Socket, filters: string[], timeoutMs = 10_000): Promise<void> {
   return new Promise((resolve, reject) => {
-    let got = Buffer.alloc(0)
+    const read = packetReader()
     let done = false
     const timer = setTimeout(() => { done = true; reject(new Error(`no SUBACK within ${timeoutMs} ms`)) }, timeoutMs)
     s.on('data', (chunk: Buffer) => {
-      if (done) return
-      got = Buffer.concat([got, chunk])
-      // Packets: a type byte, a variable-length remaining length [MQTT-2.2.3], the rest.
-      for (;;) {
-        let len = 0
-        let mul = 1
-        let i = 1
-        for (; i < got.length && i <= 4; i++) {
-          len += (got[i]! & 0x7f) * mul
-          mul *= 128
-          if ((got[i]! & 0x80) === 0) break
-        }
-        if (i >= got.length || got.length < i + 1 + len) return
-        const type = got[0]!
-        got = got.subarray(i + 1 + len)
-        if (type === 0x90) {
-          done = true
-          clearTimeout(timer)
-          resolve()
-          return
-        }
-      }
+      if (done || !read(chunk).some((p) => p.type === 'suback')) return
+      done = true
+      clearTimeout(timer)
+      resolve()
     })
     s.write(subscribePacket(filters, 1, 1))
   })

@@ -42,6 +42,8 @@ export function toUser (s: BrokerState, domainId: string, userid: number, topic:
 }
 
 export function messageStored (s: BrokerState, domainId: string, event: MessageEvent): void {
+  // (most of what the bus brings is for users elsewhere: not even encoded then)
+  if (connectionsHere(s, domainId, event.to_userid) === undefined) return
   toUser(s, domainId, event.to_userid, inboxTopic(domainId, event.to_userid), JSON.stringify(event))
 }
 
@@ -75,7 +77,8 @@ export function userErased (s: BrokerState, domainId: string, userid: number): v
 
 /** The user's connections on this node. */
 function clientsOf (s: BrokerState, domainId: string, userid: number): MqClient[] {
-  // Client ids are namespaced `<domain>/<userid>/…` (see auth.ts); aedes keeps its
+  // aedes's registry, not the `here` map: an erasure also closes a connection whose CONNECT
+  // was accepted but which is not counted yet. Client ids are namespaced `<domain>/<userid>/…` (see auth.ts); aedes keeps its
   // connected clients by id (not in its types).
   const prefix = `${domainId}/${userid}/`
   if (s.aedes === undefined) return []
@@ -99,7 +102,7 @@ export function callSignal (s: BrokerState, domainId: string, userid: number, si
  * (friendsChanged and contactsChanged go to the PresenceFilter, which calls this.)
  */
 export async function presenceOfNewFriends (s: BrokerState, domainId: string, userid: number, friends: number[]): Promise<void> {
-  const watching = clientsOf(s, domainId, userid).filter((c) => c.mqSubs !== undefined)
+  const watching = [...connectionsHere(s, domainId, userid) ?? []].filter((c) => c.mqSubs !== undefined)
   if (watching.length === 0) return
   const wildcard = `chat/${domainId}/+/presence`
   for (const friend of friends) {
