@@ -1,8 +1,9 @@
 // The Notifier side (chat/notifier.ts): what the chat asks this node's connections to hear,
-// published through aedes. The Broker's Notifier methods (index.ts) are these.
+// published through aedes or, for a user's own topics, written to its connections directly. The Broker's Notifier methods (index.ts) are these.
 import type { CallSignal, MessageEvent } from '../chat/index.ts'
 import { presenceEvent } from '../chat/events.ts'
 import { connectionsHere, type BrokerState, type MqClient } from './state.ts'
+import { writePublish } from './packets.ts'
 import { ackTopic, inboxTopic, presenceTopic, signalTopic } from './topics.ts'
 
 /** The longest a status PUBACK waits for its presence change to reach slow subscribers. */
@@ -24,10 +25,12 @@ const noop = (): void => {}
 
 /**
  * To one user's connections here that subscribe to `topic` (its inbox, ack or signal: no
- * one else may, state.ts), straight to each connection's QoS 1 delivery, as aedes's own
- * publish would end (the connection's subscription QoS, authorizeForward, the write), without
- * its queue, topic matching and offline look-up (measured: most of aedes's share of a
- * message). One payload for all of them. `sent` runs once each has been written.
+ * one else may, state.ts), written to each connection at once (packets.ts writePublish), as
+ * aedes's own publish would end (the connection's subscription QoS, the write), without its
+ * queue, topic matching, offline look-up and the tick it waits before each write (measured:
+ * most of aedes's share of a message, and one writev per packet). authorizeForward has
+ * nothing to say of these topics. One payload for all of them. `sent` runs once each has
+ * been written.
  */
 export function toUser (s: BrokerState, domainId: string, userid: number, topic: string, body: string, sent?: () => void): void {
   const clients = connectionsHere(s, domainId, userid)
@@ -37,7 +40,8 @@ export function toUser (s: BrokerState, domainId: string, userid: number, topic:
   const payload = Buffer.from(body)
   const one = sent === undefined ? noop : () => { if (--left === 0) sent() }
   for (const c of clients!) {
-    if (c.subscriptions?.[topic] !== undefined) c.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, one)
+    const sub = c.subscriptions?.[topic]
+    if (sub !== undefined) writePublish(c, topic, payload, sub.qos, one)
   }
 }
 
