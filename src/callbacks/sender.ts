@@ -4,7 +4,7 @@
 // host (a webhook relay, a hosting platform) still never wait for each other's connections.
 import { Agent, type Dispatcher } from 'undici'
 import { signatureHeader } from './signing.ts'
-import { checkUrl } from './ssrf.ts'
+import { checkUrl, type UrlCheck } from './ssrf.ts'
 import { guardedLookup, TargetError } from './resolve.ts'
 import { parseRetryAfter } from './retry.ts'
 import type { AttemptResult } from './policy.ts'
@@ -80,6 +80,26 @@ export class Sender {
     }
   }
 
+  /**
+   * A URL's check and where it points, kept for the next delivery to it: a domain's callback
+   * URL is the same for every event (measured: parsing it and reading its parts again was a
+   * twentieth of the replay drain's CPU). The check is a pure function of the text (names
+   * are resolved at each connection, guardedLookup); a text seen after TARGETS_KEPT others
+   * is simply checked again.
+   */
+  private target (url: string): Target | Extract<UrlCheck, { ok: false }> {
+    let t = this.targets.get(url)
+    if (t === undefined) {
+      const check = checkUrl(url, this.opts.allowPrivate)
+      t = check.ok ? { ok: true, origin: check.url.origin, path: check.url.pathname + check.url.search } : check
+      if (this.targets.size >= TARGETS_KEPT) this.targets.clear()
+      this.targets.set(url, t)
+    }
+    return t
+  }
+
+  private readonly targets = new Map<string, Target | Extract<UrlCheck, { ok: false }>>()
+
   /** Never throws: every failure is described in the result. */
   async send (d: Delivery, nowMs = Date.now()): Promise<SendResult> {
     const timestamp = Math.floor(nowMs / 1000)
@@ -102,7 +122,7 @@ export class Sender {
   async post (pool: string, url: string, requestHeaders: Record<string, string>, body: string | Buffer, nowMs = Date.now()): Promise<SendResult> {
     const started = performance.now()
     const base = { requestHeaders, startedAt: nowMs }
-    const check = checkUrl(url, this.opts.allowPrivate)
+    const check = this.target(url)
     if (!check.ok) {
       const code = check.code === 'forbidden_target' ? 'FORBIDDEN_TARGET' : 'INVALID_URL'
       return { ...base, status: null, errorCode: code, errorMessage: check.message, retryAfterMs: null, responseBody: null, durationMs: 0 }
@@ -113,11 +133,11 @@ export class Sender {
     const timer = setTimeout(() => deadline.expire(), this.opts.timeoutMs)
     const agent = this.agent(pool)
     try {
-      let r = await once(agent, check.url, requestHeaders, body, deadline)
+      let r = await once(agent, check, requestHeaders, body, deadline)
       if (r.errorCode !== null && STALE_SOCKET.has(r.errorCode) && !deadline.expired) {
         // A reused keep-alive socket can be closed by the receiver at the very moment we
         // send: try once more on a fresh connection before calling the receiver unreachable.
-        r = await once(agent, check.url, requestHeaders, body, deadline)
+        r = await once(agent, check, requestHeaders, body, deadline)
       }
       return { ...base, ...r, durationMs: Math.round(performance.now() - started) }
     } finally {
@@ -125,6 +145,12 @@ export class Sender {
     }
   }
 }
+
+/** Where a checked URL points: what undici is given. */
+interface Target { ok: true, origin: string, path: string }
+
+/** How many URLs' checks are kept (sender.target): far more than the callbacks in use at once. */
+const TARGETS_KEPT = 1000
 
 type Outcome = Omit<SendResult, 'requestHeaders' | 'durationMs' | 'startedAt'>
 
@@ -147,7 +173,7 @@ class Deadline {
  * status, Retry-After and the first KiB of the body. The answer is in once the status is: a
  * body cut short, too slow or too long does not change it. Never rejects.
  */
-function once (agent: Agent, url: URL, headers: Record<string, string>, body: string | Buffer, deadline: Deadline): Promise<Outcome> {
+function once (agent: Agent, url: Target, headers: Record<string, string>, body: string | Buffer, deadline: Deadline): Promise<Outcome> {
   return new Promise<Outcome>((resolve) => {
     let settled = false
     let status: number | null = null
@@ -166,7 +192,7 @@ function once (agent: Agent, url: URL, headers: Record<string, string>, body: st
       timedOut: () => { if (status === null) settle({ status: null, errorCode: 'TIMEOUT', errorMessage: 'no answer within the time limit', retryAfterMs: null, responseBody: null }) }
     }
     deadline.current = current
-    agent.dispatch({ origin: url.origin, path: url.pathname + url.search, method: 'POST', headers, body }, {
+    agent.dispatch({ origin: url.origin, path: url.path, method: 'POST', headers, body }, {
       onRequestStart (controller) {
         if (settled) controller.abort(new Error('the attempt is over'))
         else current.controller = controller
