@@ -21,8 +21,6 @@ export function publish (s: BrokerState, topic: string, body: string, retain: bo
   })
 }
 
-const noop = (): void => {}
-
 /**
  * To one user's connections here that subscribe to `topic` (its inbox, ack or signal: no
  * one else may, state.ts), written to each connection at once (packets.ts writePublish), as
@@ -38,7 +36,7 @@ export function toUser (s: BrokerState, domainId: string, userid: number, topic:
   if (clients !== undefined && s.aedes?.closed === false) for (const c of clients) if (c.subscriptions?.[topic] !== undefined) left++
   if (left === 0) return sent?.()
   const payload = Buffer.from(body)
-  const one = sent === undefined ? noop : () => { if (--left === 0) sent() }
+  const one = sent === undefined ? undefined : () => { if (--left === 0) sent() }
   for (const c of clients!) {
     const sub = c.subscriptions?.[topic]
     if (sub !== undefined) writePublish(c, topic, payload, sub.qos, one)

@@ -102,9 +102,9 @@ interface Deliverable {
  * nothing of a clean session's QoS 1 packets, so nothing is skipped but the wait. `qos` is
  * the connection's subscription QoS, to which the packet is downgraded, as aedes does.
  */
-export function writePublish (client: Client, topic: string, payload: Buffer, qos: number, written: () => void): void {
+export function writePublish (client: Client, topic: string, payload: Buffer, qos: number, written?: () => void): void {
   const c = client as unknown as Deliverable
-  if (!(c.connected || c.connecting === true) || c.errored === true) return written()
+  if (!(c.connected || c.connecting === true) || c.errored === true) return written?.()
   const packet: { cmd: 'publish', topic: string, payload: Buffer, qos: number, retain: false, dup: false, messageId?: number } =
     { cmd: 'publish', topic, payload, qos: qos >= 1 ? 1 : 0, retain: false, dup: false }
   if (packet.qos === 1) {
@@ -113,6 +113,9 @@ export function writePublish (client: Client, topic: string, payload: Buffer, qo
   }
   const ok = mqttPacket.writeToStream(packet as unknown as SubAck, c.conn)
   // (the write may have failed the connection: aedes then flags it errored)
+  if (written === undefined) return
+  // As aedes: `written` runs in a later tick, once the corked packet is out, for it may
+  // close the connection (an unstored send's answer, then the close).
   if (!ok && !(c as { errored?: boolean }).errored) c.waitForDrain(written)
-  else written()
+  else setImmediate(written)
 }
