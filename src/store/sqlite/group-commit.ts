@@ -42,8 +42,6 @@ export class GroupCommit {
   private committedSeq = 0
   private syncedSeq = 0
   private barriers: Array<{ upTo: number, resolve: () => void }> = []
-  /** Runs after each sync of the log (the store asks for a checkpoint then: checkpoints.ts). */
-  onSynced: () => void = () => {}
 
   /**
    * `walFile` is the database's write-ahead log (`<file>-wal`). `beforeBatch` runs before
@@ -184,7 +182,6 @@ export class GroupCommit {
     // A log that cannot be synced is a disk that is failing: what it holds is not answered
     // as stored (the writes may or may not survive a power cut).
     for (const r of group) err === null ? r.p.resolve(r.value) : r.p.reject(err)
-    if (err === null) this.onSynced()
     this.sync()
     this.schedule()
     this.settleIdle()

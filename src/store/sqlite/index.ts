@@ -19,7 +19,6 @@ import { FilesSql } from './files.ts'
 import { MessagesSql } from './messages.ts'
 import { PeopleSql } from './people.ts'
 import { PresenceSql } from './presence.ts'
-import { Checkpoints } from './checkpoints.ts'
 import { GroupCommit } from './group-commit.ts'
 import { migrate } from './migrate.ts'
 import { OutboxSql } from './outbox.ts'
@@ -36,8 +35,6 @@ const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
 export class SqliteStore implements Store {
   private db!: Database.Database
   private writes!: GroupCommit
-  /** the log's checkpoints, on a thread of their own */
-  checkpoints!: Checkpoints
   private q!: ReturnType<typeof prepare>
   private outbox!: OutboxSql
   private domains!: DomainsSql
@@ -77,8 +74,6 @@ export class SqliteStore implements Store {
     this.files = new FilesSql(this.db)
     this.push = new PushSql(this.db)
     this.writes = new GroupCommit(this.db, `${this.file}-wal`, () => this.outbox.newBatch())
-    this.checkpoints = new Checkpoints(this.db, this.file, this.log)
-    this.writes.onSynced = () => this.checkpoints.wrote()
   }
 
   /** One process holds the file: its clock is the database's. */
@@ -99,7 +94,6 @@ export class SqliteStore implements Store {
     if (this.db === undefined || !this.db.open) return
     await this.writes.drain()
     this.writes.close()
-    await this.checkpoints.close()
     this.db.close()
   }
 
