@@ -1,5 +1,6 @@
 // The Notifier side (chat/notifier.ts): what the chat asks this node's connections to hear,
-// published through aedes or, for a user's own topics, written to its connections directly. The Broker's Notifier methods (index.ts) are these.
+// published through aedes or, for a user's own topics, written to its connections directly.
+// The Broker's Notifier methods (index.ts) are these.
 import type { CallSignal, MessageEvent } from '../chat/index.ts'
 import { presenceEvent } from '../chat/events.ts'
 import { connectionsHere, type BrokerState, type MqClient } from './state.ts'

@@ -82,7 +82,7 @@ if (mqttPacket.mqchatWrapped !== true) {
   mqttPacket.mqchatWrapped = true
 }
 
-/** What writeQos1 needs of aedes's client (its own fields, not all in its types). */
+/** What writePublish needs of aedes's client (its own fields, not all in its types). */
 interface Deliverable {
   connected: boolean
   connecting?: boolean
@@ -98,7 +98,7 @@ interface Deliverable {
  * setImmediate aedes puts before each delivery: aedes writes each packet in a tick of its
  * own, so a socket gets one writev per packet; written here, every packet of a tick shares
  * the socket's one writev (mqtt-packet corks it until the next tick). Measured on the chat
- * load: 2 writev per message before. Sessions are always clean (auth.ts): aedes keeps
+ * load: 3.6 write calls a message before, 2.0 after. Sessions are always clean (auth.ts): aedes keeps
  * nothing of a clean session's QoS 1 packets, so nothing is skipped but the wait. `qos` is
  * the connection's subscription QoS, to which the packet is downgraded, as aedes does.
  */
@@ -112,10 +112,10 @@ export function writePublish (client: Client, topic: string, payload: Buffer, qo
     c._nextId = c._nextId >= 65535 ? 1 : c._nextId + 1
   }
   const ok = mqttPacket.writeToStream(packet as unknown as SubAck, c.conn)
-  // (the write may have failed the connection: aedes then flags it errored)
   if (written === undefined) return
   // As aedes: `written` runs in a later tick, once the corked packet is out, for it may
-  // close the connection (an unstored send's answer, then the close).
+  // close the connection (an unstored send's answer, then the close). The write may have
+  // failed the connection (aedes then flags it errored): read the flag again.
   if (!ok && !(c as { errored?: boolean }).errored) c.waitForDrain(written)
   else setImmediate(written)
 }

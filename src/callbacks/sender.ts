@@ -80,6 +80,9 @@ export class Sender {
     }
   }
 
+  /** Each URL's check, by its text (target). */
+  private readonly targets = new Map<string, Target | Extract<UrlCheck, { ok: false }>>()
+
   /**
    * A URL's check and where it points, kept for the next delivery to it: a domain's callback
    * URL is the same for every event (measured: parsing it and reading its parts again was a
@@ -97,8 +100,6 @@ export class Sender {
     }
     return t
   }
-
-  private readonly targets = new Map<string, Target | Extract<UrlCheck, { ok: false }>>()
 
   /** Never throws: every failure is described in the result. */
   async send (d: Delivery, nowMs = Date.now()): Promise<SendResult> {
